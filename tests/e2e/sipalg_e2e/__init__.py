@@ -1,0 +1,1 @@
+"""End-to-end scenario harness for sipalg (network namespaces, real SIP software)."""
