@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang llvm clang-format
   libbpf-dev libxdp-dev bpftool libcli11-dev
   # tests and benchmarks
-  libgtest-dev libbenchmark-dev python3
+  libgtest-dev libbenchmark-dev python3 jq
   # end-to-end sandbox: namespaces, router, SIP software
   iproute2 nftables conntrack util-linux procps iputils-ping
   sip-tester kamailio

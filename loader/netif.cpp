@@ -1,0 +1,28 @@
+#include "netif.hpp"
+
+#include "error.hpp"
+#include "pin_paths.hpp"
+
+#include <net/if.h>
+
+namespace sipalg {
+
+unsigned int find_ifindex(const std::string &name) {
+    if (!valid_ifname(name))
+        return 0;
+    return ::if_nametoindex(name.c_str());
+}
+
+unsigned int require_ifindex(const std::string &name) {
+    if (!valid_ifname(name))
+        throw UserError("invalid interface name '" + name +
+                        "'; give a name as shown by `ip link` (at most 15 characters)");
+    const unsigned int idx = ::if_nametoindex(name.c_str());
+    if (idx == 0)
+        throw UserError("no such interface '" + name +
+                        "' in this network namespace; check `ip link` (use nsenter "
+                        "--net=/run/netns/NAME for another namespace)");
+    return idx;
+}
+
+} // namespace sipalg

@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# End-to-end test of the sipalg CLI: load/enable/disable/status/unload and the error contract,
+# checked against what bpftool reads from the kernel and from the pinned maps.
+#
+# Usage: test_loader.sh /path/to/sipalg        (root; registered with ctest as loader_cli)
+#
+# Everything happens in throwaway network namespaces with veth pairs that route nowhere
+# (203.0.113.0/24, documentation range). sipalg runs via `nsenter --net=` (not `ip netns
+# exec`, which would remount /sys and hide the host's bpffs).
+set -euo pipefail
+
+SIPALG=${1:?usage: test_loader.sh /path/to/sipalg}
+SIPALG=$(readlink -f "$SIPALG")
+export PATH="$PATH:/usr/sbin:/sbin"
+
+NS_A="sipalg-lt-$$"      # router A: wan veth0, its "Internet" peer in NS_P
+NS_P="sipalg-lt-$$-peer" # the far end of A's WAN
+NS_B="sipalg-lt-$$-b"    # router B: also has a veth0, to prove pin dirs don't collide
+TMP=$(mktemp -d)
+STEP_TIMEOUT=20
+PASSED=0
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    set +e
+    for ns in "$NS_A" "$NS_B"; do
+        if [[ -e /run/netns/$ns ]]; then
+            timeout "$STEP_TIMEOUT" nsenter --net="/run/netns/$ns" "$SIPALG" unload --wan veth0 \
+                >/dev/null 2>&1
+        fi
+    done
+    for dir in "${PIN_A:-}" "${PIN_B:-}"; do
+        [[ -n $dir && -d $dir ]] && rm -rf "$dir"
+    done
+    for ns in "$NS_A" "$NS_P" "$NS_B"; do
+        ip netns del "$ns" 2>/dev/null
+    done
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+    echo "FAIL: $*" >&2
+    [[ -s $TMP/out ]] && sed 's/^/  stdout: /' "$TMP/out" >&2
+    [[ -s $TMP/err ]] && sed 's/^/  stderr: /' "$TMP/err" >&2
+    echo "$PASSED passed, 1 failed"
+    exit 1
+}
+ok() {
+    PASSED=$((PASSED + 1))
+    echo "ok $PASSED - $*"
+}
+
+# run CMD...: runs with a time bound, never aborts the script; sets RC, OUT, ERR.
+run() {
+    set +e
+    timeout "$STEP_TIMEOUT" "$@" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$TMP/out")
+    ERR=$(cat "$TMP/err")
+}
+in_ns() {
+    local ns=$1
+    shift
+    nsenter --net="/run/netns/$ns" "$@"
+}
+sipalg_in() {
+    local ns=$1
+    shift
+    run nsenter --net="/run/netns/$ns" "$SIPALG" "$@"
+}
+# must_succeed DESCRIPTION: after run, require exit 0 and no stderr.
+must_succeed() {
+    [[ $RC -eq 0 ]] || fail "$1: exit $RC"
+    [[ -z $ERR ]] || fail "$1: unexpected stderr"
+}
+# must_fail DESCRIPTION PHRASE: after run, require non-zero exit and exactly one stderr line,
+# prefixed "sipalg: " and containing PHRASE.
+must_fail() {
+    [[ $RC -ne 0 ]] || fail "$1: exited 0"
+    [[ $RC -ne 124 ]] || fail "$1: timed out"
+    [[ $(wc -l <"$TMP/err") -eq 1 ]] || fail "$1: expected exactly one stderr line"
+    [[ $ERR == "sipalg: "* ]] || fail "$1: stderr not prefixed 'sipalg: '"
+    [[ $ERR == *"$2"* ]] || fail "$1: stderr lacks '$2'"
+    ok "$1 -> '$2'"
+}
+# Enable flag as the kernel has it in the pinned map, read with bpftool (BTF-formatted).
+pinned_enabled() {
+    timeout "$STEP_TIMEOUT" bpftool map dump pinned "$1/sipalg_config" -j |
+        jq -e '.[0].formatted.value.enabled'
+}
+status_json() { # NS -> JSON of `status --wan veth0 -j`
+    sipalg_in "$1" status --wan veth0 -j
+    must_succeed "status -j in $1"
+    echo "$OUT"
+}
+counter() { # JSON NAME
+    jq -e ".counters.$2" <<<"$1"
+}
+
+# ---- preconditions ----
+[[ $(id -u) -eq 0 ]] || fail "must run as root (creates namespaces, loads BPF)"
+for tool in bpftool jq nsenter setpriv unshare ip ping timeout; do
+    command -v "$tool" >/dev/null || fail "missing tool: $tool"
+done
+if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) != bpf_fs ]]; then
+    mount -t bpf bpf /sys/fs/bpf || fail "bpffs is not mounted and cannot be mounted"
+fi
+
+# ---- topology ----
+for ns in "$NS_A" "$NS_P" "$NS_B"; do
+    ip netns add "$ns"
+    in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 # keep background chatter away
+    in_ns "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    in_ns "$ns" ip link set lo up
+done
+ip -n "$NS_A" link add veth0 type veth peer name veth1 netns "$NS_P"
+ip -n "$NS_A" addr add 203.0.113.1/24 dev veth0
+ip -n "$NS_P" addr add 203.0.113.2/24 dev veth1
+ip -n "$NS_A" link set veth0 up
+ip -n "$NS_P" link set veth1 up
+ip -n "$NS_B" link add veth0 type veth peer name veth1
+ip -n "$NS_B" link set veth0 up
+ip -n "$NS_B" link set veth1 up
+
+INO_A=$(in_ns "$NS_A" stat -L -c %i /proc/self/ns/net)
+INO_B=$(in_ns "$NS_B" stat -L -c %i /proc/self/ns/net)
+PIN_A=/sys/fs/bpf/sipalg/netns-$INO_A/veth0
+PIN_B=/sys/fs/bpf/sipalg/netns-$INO_B/veth0
+
+# ---- load ----
+sipalg_in "$NS_A" load --wan veth0
+must_succeed "load in A"
+[[ $(wc -l <"$TMP/out") -eq 1 ]] || fail "load should print one line"
+[[ $OUT == *"ALG: disabled"* && $OUT == *"sipalg enable --wan veth0"* ]] ||
+    fail "load line must say the ALG is disabled until enabled"
+ok "load prints one line saying the ALG is disabled"
+
+for pin in sipalg_config sipalg_counters prog_xdp prog_tc; do
+    [[ -e $PIN_A/$pin ]] || fail "missing pin $PIN_A/$pin"
+done
+ok "pins created under per-netns dir $PIN_A"
+
+[[ $(pinned_enabled "$PIN_A") == 0 ]] || fail "pinned enabled flag should start at 0"
+ok "pinned config map (bpftool) says enabled=0 after load"
+
+S=$(status_json "$NS_A")
+[[ $(jq -r .pin_dir <<<"$S") == "$PIN_A" ]] || fail "status pin_dir != $PIN_A"
+[[ $(jq -r .alg <<<"$S") == disabled && $(jq .enabled <<<"$S") == false ]] ||
+    fail "status -j should say disabled"
+[[ $(jq .healthy <<<"$S") == true ]] || fail "status -j not healthy: $(jq -c .problems <<<"$S")"
+ok "status -j: disabled, healthy, pin_dir"
+
+NET=$(in_ns "$NS_A" bpftool net show dev veth0 -j)
+BPFTOOL_XDP=$(jq -e '.[0].xdp[0].id' <<<"$NET") || fail "bpftool shows no XDP program"
+BPFTOOL_TC=$(jq -e '[.[0].tc[] | select(.kind == "clsact/egress")][0].id' <<<"$NET") ||
+    fail "bpftool shows no clsact egress program"
+[[ $BPFTOOL_XDP == $(jq .xdp.if_prog_id <<<"$S") ]] ||
+    fail "XDP id: bpftool $BPFTOOL_XDP vs status $(jq .xdp.if_prog_id <<<"$S")"
+[[ $BPFTOOL_TC == $(jq .tc.prog_id <<<"$S") ]] ||
+    fail "tc id: bpftool $BPFTOOL_TC vs status $(jq .tc.prog_id <<<"$S")"
+XDP_ID=$(jq .xdp.prog_id <<<"$S")
+TC_ID=$BPFTOOL_TC
+[[ $(bpftool prog show id "$XDP_ID" -j | jq -r .name) == sipalg_xdp ]] ||
+    fail "status xdp.prog_id is not sipalg_xdp"
+[[ $(bpftool prog show pinned "$PIN_A/prog_xdp" -j | jq .id) == "$XDP_ID" ]] ||
+    fail "pinned prog_xdp is not the attached program"
+[[ $(bpftool prog show id "$TC_ID" -j | jq -r .name) == sipalg_tc ]] ||
+    fail "tc program is not sipalg_tc"
+ok "program ids from bpftool net show == status -j (xdp $BPFTOOL_XDP, tc $TC_ID)"
+
+run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
+must_succeed "status (human)"
+[[ $OUT == *"ALG: disabled"* && $OUT != *"ALG: enabled"* ]] || fail "human status not 'ALG: disabled'"
+[[ $OUT == *"sipalg_xdp id $XDP_ID"* && $OUT == *"sipalg_tc id $TC_ID"* ]] ||
+    fail "human status lacks program ids"
+ok "human status says 'ALG: disabled' and names the programs"
+
+# ---- traffic passes untouched and is counted (ALG disabled) ----
+run nsenter --net="/run/netns/$NS_A" ping -c 3 -i 0.2 -W 2 203.0.113.2
+must_succeed "ping through the programs (disabled)"
+S=$(status_json "$NS_A")
+XDP_SEEN=$(counter "$S" xdp_seen)
+[[ $XDP_SEEN -ge 3 && $(counter "$S" tc_seen) -ge 3 ]] || fail "counters did not count the pings"
+[[ $(counter "$S" xdp_alg_off) -eq $XDP_SEEN ]] || fail "xdp_alg_off should equal xdp_seen while disabled"
+ok "pings pass; xdp_seen=$XDP_SEEN tc_seen=$(counter "$S" tc_seen), all counted as alg_off"
+
+# ---- enable / disable (checked in the pinned map with bpftool) ----
+sipalg_in "$NS_A" enable --wan veth0
+must_succeed "enable"
+[[ $OUT == *"ALG: enabled"* ]] || fail "enable should print the new state"
+[[ $(pinned_enabled "$PIN_A") == 1 ]] || fail "pinned enabled flag should be 1 after enable"
+run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
+[[ $OUT == *"ALG: enabled"* && $OUT != *"ALG: disabled"* ]] || fail "human status not 'ALG: enabled'"
+S=$(status_json "$NS_A")
+[[ $(jq .xdp.prog_id <<<"$S") == "$XDP_ID" ]] || fail "enable must not reload programs"
+ok "enable flips the pinned map to 1 without reload; status says 'ALG: enabled'"
+
+OFF_BEFORE=$(counter "$S" xdp_alg_off)
+run nsenter --net="/run/netns/$NS_A" ping -c 3 -i 0.2 -W 2 203.0.113.2
+must_succeed "ping through the programs (enabled)"
+S=$(status_json "$NS_A")
+[[ $(counter "$S" xdp_seen) -ge $((XDP_SEEN + 3)) ]] || fail "xdp_seen did not grow"
+[[ $(counter "$S" xdp_alg_off) -eq $OFF_BEFORE ]] || fail "xdp_alg_off grew while enabled"
+ok "enabled: pings pass, counted as seen but not alg_off"
+
+sipalg_in "$NS_A" disable --wan veth0
+must_succeed "disable"
+[[ $OUT == *"ALG: disabled"* ]] || fail "disable should print the new state"
+[[ $(pinned_enabled "$PIN_A") == 0 ]] || fail "pinned enabled flag should be 0 after disable"
+run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
+[[ $OUT == *"ALG: disabled"* && $OUT != *"ALG: enabled"* ]] || fail "human status not 'ALG: disabled'"
+ok "disable flips the pinned map back to 0; status says 'ALG: disabled'"
+
+# ---- errors: non-zero, one stderr line, nothing changed ----
+run nsenter --net="/run/netns/$NS_A" setpriv --reuid=nobody --regid=nogroup --clear-groups "$SIPALG" enable --wan veth0
+must_fail "enable as nobody" "must run as root"
+[[ $(pinned_enabled "$PIN_A") == 0 ]] || fail "unprivileged enable changed the map"
+run nsenter --net="/run/netns/$NS_B" setpriv --reuid=nobody --regid=nogroup --clear-groups "$SIPALG" load --wan veth0
+must_fail "load as nobody" "must run as root"
+[[ ! -e $PIN_B ]] || fail "unprivileged load created $PIN_B"
+
+sipalg_in "$NS_A" load --wan nosuch0
+must_fail "load on a missing interface" "no such interface"
+[[ ! -e /sys/fs/bpf/sipalg/netns-$INO_A/nosuch0 ]] || fail "missing-interface load left a pin dir"
+
+sipalg_in "$NS_A" load --wan veth0
+must_fail "load twice" "already loaded"
+S=$(status_json "$NS_A")
+[[ $(jq .xdp.prog_id <<<"$S") == "$XDP_ID" && $(jq .tc.prog_id <<<"$S") == "$TC_ID" ]] ||
+    fail "second load changed the attached programs"
+
+NOT_BPF=$(mktemp -d -p /dev/shm sipalg-lt-XXXXXX)
+sipalg_in "$NS_B" load --wan veth0 --pin-root "$NOT_BPF"
+must_fail "load with --pin-root on tmpfs" "mount -t bpf bpf /sys/fs/bpf"
+rmdir "$NOT_BPF" || fail "load on tmpfs pin root left files behind"
+run nsenter --net="/run/netns/$NS_B" unshare -m --propagation private \
+    sh -c 'umount /sys/fs/bpf && exec "$0" load --wan veth0' "$SIPALG"
+must_fail "load with bpffs unmounted (private mount ns)" "bpffs not mounted"
+[[ $(in_ns "$NS_B" bpftool net show dev veth0 -j | jq '.[0].xdp | length') == 0 ]] ||
+    fail "failed load left an XDP program attached in B"
+
+sipalg_in "$NS_A" enable --wan veth1
+must_fail "enable where not loaded" "not loaded"
+sipalg_in "$NS_A" status --wan veth1
+must_fail "status where not loaded" "not loaded"
+sipalg_in "$NS_A" unload --wan veth1
+must_fail "unload where not loaded" "not loaded"
+sipalg_in "$NS_A" enable
+must_fail "enable without --wan" "--wan is required"
+
+# ---- a second router namespace with the same interface name ----
+sipalg_in "$NS_B" load --wan veth0
+must_succeed "load in B (same ifname as A)"
+[[ -e $PIN_B/sipalg_config && $PIN_B != "$PIN_A" ]] || fail "B did not get its own pin dir"
+sipalg_in "$NS_B" enable --wan veth0
+must_succeed "enable in B"
+[[ $(pinned_enabled "$PIN_B") == 1 && $(pinned_enabled "$PIN_A") == 0 ]] ||
+    fail "enabling B must not touch A"
+SB=$(status_json "$NS_B")
+[[ $(jq .xdp.prog_id <<<"$SB") != "$XDP_ID" ]] || fail "B reports A's program"
+[[ $(jq -r .pin_dir <<<"$SB") == "$PIN_B" ]] || fail "B status pin_dir"
+ok "two namespaces with the same ifname load side by side ($PIN_A, $PIN_B)"
+
+sipalg_in "$NS_A" status -j
+must_succeed "status -j without --wan"
+[[ $(jq -c '[.[].interface]' <<<"$OUT") == '["veth0"]' ]] || fail "listing in A should be [veth0]"
+ok "status without --wan lists this namespace's instances only"
+
+# ---- status asks the kernel, not saved state ----
+in_ns "$NS_A" tc filter del dev veth0 egress
+sipalg_in "$NS_A" status --wan veth0
+must_fail "status with the tc filter removed behind sipalg's back" "not fully attached"
+[[ $OUT == *"tc:       MISSING"* && $OUT == *"ALG: disabled"* ]] || fail "status should show tc MISSING"
+sipalg_in "$NS_A" status --wan veth0 -j
+[[ $RC -ne 0 && $(jq .healthy <<<"$OUT") == false && $(jq .tc.attached <<<"$OUT") == false ]] ||
+    fail "status -j should report tc detached and unhealthy"
+[[ $(jq .xdp.attached <<<"$OUT") == true ]] || fail "xdp should still be attached"
+ok "status detects a program missing in the kernel (healthy=false, exit non-zero)"
+
+# ---- unload ----
+for ns in "$NS_A" "$NS_B"; do
+    pin=$PIN_A
+    [[ $ns == "$NS_B" ]] && pin=$PIN_B
+    sipalg_in "$ns" unload --wan veth0
+    must_succeed "unload in $ns"
+    NET=$(in_ns "$ns" bpftool net show dev veth0 -j)
+    [[ $(jq '.[0].xdp | length' <<<"$NET") == 0 ]] || fail "XDP still attached after unload"
+    [[ $(jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length' <<<"$NET") == 0 ]] ||
+        fail "tc program still attached after unload"
+    [[ ! -e $pin ]] || fail "pin dir $pin still exists after unload"
+    ok "unload in $ns detaches both programs and removes $pin"
+done
+[[ ! -e /sys/fs/bpf/sipalg/netns-$INO_A ]] || fail "empty per-netns root left behind"
+run nsenter --net="/run/netns/$NS_A" ping -c 1 -W 2 203.0.113.2
+must_succeed "ping after unload"
+
+sipalg_in "$NS_A" unload --wan veth0
+must_fail "unload twice" "not loaded"
+
+echo "$PASSED passed, 0 failed"

@@ -1,0 +1,130 @@
+// Unit tests of the loader's pure parts: pin path layout, interface-name validation, the JSON
+// writer and the status rendering. No root, no kernel objects.
+#include "error.hpp"
+#include "json.hpp"
+#include "pin_paths.hpp"
+#include "preflight.hpp"
+#include "status_render.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace sipalg;
+
+TEST(PinPaths, DefaultRootDependsOnNetns) {
+    NetnsId init;
+    init.initial = true;
+    init.inode = 4026531840;
+    EXPECT_EQ(default_pin_root(init), "/sys/fs/bpf/sipalg");
+    NetnsId other;
+    other.initial = false;
+    other.inode = 4026532999;
+    EXPECT_EQ(default_pin_root(other), "/sys/fs/bpf/sipalg/netns-4026532999");
+    EXPECT_EQ(instance_dir(default_pin_root(other), "wan0"),
+              "/sys/fs/bpf/sipalg/netns-4026532999/wan0");
+}
+
+TEST(PinPaths, OverrideIsNormalised) {
+    EXPECT_EQ(resolve_pin_root(std::string("/sys/fs/bpf/x//")), "/sys/fs/bpf/x");
+    EXPECT_EQ(resolve_pin_root(std::string("/")), "/");
+}
+
+TEST(PinPaths, InterfaceNamesCannotEscapeTheRoot) {
+    EXPECT_TRUE(valid_ifname("wan0"));
+    EXPECT_TRUE(valid_ifname("veth-sipalg.10"));
+    EXPECT_TRUE(valid_ifname("abcdefghijklmno")); // 15 chars
+    EXPECT_FALSE(valid_ifname("abcdefghijklmnop"));
+    EXPECT_FALSE(valid_ifname(""));
+    EXPECT_FALSE(valid_ifname(".."));
+    EXPECT_FALSE(valid_ifname("."));
+    EXPECT_FALSE(valid_ifname("a/b"));
+    EXPECT_FALSE(valid_ifname("a b"));
+}
+
+TEST(Preflight, NearestExistingAncestor) {
+    EXPECT_EQ(nearest_existing_ancestor("/proc/self/does/not/exist"), "/proc/self");
+    EXPECT_EQ(nearest_existing_ancestor("/definitely-not-here-sipalg"), "/");
+    EXPECT_EQ(nearest_existing_ancestor("/proc"), "/proc");
+}
+
+TEST(Preflight, NonBpffsRootIsRefused) {
+    // /proc is never bpffs; the message must point at the fix.
+    try {
+        require_bpffs("/proc/sipalg-test");
+        FAIL() << "expected a UserError";
+    } catch (const UserError &e) {
+        EXPECT_NE(std::string(e.what()).find("mount -t bpf bpf /sys/fs/bpf"), std::string::npos);
+    }
+}
+
+TEST(Json, NestingCommasAndEscapes) {
+    JsonWriter w;
+    w.begin_object()
+            .field("a", 1)
+            .field("s", "q\"b\\\n\x01")
+            .key("arr")
+            .begin_array()
+            .value(true)
+            .value(false)
+            .null()
+            .begin_object()
+            .end_object()
+            .end_array()
+            .field("u", std::uint64_t{18446744073709551615ull})
+            .end_object();
+    EXPECT_EQ(w.str(), R"({"a":1,"s":"q\"b\\\n\u0001","arr":[true,false,null,{}],)"
+                       R"("u":18446744073709551615})");
+}
+
+namespace {
+InstanceStatus sample_status(bool enabled) {
+    InstanceStatus st;
+    st.ifname = "wan0";
+    st.ifindex = 7;
+    st.pin_dir = "/sys/fs/bpf/sipalg/wan0";
+    st.enabled = enabled;
+    st.counters[SIPALG_CTR_XDP_SEEN] = 42;
+    st.xdp.attached = true;
+    st.xdp.prog = {101, "sipalg_xdp"};
+    st.xdp.if_prog = {100, "xdp_dispatcher"};
+    st.xdp.multiprog = true;
+    st.xdp.mode = "native";
+    st.tc.attached = true;
+    st.tc.prog = {102, "sipalg_tc"};
+    return st;
+}
+} // namespace
+
+TEST(StatusRender, HumanStatesTheAlgUnambiguously) {
+    const std::string off = render_human(sample_status(false));
+    EXPECT_NE(off.find("ALG: disabled"), std::string::npos);
+    EXPECT_EQ(off.find("ALG: enabled"), std::string::npos);
+    const std::string on = render_human(sample_status(true));
+    EXPECT_NE(on.find("ALG: enabled"), std::string::npos);
+    EXPECT_EQ(on.find("ALG: disabled"), std::string::npos);
+    EXPECT_NE(on.find("sipalg_xdp id 101"), std::string::npos);
+    EXPECT_NE(on.find("xdp_dispatcher id 100"), std::string::npos);
+    EXPECT_NE(on.find("xdp_seen"), std::string::npos);
+}
+
+TEST(StatusRender, HumanFlagsMissingPrograms) {
+    InstanceStatus st = sample_status(true);
+    st.tc = {};
+    st.problems.push_back("tc program sipalg_tc is not attached");
+    const std::string out = render_human(st);
+    EXPECT_NE(out.find("tc:       MISSING"), std::string::npos);
+    EXPECT_NE(out.find("problem:  tc program"), std::string::npos);
+}
+
+TEST(StatusRender, JsonKeys) {
+    const std::string j = render_json(sample_status(true));
+    for (const char *needle :
+         {"\"interface\":\"wan0\"", "\"ifindex\":7", "\"enabled\":true", "\"alg\":\"enabled\"",
+          "\"healthy\":true", "\"pin_dir\":\"/sys/fs/bpf/sipalg/wan0\"",
+          "\"xdp\":{\"attached\":true,\"prog_id\":101,\"prog_name\":\"sipalg_xdp\","
+          "\"mode\":\"native\",\"multiprog\":true,\"if_prog_id\":100,"
+          "\"if_prog_name\":\"xdp_dispatcher\"}",
+          "\"tc\":{\"attached\":true,\"prog_id\":102,\"prog_name\":\"sipalg_tc\"",
+          "\"counters\":{\"xdp_seen\":42,", "\"problems\":[]"})
+        EXPECT_NE(j.find(needle), std::string::npos) << needle << " not in " << j;
+    EXPECT_EQ(render_json(std::vector<InstanceStatus>{}), "[]");
+}
