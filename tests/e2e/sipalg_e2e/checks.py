@@ -1,0 +1,63 @@
+"""Verdict helpers shared by the scenarios: each raises Fail with a reason a
+router engineer can act on ("RTP 0 packets at phone1, 250 at remote")."""
+
+from .runner import Fail
+
+MEDIA_MIN_RATIO = 0.8
+
+
+def registered(ua, who):
+    if not ua.registered:
+        regs = ua.registrations()
+        got = ", ".join(str(s) if s else "no answer" for _, s in regs) or "nothing sent"
+        raise Fail("REGISTER from %s failed (%s)" % (who, got))
+
+
+def final_status(ua, method="INVITE"):
+    codes = [m.status for m in ua.received_responses(method) if m.status and m.status >= 200]
+    return codes[-1] if codes else None
+
+
+def call_answered(ua, who):
+    code = final_status(ua)
+    if code != 200:
+        raise Fail("call from %s got %s" % (who, code or "no final answer to INVITE"))
+
+
+def media(ua, kind, timeout=20):
+    res = ua.wait_media(1, timeout=timeout, kind=kind)
+    return res[-1] if res else None
+
+
+def media_both_ways(a, a_kind, a_name, b, b_kind, b_name, timeout=20):
+    """RTP of one call, counted at both ends: each end must receive most of what the
+    other sent. Returns a one-line summary."""
+    ma, mb = media(a, a_kind, timeout), media(b, b_kind, timeout)
+    if ma is None or mb is None:
+        missing = [n for n, m in ((a_name, ma), (b_name, mb)) if m is None]
+        raise Fail("no media started at %s (no SDP answer seen)" % " and ".join(missing))
+    ra, rb = ma.get("received", 0), mb.get("received", 0)
+    sa, sb = ma.get("sent", 0), mb.get("sent", 0)
+    summary = "RTP %d packets at %s (%s sent %d to %s), %d at %s (%s sent %d to %s)" % (
+        ra, a_name, b_name, sb, mb.get("to", "?"), rb, b_name, a_name, sa, ma.get("to", "?"))
+    if sb == 0 or sa == 0 or ra < MEDIA_MIN_RATIO * sb or rb < MEDIA_MIN_RATIO * sa:
+        raise Fail(summary)
+    return summary
+
+
+def only_at(target_ua, target, others, method):
+    """`method` arrived at target and at none of the others."""
+    arrived = target_ua.wait_received(method, 1, timeout=3)
+    wrong = [name for name, ua in others.items() if ua.received(method)]
+    if wrong:
+        raise Fail("%s for %s arrived at %s" % (method, target, ", ".join(wrong)))
+    if not arrived:
+        raise Fail("%s for %s never reached it" % (method, target))
+
+
+def no_wan_leaks(env):
+    leaks = env.wan_leaks()
+    if leaks:
+        first, line = leaks[0]
+        more = " (+%d more messages)" % (len(leaks) - 1) if len(leaks) > 1 else ""
+        raise Fail("private address left the WAN: '%s' carries '%s'%s" % (first, line, more))

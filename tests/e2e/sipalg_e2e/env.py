@@ -1,0 +1,139 @@
+"""What a scenario works with: the sandbox plus the SIP toolkit, wired together.
+
+Every process goes through Topology.spawn, so teardown kills it even when a
+scenario dies half-way.
+"""
+
+import os
+import sys
+import time
+
+from . import addresses as A
+from . import capture
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+E2E = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(E2E, "sip"))
+
+import toolkit as T  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(E2E))
+
+
+def find_rtp_peer():
+    built = os.path.join(REPO, "build", "tests", "e2e", "rtp_peer")
+    if os.access(built, os.X_OK):
+        return built
+    return T.find_rtp_peer()
+
+
+class Env:
+    def __init__(self, topo, workdir, quick):
+        self.topo, self.workdir, self.quick = topo, workdir, quick
+        self.mode = topo.mode
+        rtp_peer = find_rtp_peer()
+        if not rtp_peer:
+            raise RuntimeError("rtp_peer not built (cmake --build build)")
+        self.tk = T.Toolkit(run=lambda ns, argv, timeout=30: topo.run(ns, argv, timeout=timeout,
+                                                                       check=False),
+                            spawn=lambda ns, argv: topo.spawn(ns, argv, "spawn.log"),
+                            rtp_peer=rtp_peer)
+        self._registrars = {}
+        self._uas = []
+        self._pcap = None
+
+    # --- the Internet side ---------------------------------------------
+
+    def registrar(self):
+        """Plain registrar/proxy (no NAT fixing), IPv4 and IPv6."""
+        if "registrar" not in self._registrars:
+            self._registrars["registrar"] = self.tk.start_registrar(
+                A.NS_INET, [A.REGISTRAR_IP, A.REGISTRAR_IP6], self.workdir, name="registrar")
+        return self._registrars["registrar"]
+
+    def hosted(self):
+        """A hosted service that does its own far-end NAT traversal."""
+        if "hosted" not in self._registrars:
+            self._registrars["hosted"] = self.tk.start_registrar(
+                A.NS_INET, A.HOSTED_IP, self.workdir, hosted=True, name="hosted")
+        return self._registrars["hosted"]
+
+    def lan_server(self):
+        """An internal SIP server on the LAN (N16's fallback target)."""
+        if "lansrv" not in self._registrars:
+            self._registrars["lansrv"] = self.tk.start_registrar(
+                A.NS_LANSRV, A.LANSRV_IP, self.workdir, name="lansrv")
+        return self._registrars["lansrv"]
+
+    def _track(self, ua):
+        self._uas.append(ua)
+        return ua
+
+    def phone(self, name, server=None, ip=None, **kw):
+        """A phone on the LAN: registers from :5060 and answers whatever comes in."""
+        kw.setdefault("duration", 30)
+        return self._track(self.tk.start_phone(
+            A.ns_phone(name), ip or A.PHONE_IP[name], A.PHONE_USER[name],
+            server or A.REGISTRAR_IP, self.workdir, name=name, **kw))
+
+    def remote(self, **kw):
+        """The remote user agent on the Internet, registered as 2001."""
+        kw.setdefault("duration", 30)
+        kw.setdefault("ip", A.REMOTE_IP)
+        ip = kw.pop("ip")
+        server = kw.pop("server", A.REGISTRAR_IP)
+        return self._track(self.tk.start_phone(A.NS_INET, ip, A.REMOTE_USER, server,
+                                               self.workdir, name="remote", **kw))
+
+    def remote_call(self, to_user, server=None, **kw):
+        """The remote UA (from another port) calls to_user through the registrar."""
+        server = server or A.REGISTRAR_IP
+        host = "[%s]" % server if ":" in server else server
+        kw.setdefault("call_s", 4)
+        ip = kw.pop("ip", A.REMOTE_IP)
+        user = kw.pop("user", A.REMOTE_USER)
+        return self._track(self.tk.call(A.NS_INET, ip, user, server,
+                                        "sip:%s@%s" % (to_user, host), self.workdir, **kw))
+
+    # --- looking at the WAN ----------------------------------------------
+
+    def start_capture(self):
+        self._pcap = os.path.join(self.workdir, "wan.pcap")
+        ready = self._pcap + ".ready"
+        self.topo.spawn(A.NS_INET, [sys.executable, capture.__file__, "--if",
+                                    A.INET_IF, "--out", self._pcap, "--ready", ready,
+                                    "--max-seconds", "300"], "capture.log")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(ready):
+            if time.monotonic() > deadline:
+                raise RuntimeError("capture on %s did not start" % A.INET_IF)
+            time.sleep(0.05)
+
+    def wan_leaks(self):
+        time.sleep(0.3)  # let the last frames be written
+        return capture.private_address_leaks(self._pcap)
+
+    def wan_rtp_packets(self):
+        """RTP-looking UDP (v2 header, not SIP) that crossed the WAN."""
+        n = 0
+        for d in capture.datagrams(self._pcap):
+            if d.proto == "udp" and len(d.payload) >= 12 and d.payload[0] >> 6 == 2 \
+                    and not capture.is_sip(d.payload):
+                n += 1
+        return n
+
+    def close(self):
+        for ua in self._uas:
+            try:
+                ua.stop()
+            except Exception:
+                pass
+        for reg in self._registrars.values():
+            try:
+                reg.stop()
+            except Exception:
+                pass
+
+
+def make_env(topo, workdir, quick):
+    return Env(topo, workdir, quick)

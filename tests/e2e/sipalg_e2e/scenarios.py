@@ -1,0 +1,345 @@
+"""The brief's scenarios N1-N17, one function each.
+
+A scenario returns a short reason when it passes and raises Fail(reason) when it
+does not. Features that do not exist yet make their scenario FAIL, never skip.
+"""
+
+import time
+
+from . import addresses as A
+from . import checks as C
+from .env import make_env  # noqa: F401  (the runner takes it from here)
+from .runner import Fail, scenario
+
+REG = A.REGISTRAR_IP
+
+
+def aor(user, host=REG):
+    return "sip:%s@%s" % (user, host)
+
+
+@scenario("N1", "a phone registers; its stored contact is reachable from outside", 60)
+def n1(env):
+    reg = env.registrar()
+    p1 = env.phone("phone1")
+    C.registered(p1, "phone1")
+    stored = reg.location("1001")
+    if not stored:
+        raise Fail("registrar holds no contact for 1001 after a 200 OK")
+    opt = env.tk.send_options(A.NS_INET, A.REMOTE_IP, A.REMOTE_USER, REG, aor("1001"),
+                              env.workdir)
+    if not p1.wait_received("OPTIONS", 1, timeout=3):
+        raise Fail("registrar stored %s; OPTIONS to it never reached phone1" % stored[0])
+    if not opt.ok:
+        raise Fail("OPTIONS reached phone1 but its 200 OK never came back")
+    return "stored contact %s reached phone1" % stored[0]
+
+
+@scenario("N2", "phones on the same local port 5060 each get their own binding", 80)
+def n2(env):
+    reg = env.registrar()
+    phones = {n: env.phone(n) for n in A.PHONES}
+    for n, ua in phones.items():
+        C.registered(ua, n)
+    stored = {n: reg.location(A.PHONE_USER[n]) for n in A.PHONES}
+    firsts = [s[0] if s else None for s in stored.values()]
+    if None in firsts or len(set(firsts)) != len(firsts):
+        raise Fail("stored contacts not distinct: %s" % ", ".join(
+            "%s=%s" % (n, s[0] if s else "none") for n, s in stored.items()))
+    for n in A.PHONES:
+        before = {o: len(phones[o].received("OPTIONS")) for o in A.PHONES}
+        env.tk.send_options(A.NS_INET, A.REMOTE_IP, A.REMOTE_USER, REG,
+                            aor(A.PHONE_USER[n]), env.workdir)
+        if not phones[n].wait_received("OPTIONS", before[n] + 1, timeout=3):
+            raise Fail("OPTIONS for %s (stored %s) never reached it" % (n, stored[n][0]))
+        wrong = [o for o in A.PHONES if o != n and len(phones[o].received("OPTIONS")) > before[o]]
+        if wrong:
+            raise Fail("OPTIONS for %s arrived at %s" % (n, ", ".join(wrong)))
+    return "3 distinct contacts (%s), each reached its own phone" % ", ".join(firsts)
+
+
+@scenario("N3", "an incoming call to phone 2 rings phone 2, never phone 1", 60)
+def n3(env):
+    env.registrar()
+    p1, p2 = env.phone("phone1"), env.phone("phone2")
+    C.registered(p1, "phone1")
+    C.registered(p2, "phone2")
+    call = env.remote_call("1002", call_s=3)
+    C.only_at(p2, "phone2", {"phone1": p1}, "INVITE")
+    C.call_answered(call, "remote to 1002")
+    if not call.ok or not p2.received("BYE"):
+        raise Fail("call to phone2 was answered but BYE did not complete")
+    return "INVITE, 200, ACK, BYE at phone2 only"
+
+
+@scenario("N4", "outgoing call: RTP flows both ways", 60)
+def n4(env):
+    env.registrar()
+    remote = env.remote()
+    C.registered(remote, "remote")
+    p1 = env.phone("phone1", call_to=aor(A.REMOTE_USER), calls=1, call_s=5, call_delay_s=1)
+    C.registered(p1, "phone1")
+    time.sleep(8)
+    C.call_answered(p1, "phone1")
+    return C.media_both_ways(p1, "out", "phone1", remote, "in", "remote")
+
+
+@scenario("N5", "incoming call: RTP flows both ways", 60)
+def n5(env):
+    env.registrar()
+    p1 = env.phone("phone1")
+    C.registered(p1, "phone1")
+    call = env.remote_call("1001", call_s=5)
+    C.call_answered(call, "remote to 1001")
+    return C.media_both_ways(call, "out", "remote", p1, "in", "phone1")
+
+
+@scenario("N6", "re-registration with short Expires over minutes; a call after the last", 320)
+def n6(env):
+    env.registrar()
+    # Expires 60, re-REGISTER every 45 s (3 times; --quick: twice every 35 s), then a call
+    # 40 s after the last one: still inside the registration, but past the 30 s that
+    # conntrack gives a UDP exchange.
+    count, every = (2, 35) if env.quick else (3, 45)
+    p1 = env.phone("phone1", expires=60, reregister_every=every,
+                   duration=(count - 1) * every + 60)
+    C.registered(p1, "phone1")
+    time.sleep((count - 1) * every + 1)
+    regs = p1.registrations()
+    bad = [(cseq, st) for cseq, st in regs if st != 200]
+    if len(regs) < count or bad:
+        raise Fail("re-registrations: %s" % ", ".join("%s" % (st or "no answer") for _, st in regs))
+    time.sleep(40)
+    call = env.remote_call("1001", call_s=2)
+    if not p1.received("INVITE"):
+        raise Fail("%d registrations OK, but an INVITE 40 s after the last never reached "
+                   "phone1 (remote got %s)" % (count, C.final_status(call) or "no answer"))
+    C.call_answered(call, "remote to 1001")
+    return "%d registrations every %d s, call 40 s later answered" % (count, every)
+
+
+@scenario("N7", "a phone registering late, while others are in calls, works", 90)
+def n7(env):
+    env.registrar()
+    remote = env.remote(duration=40)
+    p1 = env.phone("phone1", duration=40, call_to=aor(A.REMOTE_USER), calls=1, call_s=12,
+                   call_delay_s=1)
+    p2 = env.phone("phone2", duration=40)
+    C.registered(remote, "remote")
+    C.registered(p1, "phone1")
+    C.registered(p2, "phone2")
+    time.sleep(4)  # phone1 is now in a call with media flowing
+    p3 = env.phone("phone3", duration=30)
+    C.registered(p3, "phone3 (late)")
+    call = env.remote_call("1003", user="2002", port=5070, media_port=30100, call_s=4)
+    C.only_at(p3, "phone3", {"phone1": p1, "phone2": p2}, "INVITE")
+    C.call_answered(call, "remote to late phone3")
+    late = C.media_both_ways(call, "out", "remote", p3, "in", "phone3")
+    time.sleep(3)
+    C.media_both_ways(p1, "out", "phone1", remote, "in", "remote")
+    return "late phone3: " + late + "; phone1's call kept its audio"
+
+
+@scenario("N8", "MWI: NOTIFY (message-summary) reaches the right phone", 60)
+def n8(env):
+    env.registrar()
+    p1, p2 = env.phone("phone1"), env.phone("phone2")
+    C.registered(p1, "phone1")
+    C.registered(p2, "phone2")
+    notify = env.tk.send_notify(A.NS_INET, A.REMOTE_IP, "voicemail", REG, aor("1002"),
+                                env.workdir)
+    C.only_at(p2, "phone2", {"phone1": p1}, "NOTIFY")
+    if not notify.ok:
+        raise Fail("NOTIFY reached phone2 but its 200 OK never came back")
+    return "NOTIFY message-summary at phone2 only, 200 OK back"
+
+
+@scenario("N9", "transfer: in-dialog REFER reaches the phone, NOTIFY sipfrag goes back", 60)
+def n9(env):
+    env.registrar()
+    p1 = env.phone("phone1")
+    C.registered(p1, "phone1")
+    call = env.remote_call("1001", call_s=3, refer_to=aor("3000"), refer_after_s=1)
+    C.call_answered(call, "remote to 1001")
+    if not p1.received("REFER"):
+        raise Fail("in-dialog REFER never reached phone1")
+    if not call.received_responses("REFER", 202):
+        raise Fail("phone1 got the REFER but its 202 never came back")
+    frags = [m for m in call.received("NOTIFY") if "sipfrag" in (m.header("Content-Type") or "")]
+    if not frags:
+        raise Fail("REFER accepted (202) but the NOTIFY sipfrag never came back")
+    return "REFER -> 202, NOTIFY sipfrag '%s' back" % frags[0].body.strip().splitlines()[0]
+
+
+@scenario("N10", "a hosted service doing its own NAT traversal keeps working", 60)
+def n10(env):
+    env.hosted()
+    p1 = env.phone("phone1", server=A.HOSTED_IP)
+    C.registered(p1, "phone1 (to the hosted service)")
+    call = env.remote_call("1001", server=A.HOSTED_IP, call_s=5,
+                           media_args=["--symmetric"])
+    if not p1.received("INVITE"):
+        raise Fail("INVITE from the hosted service never reached phone1 (remote got %s)" %
+                   (C.final_status(call) or "no answer"))
+    C.call_answered(call, "remote via hosted service")
+    return C.media_both_ways(call, "out", "remote", p1, "in", "phone1")
+
+
+def _toggle(env, on):
+    """Switch the router's SIP ALG at runtime, without a reload."""
+    if env.mode == "sipalg":
+        env.topo.set_alg(on)
+    elif env.mode == "linux":
+        from .topo import LINUX_HELPER_NFT
+        if on:
+            env.topo.nft(A.NS_ROUTER, LINUX_HELPER_NFT)
+        else:
+            env.topo.run(A.NS_ROUTER, ["nft", "delete", "table", "inet", "sae_sip_helper"])
+    else:
+        raise Fail("there is no SIP ALG to switch in mode '%s'" % env.mode)
+
+
+@scenario("N11", "enable/disable/enable at runtime takes effect at once; calls keep audio", 90)
+def n11(env):
+    reg = env.registrar()
+    remote = env.remote(duration=40)
+    p1 = env.phone("phone1", duration=40, call_to=aor(A.REMOTE_USER), calls=1, call_s=12,
+                   call_delay_s=1)
+    C.registered(remote, "remote")
+    C.registered(p1, "phone1")
+    time.sleep(3)
+    _toggle(env, False)
+    # The very next REGISTER must cross the router untouched...
+    r2 = env.tk.sipp_register(A.ns_phone("phone2"), A.PHONE_IP["phone2"], "1002", REG,
+                              env.workdir)
+    off_contact = (reg.location("1002") or ["none"])[0]
+    time.sleep(2)
+    _toggle(env, True)
+    # ...and the next one after enabling rewritten again.
+    r3 = env.tk.sipp_register(A.ns_phone("phone3"), A.PHONE_IP["phone3"], "1003", REG,
+                              env.workdir)
+    on_contact = (reg.location("1003") or ["none"])[0]
+    if not r2.ok or not r3.ok:
+        raise Fail("REGISTER around the toggle failed (disabled: %s, enabled: %s)" %
+                   ("ok" if r2.ok else "failed", "ok" if r3.ok else "failed"))
+    if A.PHONE_IP["phone2"] not in off_contact:
+        raise Fail("disable did not take effect: contact stored right after it was %s"
+                   % off_contact)
+    if A.PHONE_IP["phone3"] in on_contact:
+        raise Fail("enable did not take effect: contact stored right after it was %s"
+                   % on_contact)
+    time.sleep(9)
+    audio = C.media_both_ways(p1, "out", "phone1", remote, "in", "remote")
+    gap = max(C.media(p1, "out").get("max_gap_ms", 0), C.media(remote, "in").get("max_gap_ms", 0))
+    if gap > 1000:
+        raise Fail("audio of the call in progress stalled for %d ms across the toggles" % gap)
+    return "off: %s stored; on: %s stored; call audio kept (%s, max gap %d ms)" % (
+        off_contact, on_contact, audio, gap)
+
+
+@scenario("N12", "SIP over TCP", 60)
+def n12(env):
+    env.registrar()
+    remote = env.remote(transport="tcp")
+    C.registered(remote, "remote")
+    p1 = env.phone("phone1", transport="tcp", call_to=aor(A.REMOTE_USER), calls=1, call_s=4,
+                   call_delay_s=1)
+    C.registered(p1, "phone1 over TCP")
+    time.sleep(7)
+    C.call_answered(p1, "phone1 over TCP")
+    out = C.media_both_ways(p1, "out", "phone1", remote, "in", "remote")
+    call = env.remote_call("1001", transport="tcp", call_s=3)
+    if not p1.received("INVITE"):
+        raise Fail("outgoing TCP call OK, but an incoming TCP INVITE never reached phone1 "
+                   "(remote got %s)" % (C.final_status(call) or "no answer"))
+    C.call_answered(call, "remote to 1001 over TCP")
+    return "register, outgoing and incoming calls over TCP; " + out
+
+
+@scenario("N13", "large SDP (audio+video, ICE, a=rtcp; > 1400 bytes, fragmented) leaks nothing",
+          60)
+def n13(env):
+    env.registrar()
+    env.start_capture()
+    remote = env.remote()
+    C.registered(remote, "remote")
+    p1 = env.phone("phone1", call_to=aor(A.REMOTE_USER), calls=1, call_s=4, call_delay_s=1,
+                   large_sdp=True)
+    C.registered(p1, "phone1")
+    time.sleep(7)
+    C.call_answered(p1, "phone1 (large SDP)")
+    invites = [m for m in p1.sent("INVITE")]
+    size = max((len(m.raw) for m in invites), default=0)
+    C.no_wan_leaks(env)
+    audio = C.media_both_ways(p1, "out", "phone1", remote, "in", "remote")
+    return "%d-byte INVITE answered, no private address on the WAN; %s" % (size, audio)
+
+
+@scenario("N14", "no private LAN address in any message leaving the WAN", 90)
+def n14(env):
+    env.registrar()
+    env.start_capture()
+    remote = env.remote(duration=40)
+    p1 = env.phone("phone1", duration=40, call_to=aor(A.REMOTE_USER), calls=1, call_s=3,
+                   call_delay_s=1)
+    p2 = env.phone("phone2", duration=40)
+    for ua, n in ((remote, "remote"), (p1, "phone1"), (p2, "phone2")):
+        C.registered(ua, n)
+    time.sleep(5)
+    call = env.remote_call("1002", call_s=3, refer_to=aor("3000"))
+    env.tk.send_notify(A.NS_INET, A.REMOTE_IP, "voicemail", REG, aor("1002"), env.workdir)
+    C.call_answered(p1, "phone1")
+    C.call_answered(call, "remote to 1002")
+    C.no_wan_leaks(env)
+    return "REGISTER, calls both ways, REFER, NOTIFY: no private address left the WAN"
+
+
+@scenario("N15", "two LAN phones calling via an outside server keep media on the LAN", 60)
+def n15(env):
+    env.registrar()
+    env.start_capture()
+    p2 = env.phone("phone2")
+    C.registered(p2, "phone2")
+    p1 = env.phone("phone1", call_to=aor("1002"), calls=1, call_s=4, call_delay_s=1)
+    C.registered(p1, "phone1")
+    time.sleep(7)
+    C.call_answered(p1, "phone1 to phone2")
+    audio = C.media_both_ways(p1, "out", "phone1", p2, "in", "phone2")
+    hairpin = env.wan_rtp_packets()
+    if hairpin:
+        raise Fail("media went out and back through the WAN: %d RTP packets seen on the "
+                   "Internet side (%s)" % (hairpin, audio))
+    return "media stayed on the LAN: " + audio
+
+
+@scenario("N16", "WAN down: signalling rerouted to a configured internal SIP server", 60)
+def n16(env):
+    env.registrar()
+    lansrv = env.lan_server()
+    p1 = env.phone("phone1", expires=60, reregister_every=4, duration=20)
+    C.registered(p1, "phone1")
+    env.topo.wan_link(False)
+    time.sleep(10)
+    seen = [r for r in lansrv.requests("REGISTER") if A.PHONE_IP["phone1"] in str(r.get("src"))]
+    if not seen:
+        raise Fail("WAN down: phone1's REGISTERs got no answer, the internal SIP server at "
+                   "%s saw none" % A.LANSRV_IP)
+    return "after WAN loss phone1's REGISTER reached the internal server"
+
+
+@scenario("N17", "IPv6: no NAT, but media pinholes through the stateful firewall", 60)
+def n17(env):
+    env.registrar()
+    p1 = env.phone("phone1", ip=A.PHONE_IP6["phone1"], server=A.REGISTRAR_IP6,
+                   media_args=["--recv-only"])
+    C.registered(p1, "phone1 over IPv6")
+    # phone1 only listens, so nothing it sends opens the firewall: the RTP can only
+    # get in through a pinhole made from the SDP.
+    call = env.remote_call("1001", server=A.REGISTRAR_IP6, ip=A.REMOTE_IP6, call_s=5)
+    C.call_answered(call, "remote to 1001 over IPv6")
+    got = C.media(p1, "in")
+    sent = (C.media(call, "out") or {}).get("sent", 0)
+    rx = (got or {}).get("received", 0)
+    if sent == 0 or rx < C.MEDIA_MIN_RATIO * sent:
+        raise Fail("RTP %d packets at phone1 of %d the remote sent over IPv6" % (rx, sent))
+    return "RTP %d of %d packets reached the receive-only phone over IPv6" % (rx, sent)
