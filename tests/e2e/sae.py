@@ -13,6 +13,7 @@ and Ctrl-C.
 """
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -141,6 +142,36 @@ def cmd_matrix(args):
     return 0
 
 
+LOCK_PATH = "/run/sipalg-e2e.lock"
+LOCK_WAIT_S = 1800
+
+
+def take_sandbox_lock():
+    """The sandbox's namespace names are fixed, so two runs at once would tear each
+    other's sandbox down: the second waits for the first (bounded)."""
+    f = open(LOCK_PATH, "a+")
+    deadline = time.monotonic() + LOCK_WAIT_S
+    told = False
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            f.seek(0)
+            f.truncate()
+            f.write("%d\n" % os.getpid())
+            f.flush()
+            return f
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                sys.exit("sae: another e2e run still holds %s after %d s" % (LOCK_PATH,
+                                                                            LOCK_WAIT_S))
+            if not told:
+                f.seek(0)
+                print("sae: waiting for another e2e run (pid %s) to finish" %
+                      (f.read().strip() or "?"), file=sys.stderr, flush=True)
+                told = True
+            time.sleep(1)
+
+
 def main():
     ap = argparse.ArgumentParser(prog="sae.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -164,6 +195,7 @@ def main():
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("sae: must run as root (it creates network namespaces)")
+    lock = take_sandbox_lock()  # noqa: F841  (held until exit)
     try:
         if args.cmd == "run":
             return cmd_run(args)
