@@ -3,12 +3,20 @@
 #ifndef SIPALG_COMMON_BPF_H
 #define SIPALG_COMMON_BPF_H
 
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <bpf/bpf_endian.h>
+
 #include "sipalg_maps.bpf.h"
 
 /* Every program source includes this header, and bpftool gen object links them into one
  * object: weak, so the identical copies merge instead of clashing. GPL-compatible because the
- * libxdp dispatcher we attach to via freplace is GPL. */
+ * libxdp dispatcher we attach to via freplace is GPL (and bpf_timer/fib helpers are GPL-only). */
 char LICENSE[] SEC("license") __weak = "Dual BSD/GPL";
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
 
 /* Per-CPU counters: no atomics needed, the loader sums over CPUs. */
 static __always_inline void sipalg_count(enum sipalg_counter ctr) {
@@ -19,13 +27,59 @@ static __always_inline void sipalg_count(enum sipalg_counter ctr) {
         *val += 1;
 }
 
-/* A missing config entry cannot happen for an ARRAY map, but the verifier needs the NULL check;
- * treat it as "disabled", the safe default. */
-static __always_inline int sipalg_enabled(void) {
+/* The config, or NULL (cannot happen for an ARRAY map, but the verifier needs the check). */
+static __always_inline const struct sipalg_config *sipalg_cfg(void) {
     __u32 key = SIPALG_CONFIG_KEY;
-    const struct sipalg_config *cfg = bpf_map_lookup_elem(&sipalg_config, &key);
+
+    return bpf_map_lookup_elem(&sipalg_config, &key);
+}
+
+/* A missing config entry is treated as "disabled", the safe default. */
+static __always_inline int sipalg_enabled(void) {
+    const struct sipalg_config *cfg = sipalg_cfg();
 
     return cfg && cfg->enabled;
+}
+
+static __always_inline struct sipalg_state *sipalg_st(void) {
+    __u32 key = SIPALG_STATE_KEY;
+
+    return bpf_map_lookup_elem(&sipalg_state, &key);
+}
+
+/* The ALG clock in seconds (see struct sipalg_state): advanced by the aging timer. */
+static __always_inline __u32 sipalg_now(void) {
+    const struct sipalg_state *st = sipalg_st();
+
+    return st ? st->now_s : 0;
+}
+
+static __always_inline struct sipalg_port *sipalg_port_slot(__u32 public_port) {
+    __u32 key = public_port & (SIPALG_PORTS_ENTRIES - 1);
+
+    return bpf_map_lookup_elem(&sipalg_ports, &key);
+}
+
+/* Is `ip` (network order) inside one of the configured LAN prefixes? */
+static __always_inline int sipalg_is_lan(const struct sipalg_config *cfg, __be32 ip) {
+    int hit = 0;
+
+#pragma unroll
+    for (int i = 0; i < SIPALG_MAX_LAN_PREFIXES; i++) {
+        __u32 plen = cfg->lan_plen[i];
+        __u32 mask = plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen);
+
+        if (plen && (ip & bpf_htonl(mask)) == cfg->lan_net[i])
+            hit = 1;
+    }
+    return hit;
+}
+
+/* Is `port` (network order) one of the configured SIP ports? */
+static __always_inline int sipalg_is_sip_port(const struct sipalg_config *cfg, __be16 port) {
+    __u16 p = bpf_ntohs(port);
+
+    return p && (p == cfg->sip_port[0] || p == cfg->sip_port[1]);
 }
 
 #endif /* SIPALG_COMMON_BPF_H */

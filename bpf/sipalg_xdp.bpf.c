@@ -1,22 +1,84 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * WAN ingress (XDP). Later issues make this the inbound fast path: DNAT of SIP and media to the
- * right phone and rewriting of inbound SIP. At this stage it only proves the plumbing: it reads
- * the enable flag, counts, and passes every packet to the stack unmodified.
- *
- * Attached through libxdp's dispatcher, so it coexists with other XDP programs. It uses the
- * libxdp defaults (run priority 50, continue the chain on XDP_PASS): the ALG does not drop.
+ * WAN ingress (XDP): the earliest hook, an accelerator for established media. A UDP packet to
+ * a pinhole's public port from the remote it is scoped to is routed (FIB lookup), DNATed to
+ * the phone (TTL, checksums, MACs) and marked in the XDP metadata; the WAN tc ingress program
+ * then only has to redirect it (XDP cannot transmit into a bridge). Everything else, SIP
+ * included, passes untouched to the tc program, which owns every other decision and all
+ * reason counters. If metadata cannot be added, XDP leaves the packet alone and tc does the
+ * whole job: the outcome is the same either way.
  */
-#include "sipalg_common.bpf.h"
+#include "nat.bpf.h"
+#include "pinhole.bpf.h"
+#include "xdp_meta.bpf.h"
 
-SEC("xdp")
-int sipalg_xdp(struct xdp_md *ctx) {
-    (void)ctx;
-    sipalg_count(SIPALG_CTR_XDP_SEEN);
-    if (!sipalg_enabled())
-        sipalg_count(SIPALG_CTR_XDP_ALG_OFF);
-
-    /* Enabled or not, nothing is rewritten yet. */
+static __always_inline int xdp_pass(void) {
     sipalg_count(SIPALG_CTR_XDP_PASS);
     return XDP_PASS;
+}
+
+static __always_inline int xdp_main(struct xdp_md *ctx) {
+    const struct sipalg_config *cfg = sipalg_cfg();
+    struct sipalg_xdp_meta *meta;
+    struct sipalg_state *st;
+    struct sipalg_route r;
+    struct sipalg_port *s;
+    struct sipalg_nat n;
+    struct sipalg_pkt p;
+    void *data, *data_end;
+
+    sipalg_count(SIPALG_CTR_XDP_SEEN);
+    if (!cfg || !cfg->enabled) {
+        sipalg_count(SIPALG_CTR_XDP_ALG_OFF);
+        return xdp_pass();
+    }
+    st = sipalg_st();
+    data = (void *)(long)ctx->data;
+    data_end = (void *)(long)ctx->data_end;
+    if (!st || !cfg->public_ip ||
+        sipalg_parse(data, data_end, (__u32)(data_end - data), &p) != SIPALG_P_OK)
+        return xdp_pass();
+    if (p.ip->daddr != cfg->public_ip || p.proto != IPPROTO_UDP || p.frag != SIPALG_FRAG_NONE ||
+        !p.udp)
+        return xdp_pass();
+    s = sipalg_port_slot(bpf_ntohs(p.udp->dest));
+    if (!s || s->state != SIPALG_PORT_PINHOLE ||
+        sipalg_pinhole_admits(s, p.ip->saddr, p.udp->source) != SIPALG_ADMIT_OK || p.ip->ttl <= 1)
+        return xdp_pass();
+    n.old_ip = p.ip->daddr;
+    n.new_ip = s->priv_ip;
+    n.old_port = p.udp->dest;
+    n.new_port = s->priv_port;
+    n.snat = 0;
+    if (sipalg_route_cached(ctx, &p, ctx->ingress_ifindex, n.new_ip, s, SIPALG_TO_LAN,
+                            st->route_gen, &r) ||
+        r.ifindex == cfg->wan_ifindex)
+        return xdp_pass();
+
+    /* Room for the metadata first: without it the packet must stay untouched for tc. */
+    if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))
+        return xdp_pass();
+    data = (void *)(long)ctx->data;
+    data_end = (void *)(long)ctx->data_end;
+    meta = (void *)(long)ctx->data_meta;
+    if ((void *)(meta + 1) > data)
+        return xdp_pass();
+    meta->magic = 0;
+    if (sipalg_parse(data, data_end, (__u32)(data_end - data), &p) != SIPALG_P_OK || !p.udp)
+        return xdp_pass();
+    sipalg_nat_xdp(&p, &n, &r);
+    sipalg_pinhole_seen(s, st->now_s);
+    meta->ifindex = r.ifindex;
+    meta->nh = r.nh;
+    meta->flags = r.have_macs ? SIPALG_META_MACS : 0;
+    meta->magic = SIPALG_META_MAGIC;
+    sipalg_count(SIPALG_CTR_XDP_FWD);
+    return XDP_PASS;
+}
+
+/* The program is a thin wrapper so bench/ can include this file and run xdp_main on a packet it
+ * restores after each run (BPF_PROG_TEST_RUN repeats on one buffer). */
+SEC("xdp")
+int sipalg_xdp(struct xdp_md *ctx) {
+    return xdp_main(ctx);
 }

@@ -2,6 +2,8 @@
 // kernel (netlink / libxdp), never saved state, so `status` reports what is really attached.
 #pragma once
 
+#include "sipalg_maps.h"
+
 #include <cstdint>
 #include <string>
 
@@ -54,24 +56,39 @@ XdpAttachResult attach_xdp_direct(int prog_fd, unsigned int ifindex, const std::
 // Detaches exactly the program with `prog_id` from `ifindex`; false if it was not attached.
 bool detach_xdp(unsigned int ifindex, std::uint32_t prog_id);
 
-// ---- tc (WAN egress, clsact) ----
+// ---- tc (clsact): WAN egress (sipalg_tc), WAN ingress (sipalg_wan_in), LAN ingress
+// (sipalg_lan) ----
 
-// Our filter is found again by a fixed handle and priority on clsact egress: tc filters need
-// no pin to stay attached, and a fixed identity lets status/unload find exactly ours.
+// Our filters are found again by a fixed handle and priority on each clsact hook: tc filters
+// need no pin to stay attached, and a fixed identity lets status/unload find exactly ours.
 inline constexpr std::uint32_t kTcHandle = 0x51a;
 inline constexpr std::uint32_t kTcPriority = 0x51a;
 
+enum class TcDir { Ingress, Egress };
+
+// The three tc hooks an instance uses, with the program each one runs.
+struct TcHook {
+    TcDir dir;
+    const char *prog_name;
+};
+inline constexpr TcHook kWanEgress{TcDir::Egress, SIPALG_PROG_TC};
+inline constexpr TcHook kWanIngress{TcDir::Ingress, SIPALG_PROG_WAN_IN};
+inline constexpr TcHook kLanIngress{TcDir::Ingress, SIPALG_PROG_LAN};
+
+const char *tc_dir_name(TcDir dir);
+
 struct TcState {
-    bool attached = false; // a sipalg_tc program sits at our handle/priority
+    bool attached = false; // the hook's program sits at our handle/priority
     ProgRef prog;
     ProgRef foreign; // something else occupies our handle/priority
 };
 
-TcState query_tc(unsigned int ifindex);
+TcState query_tc(unsigned int ifindex, const TcHook &hook = kWanEgress);
 // Creates clsact if needed and attaches `prog_fd` at our handle/priority. Throws UserError.
-std::uint32_t attach_tc(unsigned int ifindex, const std::string &ifname, int prog_fd);
-// Removes our filter (only if it runs a sipalg_tc program); false if there was none. The
+std::uint32_t attach_tc(unsigned int ifindex, const std::string &ifname, int prog_fd,
+                        const TcHook &hook = kWanEgress);
+// Removes our filter (only if it runs the hook's program); false if there was none. The
 // clsact qdisc is left in place: other filters may share it.
-bool detach_tc(unsigned int ifindex);
+bool detach_tc(unsigned int ifindex, const TcHook &hook = kWanEgress);
 
 } // namespace sipalg

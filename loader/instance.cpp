@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <net/if.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <memory>
@@ -21,8 +24,8 @@
 namespace sipalg {
 namespace {
 
-const char *const kPins[] = {SIPALG_MAP_CONFIG, SIPALG_MAP_COUNTERS, SIPALG_PIN_PROG_XDP,
-                             SIPALG_PIN_PROG_TC};
+const char *const kProgPins[] = {SIPALG_PIN_PROG_XDP, SIPALG_PIN_PROG_TC, SIPALG_PIN_PROG_WAN_IN,
+                                 SIPALG_PIN_PROG_LAN, SIPALG_PIN_PROG_ADMIN};
 
 bool exists(const std::string &path) {
     struct stat st {};
@@ -44,7 +47,9 @@ void make_dirs(const std::string &path) {
 }
 
 void remove_pins(const std::string &dir) {
-    for (const char *name : kPins)
+    for (const char *name : kMapPins)
+        ::unlink(pin_file(dir, name).c_str());
+    for (const char *name : kProgPins)
         ::unlink(pin_file(dir, name).c_str());
     ::rmdir(dir.c_str());
 }
@@ -89,9 +94,25 @@ void require_not_attached(unsigned int ifindex, const std::string &ifname) {
     const std::string fix = "; run: sipalg unload --wan " + ifname;
     if (query_xdp(ifindex).attached)
         throw UserError("already loaded: a sipalg XDP program is attached to " + ifname + fix);
-    const TcState tc = query_tc(ifindex);
-    if (tc.attached)
-        throw UserError("already loaded: a sipalg tc program is attached to " + ifname + fix);
+    for (const TcHook &h : {kWanEgress, kWanIngress}) {
+        if (query_tc(ifindex, h).attached)
+            throw UserError("already loaded: a sipalg tc program is attached to " + ifname + " " +
+                            tc_dir_name(h.dir) + fix);
+    }
+}
+
+// The LAN hook slot must be free: one sipalg instance per LAN interface.
+void require_lan_free(unsigned int ifindex, const std::string &ifname) {
+    const TcState st = query_tc(ifindex, kLanIngress);
+    if (st.attached)
+        throw UserError("LAN interface " + ifname +
+                        " is already hooked by another sipalg instance; unload that one first "
+                        "(sipalg status lists them)");
+}
+
+std::string ifname_of(unsigned int ifindex) {
+    char buf[IF_NAMESIZE] = {};
+    return ::if_indextoname(ifindex, buf) ? std::string(buf) : std::to_string(ifindex);
 }
 
 std::string not_loaded(const std::string &ifname, const std::string &dir) {
@@ -101,7 +122,7 @@ std::string not_loaded(const std::string &ifname, const std::string &dir) {
 
 } // namespace
 
-LoadReport load_instance(const Target &t) {
+LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     require_privileges();
     const unsigned int ifindex = require_ifindex(t.ifname);
     const std::string root = resolve_pin_root(t.pin_root);
@@ -111,6 +132,28 @@ LoadReport load_instance(const Target &t) {
         throw UserError("already loaded on " + t.ifname + " (" + dir +
                         " exists); run: sipalg unload --wan " + t.ifname);
     require_not_attached(ifindex, t.ifname);
+
+    // Everything the config needs is settled before anything is touched.
+    const NetView view = read_net_view();
+    std::uint32_t public_ip = 0;
+    if (!settings.public_ip.empty()) {
+        const auto ip = parse_ipv4(settings.public_ip);
+        if (!ip)
+            throw UserError("--public-ip '" + settings.public_ip +
+                            "' is not an IPv4 address; e.g. --public-ip 203.0.113.1");
+        public_ip = *ip;
+    } else {
+        public_ip = decide_public_ip(t.ifname, view);
+    }
+    const LanSide lan =
+            decide_lan(t.ifname, settings.lan_ifaces, parse_prefixes(settings.lan_prefixes), view);
+    std::vector<std::pair<std::string, unsigned int>> lan_ifs;
+    for (const auto &name : lan.ifaces) {
+        const unsigned int idx = require_ifindex(name);
+        require_lan_free(idx, name);
+        lan_ifs.emplace_back(name, idx);
+    }
+    const sipalg_config cfg = make_config(settings, public_ip, ifindex, lan.prefixes);
 
     Rollback rollback;
     if (!exists(root)) {
@@ -162,22 +205,60 @@ LoadReport load_instance(const Target &t) {
     const std::uint32_t xdp_id = xdp.prog_id;
     rollback.add([ifindex, xdp_id] { detach_xdp(ifindex, xdp_id); });
 
-    rep.tc_id = attach_tc(ifindex, t.ifname, bpf_program__fd(skel->progs.sipalg_tc));
-    rollback.add([ifindex] { detach_tc(ifindex); });
+    rep.tc_id = attach_tc(ifindex, t.ifname, bpf_program__fd(skel->progs.sipalg_tc), kWanEgress);
+    rollback.add([ifindex] { detach_tc(ifindex, kWanEgress); });
+    rep.wan_in_id =
+            attach_tc(ifindex, t.ifname, bpf_program__fd(skel->progs.sipalg_wan_in), kWanIngress);
+    rollback.add([ifindex] { detach_tc(ifindex, kWanIngress); });
+    std::vector<std::uint32_t> lan_ifindexes;
+    for (const auto &[name, idx] : lan_ifs) {
+        const std::uint32_t id =
+                attach_tc(idx, name, bpf_program__fd(skel->progs.sipalg_lan), kLanIngress);
+        rollback.add([idx = idx] { detach_tc(idx, kLanIngress); });
+        rep.lan.emplace_back(name, id);
+        lan_ifindexes.push_back(idx);
+    }
 
-    pin_fd(bpf_map__fd(skel->maps.sipalg_config), pin_file(dir, SIPALG_MAP_CONFIG));
-    pin_fd(bpf_map__fd(skel->maps.sipalg_counters), pin_file(dir, SIPALG_MAP_COUNTERS));
-    pin_fd(bpf_program__fd(skel->progs.sipalg_xdp), pin_file(dir, SIPALG_PIN_PROG_XDP));
-    pin_fd(bpf_program__fd(skel->progs.sipalg_tc), pin_file(dir, SIPALG_PIN_PROG_TC));
+    const std::pair<const char *, const bpf_map *> maps[] = {
+            {SIPALG_MAP_CONFIG, skel->maps.sipalg_config},
+            {SIPALG_MAP_COUNTERS, skel->maps.sipalg_counters},
+            {SIPALG_MAP_PORTS, skel->maps.sipalg_ports},
+            {SIPALG_MAP_BINDINGS, skel->maps.sipalg_binds},
+            {SIPALG_MAP_PINHOLES, skel->maps.sipalg_pins},
+            {SIPALG_MAP_PHONES, skel->maps.sipalg_phones},
+            {SIPALG_MAP_STATE, skel->maps.sipalg_state},
+            {SIPALG_MAP_LANIFS, skel->maps.sipalg_lanifs},
+            {SIPALG_MAP_IFACES, skel->maps.sipalg_ifaces}};
+    for (const auto &[name, map] : maps)
+        pin_fd(bpf_map__fd(map), pin_file(dir, name));
+    const std::pair<const char *, const bpf_program *> progs[] = {
+            {SIPALG_PIN_PROG_XDP, skel->progs.sipalg_xdp},
+            {SIPALG_PIN_PROG_TC, skel->progs.sipalg_tc},
+            {SIPALG_PIN_PROG_WAN_IN, skel->progs.sipalg_wan_in},
+            {SIPALG_PIN_PROG_LAN, skel->progs.sipalg_lan},
+            {SIPALG_PIN_PROG_ADMIN, skel->progs.sipalg_admin}};
+    for (const auto &[name, prog] : progs)
+        pin_fd(bpf_program__fd(prog), pin_file(dir, name));
 
-    // The map starts zeroed, i.e. disabled; write it anyway so the default is explicit here
-    // and not only a property of ARRAY maps.
-    InstanceMaps::open(dir, t.ifname).write_config(sipalg_config{});
+    // enabled = 0: the ALG starts disabled, whatever the rest of the config says.
+    const InstanceMaps m = InstanceMaps::open(dir, t.ifname, true);
+    m.write_config(cfg);
+    m.write_lan_ifindexes(lan_ifindexes);
+    // The aging timer lives in the pinned state map: it keeps running after we exit and
+    // stops when unload removes the pins.
+    sipalg_admin arm{};
+    arm.op = SIPALG_OP_TIMER_START;
+    arm = run_admin_fd(bpf_program__fd(skel->progs.sipalg_admin), arm);
+    if (arm.result != 0)
+        throw UserError("cannot start the aging timer (" + errno_text(arm.result) +
+                        "); run with -v for details");
 
     rollback.dismiss();
     rep.xdp_id = xdp.prog_id;
     rep.multiprog = xdp.multiprog;
     rep.fallback_reason = xdp.fallback_reason;
+    rep.public_ip = public_ip;
+    rep.lan_prefixes = lan.prefixes;
     return rep;
 }
 
@@ -195,6 +276,32 @@ UnloadReport unload_instance(const Target &t) {
     UnloadReport rep;
     rep.pin_dir = dir;
     rep.interface_gone = ifindex == 0;
+    // LAN hooks first (they feed the WAN): the interfaces recorded at load, plus any interface
+    // whose LAN slot runs exactly our pinned program (in case the record is gone).
+    std::vector<unsigned int> lan_ifs;
+    try {
+        for (std::uint32_t idx : InstanceMaps::open(dir, t.ifname, true).read_lan_ifindexes())
+            lan_ifs.push_back(idx);
+    } catch (const UserError &) {
+        // No readable record: the scan below still finds our hooks.
+    }
+    const std::uint32_t lan_prog = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_LAN));
+    if (lan_prog != 0) {
+        if (struct if_nameindex *all = ::if_nameindex()) {
+            for (auto *i = all; i->if_index != 0; ++i) {
+                if (query_tc(i->if_index, kLanIngress).prog.id == lan_prog)
+                    lan_ifs.push_back(i->if_index);
+            }
+            ::if_freenameindex(all);
+        }
+    }
+    for (unsigned int idx : lan_ifs) {
+        const std::string name = ifname_of(idx);
+        if (detach_tc(idx, kLanIngress) &&
+            std::find(rep.lan_detached.begin(), rep.lan_detached.end(), name) ==
+                    rep.lan_detached.end())
+            rep.lan_detached.push_back(name);
+    }
     if (ifindex != 0) {
         // Prefer the exact program we pinned; without pins (someone deleted them) fall back to
         // finding our programs by name so that unload can always clean up.
@@ -203,9 +310,11 @@ UnloadReport unload_instance(const Target &t) {
             xdp_id = query_xdp(ifindex).prog.id;
         if (xdp_id != 0)
             rep.xdp_detached = detach_xdp(ifindex, xdp_id);
-        rep.tc_detached = detach_tc(ifindex);
+        rep.tc_detached = detach_tc(ifindex, kWanEgress);
+        rep.wan_in_detached = detach_tc(ifindex, kWanIngress);
     }
-    if (!have_dir && !rep.xdp_detached && !rep.tc_detached)
+    if (!have_dir && !rep.xdp_detached && !rep.tc_detached && !rep.wan_in_detached &&
+        rep.lan_detached.empty())
         throw UserError(not_loaded(t.ifname, dir));
     remove_pins(dir);
     if (exists(dir))
@@ -217,7 +326,7 @@ UnloadReport unload_instance(const Target &t) {
     return rep;
 }
 
-void set_enabled(const Target &t, bool enabled) {
+std::string loaded_instance_dir(const Target &t) {
     require_privileges();
     if (!valid_ifname(t.ifname))
         throw UserError("invalid interface name '" + t.ifname +
@@ -227,6 +336,11 @@ void set_enabled(const Target &t, bool enabled) {
     const std::string dir = instance_dir(root, t.ifname);
     if (!exists(dir))
         throw UserError(not_loaded(t.ifname, dir));
+    return dir;
+}
+
+void set_enabled(const Target &t, bool enabled) {
+    const std::string dir = loaded_instance_dir(t);
     const InstanceMaps maps = InstanceMaps::open(dir, t.ifname);
     sipalg_config cfg = maps.read_config();
     cfg.enabled = enabled ? 1 : 0;

@@ -3,9 +3,13 @@
 // command leaves things as they were.
 #pragma once
 
+#include "config.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace sipalg {
 
@@ -17,17 +21,23 @@ struct Target {
 struct LoadReport {
     std::string pin_dir;
     std::uint32_t xdp_id = 0;
-    std::uint32_t tc_id = 0;
+    std::uint32_t tc_id = 0;                                // WAN egress
+    std::uint32_t wan_in_id = 0;                            // WAN ingress
+    std::vector<std::pair<std::string, std::uint32_t>> lan; // LAN interface, program id
     bool multiprog = false;
     std::string fallback_reason;
+    std::uint32_t public_ip = 0; // host order
+    std::vector<Prefix> lan_prefixes;
 };
 
-LoadReport load_instance(const Target &t);
+LoadReport load_instance(const Target &t, const AlgSettings &settings = {});
 
 struct UnloadReport {
     std::string pin_dir;
     bool xdp_detached = false;
     bool tc_detached = false;
+    bool wan_in_detached = false;
+    std::vector<std::string> lan_detached;
     bool interface_gone = false;
 };
 
@@ -35,5 +45,8 @@ UnloadReport unload_instance(const Target &t);
 
 // Writes only the pinned config map: the programs pick the flag up on the next packet.
 void set_enabled(const Target &t, bool enabled);
+
+// The pin dir of a loaded instance (UserError with what to do if it is not loaded).
+std::string loaded_instance_dir(const Target &t);
 
 } // namespace sipalg

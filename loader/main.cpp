@@ -1,5 +1,7 @@
 // sipalg: command-line wiring only. Each verb is a thin call into instance/status code; every
 // failure surfaces as a UserError and becomes one "sipalg: ..." line on stderr.
+#include "discover.hpp"
+#include "entries.hpp"
 #include "error.hpp"
 #include "instance.hpp"
 #include "logging.hpp"
@@ -24,6 +26,10 @@ struct Options {
     bool json = false;
     std::string wan;
     std::string pin_root;
+    AlgSettings settings;     // load
+    std::string private_ep;   // pinholes add/del, bindings del
+    std::string remote_ep;    // pinholes add
+    unsigned public_port = 0; // pinholes add
 };
 
 Target target_of(const Options &o) {
@@ -34,8 +40,25 @@ Target target_of(const Options &o) {
     return t;
 }
 
+// Listings may omit --wan when exactly one instance is loaded in this namespace.
+Target listing_target(const Options &o) {
+    Target t = target_of(o);
+    if (!t.ifname.empty())
+        return t;
+    require_privileges();
+    const std::string root = resolve_pin_root(t.pin_root);
+    require_bpffs(root);
+    const auto names = list_instances(root);
+    if (names.size() != 1)
+        throw UserError(names.empty() ? "no sipalg instance loaded in this network namespace; run: "
+                                        "sipalg load --wan IF"
+                                      : "several instances are loaded; give --wan IF");
+    t.ifname = names.front();
+    return t;
+}
+
 int cmd_load(const Options &o) {
-    const LoadReport r = load_instance(target_of(o));
+    const LoadReport r = load_instance(target_of(o), o.settings);
     std::cout << "loaded on " << o.wan << ": xdp " SIPALG_PROG_XDP " id " << r.xdp_id;
     if (r.multiprog)
         std::cout << " (native, via libxdp dispatcher)";
@@ -48,8 +71,16 @@ int cmd_load(const Options &o) {
         std::cout << " (native; libxdp's multiprog dispatcher is unavailable, so it is the only "
                      "XDP program "
                   << o.wan << " can run)";
-    std::cout << ", tc " SIPALG_PROG_TC " id " << r.tc_id << " (clsact egress), pins in "
-              << r.pin_dir << "; ALG: disabled until `sipalg enable --wan " << o.wan << "`\n";
+    std::cout << ", tc " SIPALG_PROG_TC " id " << r.tc_id
+              << " (clsact egress), " SIPALG_PROG_WAN_IN " id " << r.wan_in_id
+              << " (clsact ingress); LAN";
+    for (const auto &[name, id] : r.lan)
+        std::cout << " " << name << " (" SIPALG_PROG_LAN " id " << id << ")";
+    std::cout << "; public " << format_ipv4(r.public_ip) << ", LAN prefixes";
+    for (const auto &p : r.lan_prefixes)
+        std::cout << " " << format_prefix(p);
+    std::cout << "; pins in " << r.pin_dir << "; ALG: disabled until `sipalg enable --wan " << o.wan
+              << "`\n";
     return 0;
 }
 
@@ -60,7 +91,13 @@ int cmd_unload(const Options &o) {
         std::cout << "interface gone, programs went with it";
     else
         std::cout << "xdp " << (r.xdp_detached ? "detached" : "was not attached") << ", tc "
-                  << (r.tc_detached ? "detached" : "was not attached");
+                  << (r.tc_detached ? "detached" : "was not attached") << ", wan ingress "
+                  << (r.wan_in_detached ? "detached" : "was not attached");
+    std::cout << ", LAN hooks detached:";
+    if (r.lan_detached.empty())
+        std::cout << " none";
+    for (const auto &name : r.lan_detached)
+        std::cout << " " << name;
     std::cout << ", removed " << r.pin_dir << "\n";
     return 0;
 }
@@ -106,6 +143,48 @@ int cmd_status(const Options &o) {
     return 0;
 }
 
+int cmd_bindings(const Options &o) {
+    const EntryList l = list_bindings(listing_target(o));
+    std::cout << (o.json ? render_bindings_json(l) + "\n" : render_bindings_human(l));
+    return 0;
+}
+
+int cmd_pinholes(const Options &o) {
+    const EntryList l = list_pinholes(listing_target(o));
+    std::cout << (o.json ? render_pinholes_json(l) + "\n" : render_pinholes_human(l));
+    return 0;
+}
+
+int cmd_pinhole_add(const Options &o) {
+    const Target t = listing_target(o);
+    const Endpoint priv = parse_endpoint(o.private_ep, "--private");
+    const Endpoint remote =
+            o.remote_ep.empty() ? Endpoint{} : parse_endpoint(o.remote_ep, "--remote", true);
+    if (o.public_port > 65535)
+        throw UserError("--public-port " + std::to_string(o.public_port) +
+                        " is out of range; use 1-65535");
+    const std::uint16_t port =
+            add_pinhole(t, priv, remote, static_cast<std::uint16_t>(o.public_port));
+    std::cout << t.ifname << ": pinhole " << o.private_ep << " <-> public port " << port
+              << (remote.ip ? ", only from " + o.remote_ep : ", closed until its remote is known")
+              << "\n";
+    return 0;
+}
+
+int cmd_pinhole_del(const Options &o) {
+    const Target t = listing_target(o);
+    delete_pinhole(t, parse_endpoint(o.private_ep, "--private"));
+    std::cout << t.ifname << ": pinhole " << o.private_ep << " deleted\n";
+    return 0;
+}
+
+int cmd_binding_del(const Options &o) {
+    const Target t = listing_target(o);
+    delete_binding(t, parse_endpoint(o.private_ep, "--private"));
+    std::cout << t.ifname << ": binding " << o.private_ep << " deleted\n";
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -130,11 +209,35 @@ int main(int argc, char **argv) {
     };
 
     auto *load = app.add_subcommand(
-            "load", "Attach XDP (WAN ingress, via libxdp) and tc (WAN egress); ALG disabled");
+            "load", "Attach XDP + tc on the WAN and tc on the LAN interface(s); ALG disabled");
     add_wan(load, true);
+    AlgSettings &a = o.settings;
+    load->add_option("--lan", a.lan_ifaces,
+                     "LAN interface (repeatable; default: from --lan-prefix routes, else every "
+                     "interface with a private IPv4 address)");
+    load->add_option("--lan-prefix", a.lan_prefixes,
+                     "LAN prefix A.B.C.D/LEN (repeatable, at most 4; default: from the LAN "
+                     "interfaces' addresses and routes)");
+    load->add_option("--public-ip", a.public_ip, "public IPv4 address (default: the WAN's)");
+    load->add_option("--sip-port", a.sip_ports, "UDP port of SIP (repeatable, default 5060)");
+    load->add_option("--port-range", a.port_range, "public ports the ALG may allocate")
+            ->capture_default_str();
+    load->add_option("--binding-lifetime", a.binding_lifetime_s,
+                     "seconds a binding made by SIP other than REGISTER lives")
+            ->capture_default_str();
+    load->add_option("--register-lifetime", a.register_lifetime_s,
+                     "seconds a REGISTER binding lives until the registrar's answer says")
+            ->capture_default_str();
+    load->add_option("--pinhole-idle", a.pinhole_idle_s,
+                     "seconds without media after which a pinhole closes")
+            ->capture_default_str();
+    load->add_option("--max-pinholes-per-phone", a.max_pinholes_per_phone,
+                     "pinholes one phone (private address) may hold")
+            ->capture_default_str();
+    load->add_option("--max-pinholes", a.max_pinholes, "pinholes in total")->capture_default_str();
     load->callback([&] { rc = cmd_load(o); });
 
-    auto *unload = app.add_subcommand("unload", "Detach both programs and remove the pins");
+    auto *unload = app.add_subcommand("unload", "Detach every program and remove the pins");
     add_wan(unload, true);
     unload->callback([&] { rc = cmd_unload(o); });
 
@@ -150,6 +253,41 @@ int main(int argc, char **argv) {
     add_wan(status, false);
     status->add_flag("-j,--json", o.json, "JSON output");
     status->callback([&] { rc = cmd_status(o); });
+
+    auto *bindings = app.add_subcommand("bindings", "List bindings (phone SIP sockets)");
+    bindings->fallthrough();
+    add_wan(bindings, false);
+    bindings->add_flag("-j,--json", o.json, "JSON output");
+    auto *binding_del = bindings->add_subcommand("del", "Delete the binding of a phone socket");
+    binding_del->add_option("--private", o.private_ep, "the phone's SIP socket A.B.C.D:PORT")
+            ->required();
+    binding_del->callback([&] { rc = cmd_binding_del(o); });
+    bindings->callback([&] {
+        if (!bindings->got_subcommand(binding_del))
+            rc = cmd_bindings(o);
+    });
+
+    auto *pinholes = app.add_subcommand("pinholes", "List media pinholes");
+    pinholes->fallthrough();
+    add_wan(pinholes, false);
+    pinholes->add_flag("-j,--json", o.json, "JSON output");
+    auto *pin_add = pinholes->add_subcommand("add", "Open a pinhole by hand (tests, debugging)");
+    pin_add->add_option("--private", o.private_ep, "the phone's media socket A.B.C.D:PORT")
+            ->required();
+    pin_add->add_option("--remote", o.remote_ep,
+                        "the only source let in, A.B.C.D[:PORT] (no port: any port of it; "
+                        "omitted: nothing gets in yet)");
+    pin_add->add_option("--public-port", o.public_port,
+                        "public port wanted (default: the private port if free, else any)");
+    pin_add->callback([&] { rc = cmd_pinhole_add(o); });
+    auto *pin_del = pinholes->add_subcommand("del", "Close a pinhole");
+    pin_del->add_option("--private", o.private_ep, "the phone's media socket A.B.C.D:PORT")
+            ->required();
+    pin_del->callback([&] { rc = cmd_pinhole_del(o); });
+    pinholes->callback([&] {
+        if (!pinholes->got_subcommand(pin_add) && !pinholes->got_subcommand(pin_del))
+            rc = cmd_pinholes(o);
+    });
 
     // Logging must be set before any libbpf call, i.e. before the verb callbacks run.
     app.parse_complete_callback([&] { setup_library_logging(o.verbose); });

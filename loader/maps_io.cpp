@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "pin_paths.hpp"
 
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -21,9 +22,16 @@ bpf_map_info map_info(int fd) {
     return info;
 }
 
-UniqueFd open_checked(const std::string &dir, const std::string &ifname, const char *name,
-                      __u32 type, __u32 value_size, __u32 *max_entries) {
-    const std::string path = pin_file(dir, name);
+struct MapShape {
+    const char *name;
+    __u32 type;
+    __u32 key_size;
+    __u32 value_size;
+};
+
+UniqueFd open_checked(const std::string &dir, const std::string &ifname, const MapShape &shape,
+                      __u32 *max_entries) {
+    const std::string path = pin_file(dir, shape.name);
     UniqueFd fd(bpf_obj_get(path.c_str()));
     if (!fd.valid()) {
         if (errno == ENOENT)
@@ -32,8 +40,9 @@ UniqueFd open_checked(const std::string &dir, const std::string &ifname, const c
         throw UserError("cannot open " + path + " (" + errno_text(errno) + ")");
     }
     const bpf_map_info info = map_info(fd.get());
-    if (info.type != type || info.value_size != value_size || info.key_size != sizeof(__u32) ||
-        std::strncmp(info.name, name, sizeof(info.name)) != 0)
+    if (info.type != shape.type || info.value_size != shape.value_size ||
+        info.key_size != shape.key_size ||
+        std::strncmp(info.name, shape.name, sizeof(info.name)) != 0)
         throw UserError(path +
                         " is not a map this sipalg version understands; run: sipalg "
                         "unload --wan " +
@@ -45,12 +54,34 @@ UniqueFd open_checked(const std::string &dir, const std::string &ifname, const c
 
 } // namespace
 
-InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifname) {
+InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifname, bool all) {
     InstanceMaps m;
-    m.config_ = open_checked(dir, ifname, SIPALG_MAP_CONFIG, BPF_MAP_TYPE_ARRAY,
-                             sizeof(sipalg_config), nullptr);
-    m.counters_ = open_checked(dir, ifname, SIPALG_MAP_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY,
-                               sizeof(__u64), &m.counter_entries_);
+    m.config_ = open_checked(
+            dir, ifname,
+            {SIPALG_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(sipalg_config)}, nullptr);
+    m.counters_ = open_checked(
+            dir, ifname,
+            {SIPALG_MAP_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64)},
+            &m.counter_entries_);
+    if (!all)
+        return m;
+    m.ports_ = open_checked(
+            dir, ifname, {SIPALG_MAP_PORTS, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(sipalg_port)},
+            nullptr);
+    m.binds_ = open_checked(dir, ifname,
+                            {SIPALG_MAP_BINDINGS, BPF_MAP_TYPE_HASH, sizeof(sipalg_endpoint),
+                             sizeof(sipalg_binding)},
+                            nullptr);
+    m.pins_ = open_checked(dir, ifname,
+                           {SIPALG_MAP_PINHOLES, BPF_MAP_TYPE_HASH, sizeof(sipalg_endpoint),
+                            sizeof(sipalg_pinhole)},
+                           nullptr);
+    m.state_ = open_checked(
+            dir, ifname,
+            {SIPALG_MAP_STATE, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(sipalg_state)}, nullptr);
+    m.lanifs_ = open_checked(dir, ifname,
+                             {SIPALG_MAP_LANIFS, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(__u32)},
+                             nullptr);
     return m;
 }
 
@@ -82,6 +113,104 @@ CounterValues InstanceMaps::read_counters() const {
             sums[key] += v;
     }
     return sums;
+}
+
+sipalg_state InstanceMaps::read_state() const {
+    sipalg_state st{};
+    const __u32 key = SIPALG_STATE_KEY;
+    if (bpf_map_lookup_elem(state_.get(), &key, &st) != 0)
+        throw UserError("cannot read the state map (" + errno_text(errno) + ")");
+    return st;
+}
+
+std::vector<std::uint32_t> InstanceMaps::read_lan_ifindexes() const {
+    std::vector<std::uint32_t> out;
+    for (__u32 key = 0; key < SIPALG_MAX_LAN_IFS; ++key) {
+        __u32 v = 0;
+        if (bpf_map_lookup_elem(lanifs_.get(), &key, &v) == 0 && v != 0)
+            out.push_back(v);
+    }
+    return out;
+}
+
+void InstanceMaps::write_lan_ifindexes(const std::vector<std::uint32_t> &ifindexes) const {
+    for (__u32 key = 0; key < SIPALG_MAX_LAN_IFS; ++key) {
+        const __u32 v = key < ifindexes.size() ? ifindexes[key] : 0;
+        if (bpf_map_update_elem(lanifs_.get(), &key, &v, BPF_ANY) != 0)
+            throw UserError("cannot write the LAN interface map (" + errno_text(errno) + ")");
+    }
+}
+
+sipalg_port InstanceMaps::read_slot(std::uint16_t port) const {
+    sipalg_port s{};
+    const __u32 key = port;
+    if (bpf_map_lookup_elem(ports_.get(), &key, &s) != 0)
+        s = {};
+    return s;
+}
+
+std::vector<NatEntry> InstanceMaps::list(int fwd_fd, bool pinholes) const {
+    std::vector<NatEntry> out;
+    sipalg_endpoint key{}, next{};
+    const void *prev = nullptr;
+    // Bounded by the map size: a map being modified concurrently cannot make this loop forever.
+    for (std::size_t n = 0; n < 2 * SIPALG_PINHOLES_ENTRIES; ++n) {
+        if (bpf_map_get_next_key(fwd_fd, prev, &next) != 0)
+            break;
+        key = next;
+        prev = &key;
+        NatEntry e;
+        e.priv_ip = ntohl(key.ip);
+        e.priv_port = ntohs(key.port);
+        if (pinholes) {
+            sipalg_pinhole v{};
+            if (bpf_map_lookup_elem(fwd_fd, &key, &v) != 0)
+                continue;
+            e.public_port = v.public_port;
+            e.call = v.call;
+        } else {
+            sipalg_binding v{};
+            if (bpf_map_lookup_elem(fwd_fd, &key, &v) != 0)
+                continue;
+            e.public_port = v.public_port;
+            e.lifetime_s = v.lifetime_s;
+            e.registered = (v.flags & SIPALG_BIND_REGISTER) != 0;
+        }
+        const sipalg_port s = read_slot(e.public_port);
+        const __u32 kind = pinholes ? SIPALG_PORT_PINHOLE : SIPALG_PORT_BINDING;
+        e.consistent = s.state == kind && s.priv_ip == key.ip && s.priv_port == key.port;
+        e.remote_ip = ntohl(s.remote_ip);
+        e.remote_port = ntohs(s.remote_port);
+        e.owner = s.owner;
+        e.stamp = s.stamp;
+        out.push_back(e);
+    }
+    return out;
+}
+
+std::vector<NatEntry> InstanceMaps::bindings() const {
+    return list(binds_.get(), false);
+}
+
+std::vector<NatEntry> InstanceMaps::pinholes() const {
+    return list(pins_.get(), true);
+}
+
+sipalg_admin run_admin_fd(int prog_fd, sipalg_admin req) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = &req, .ctx_size_in = sizeof(req));
+    if (bpf_prog_test_run_opts(prog_fd, &opts) != 0)
+        throw UserError("cannot run the admin program (" + errno_text(errno) +
+                        "); run with -v for details");
+    return req;
+}
+
+sipalg_admin run_admin(const std::string &dir, const std::string &ifname, sipalg_admin req) {
+    const std::string path = pin_file(dir, SIPALG_PIN_PROG_ADMIN);
+    UniqueFd fd(bpf_obj_get(path.c_str()));
+    if (!fd.valid())
+        throw UserError("sipalg is not loaded on " + ifname + " (" + path +
+                        " missing); run: sipalg load --wan " + ifname);
+    return run_admin_fd(fd.get(), req);
 }
 
 } // namespace sipalg

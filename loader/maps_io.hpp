@@ -1,4 +1,5 @@
-// Access to an instance's pinned maps (layouts from maps/sipalg_maps.h).
+// Access to an instance's pinned maps (layouts from maps/sipalg_maps.h) and to its admin
+// program, through which every change to bindings and pinholes goes.
 #pragma once
 
 #include "sipalg_maps.h"
@@ -7,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sipalg {
 
@@ -24,21 +26,60 @@ inline constexpr CounterInfo kCounters[SIPALG_CTR_COUNT] = {
 
 using CounterValues = std::array<std::uint64_t, SIPALG_CTR_COUNT>;
 
+// Every pinned map of an instance, by pin file name (the maps' own names).
+inline constexpr const char *kMapPins[] = {
+        SIPALG_MAP_CONFIG,   SIPALG_MAP_COUNTERS, SIPALG_MAP_PORTS,
+        SIPALG_MAP_BINDINGS, SIPALG_MAP_PINHOLES, SIPALG_MAP_PHONES,
+        SIPALG_MAP_STATE,    SIPALG_MAP_LANIFS,   SIPALG_MAP_IFACES};
+
+// One binding or pinhole as listed: its forward entry joined with its port slot.
+struct NatEntry {
+    std::uint32_t priv_ip = 0;   // host order
+    std::uint16_t priv_port = 0; // host order
+    std::uint16_t public_port = 0;
+    std::uint32_t remote_ip = 0; // pinholes: scope (0: not known yet)
+    std::uint16_t remote_port = 0;
+    std::uint16_t owner = 0;
+    std::uint32_t stamp = 0;      // ALG clock: binding expiry / pinhole last seen
+    std::uint32_t lifetime_s = 0; // bindings
+    std::uint32_t call = 0;       // pinholes
+    bool registered = false;      // bindings: last refreshed by a REGISTER
+    bool consistent = true;       // the slot agrees with the forward entry
+};
+
 class InstanceMaps {
   public:
-    // Opens DIR/sipalg_config and DIR/sipalg_counters and checks that they are what this
-    // sipalg expects (name, type, sizes), so we never write a stranger's map. Throws UserError.
-    static InstanceMaps open(const std::string &dir, const std::string &ifname);
+    // Opens DIR/sipalg_config and DIR/sipalg_counters (always needed) and checks that they are
+    // what this sipalg expects (name, type, sizes), so we never write a stranger's map. With
+    // `all`, also the state maps (ports, bindings, pinholes, ...). Throws UserError.
+    static InstanceMaps open(const std::string &dir, const std::string &ifname, bool all = false);
 
     sipalg_config read_config() const;
     void write_config(const sipalg_config &cfg) const;
     // Per-CPU values summed over all possible CPUs.
     CounterValues read_counters() const;
 
+    // The rest need open(..., all = true).
+    sipalg_state read_state() const;
+    std::vector<std::uint32_t> read_lan_ifindexes() const;
+    void write_lan_ifindexes(const std::vector<std::uint32_t> &ifindexes) const;
+    std::vector<NatEntry> bindings() const;
+    std::vector<NatEntry> pinholes() const;
+
   private:
+    std::vector<NatEntry> list(int fwd_fd, bool pinholes) const;
+    sipalg_port read_slot(std::uint16_t port) const;
+
     UniqueFd config_;
     UniqueFd counters_;
     std::uint32_t counter_entries_ = 0;
+    UniqueFd ports_, binds_, pins_, state_, lanifs_;
 };
+
+// Runs the instance's pinned admin program (SIPALG_PIN_PROG_ADMIN in `dir`) with `req`;
+// returns it as the program left it (result, public_port). Throws UserError if it cannot run.
+sipalg_admin run_admin(const std::string &dir, const std::string &ifname, sipalg_admin req);
+// The same with an open program fd (at load time, before anything is pinned).
+sipalg_admin run_admin_fd(int prog_fd, sipalg_admin req);
 
 } // namespace sipalg

@@ -4,12 +4,48 @@
 #include "netif.hpp"
 #include "pin_paths.hpp"
 
+#include <net/if.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 namespace sipalg {
+namespace {
+
+// The aging timer ticks every 250 ms; a few seconds without a tick means it stopped.
+constexpr double kTimerStaleS = 5.0;
+
+double monotonic_s() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::string ifname_or_index(unsigned int ifindex) {
+    char buf[IF_NAMESIZE] = {};
+    return ::if_indextoname(ifindex, buf) ? std::string(buf) : "?" + std::to_string(ifindex);
+}
+
+} // namespace
+
+CounterSummary summarize(const CounterValues &c) {
+    CounterSummary s;
+    const auto at = [&c](sipalg_counter i) { return c[static_cast<size_t>(i)]; };
+    s.seen = at(SIPALG_CTR_LAN_SEEN) + at(SIPALG_CTR_WAN_IN_SEEN);
+    s.forwarded = at(SIPALG_CTR_SIP_OUT) + at(SIPALG_CTR_SIP_IN) + at(SIPALG_CTR_MEDIA_OUT) +
+                  at(SIPALG_CTR_MEDIA_IN);
+    s.rewritten = at(SIPALG_CTR_SIP_REWRITTEN);
+    s.passed = at(SIPALG_CTR_LAN_PASS) + at(SIPALG_CTR_WAN_IN_PASS);
+    s.dropped = at(SIPALG_CTR_DROPPED);
+    for (int i = 0; i < SIPALG_CTR_COUNT; ++i) {
+        if (std::strncmp(kCounters[i].name, "slow_", 5) == 0)
+            s.slow_path += c[static_cast<size_t>(i)];
+    }
+    return s;
+}
 
 InstanceStatus query_instance(const std::string &root, const std::string &ifname) {
     InstanceStatus st;
@@ -22,13 +58,36 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
 
     const std::string reload =
             "; fix: sipalg unload --wan " + ifname + " && sipalg load --wan " + ifname;
+    std::vector<std::uint32_t> lan_ifindexes;
     try {
-        const InstanceMaps maps = InstanceMaps::open(st.pin_dir, ifname);
-        st.enabled = maps.read_config().enabled != 0;
+        const InstanceMaps maps = InstanceMaps::open(st.pin_dir, ifname, true);
+        st.config = maps.read_config();
+        st.enabled = st.config->enabled != 0;
         st.counters = maps.read_counters();
+        st.state = maps.read_state();
+        lan_ifindexes = maps.read_lan_ifindexes();
+        if (st.state->last_tick_ns)
+            st.last_tick_age_s = monotonic_s() - static_cast<double>(st.state->last_tick_ns) / 1e9;
     } catch (const UserError &e) {
         st.problems.push_back(std::string("maps unreadable: ") + e.what());
     }
+    if (st.state && (!st.last_tick_age_s || *st.last_tick_age_s > kTimerStaleS))
+        st.problems.push_back("the aging timer is not running (bindings and pinholes never "
+                              "expire)" +
+                              reload);
+
+    for (std::uint32_t idx : lan_ifindexes) {
+        LanHookStatus h;
+        h.ifindex = idx;
+        h.ifname = ifname_or_index(idx);
+        h.tc = query_tc(idx, kLanIngress);
+        if (!h.tc.attached)
+            st.problems.push_back("LAN program " SIPALG_PROG_LAN " is not attached to " + h.ifname +
+                                  " ingress" + reload);
+        st.lan.push_back(h);
+    }
+    if (st.config && lan_ifindexes.empty())
+        st.problems.push_back("no LAN interface is recorded for this instance" + reload);
 
     st.ifindex = find_ifindex(ifname);
     if (st.ifindex == 0) {
@@ -41,10 +100,14 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
     if (!st.xdp.attached)
         st.problems.push_back("XDP program " SIPALG_PROG_XDP " is not attached to " + ifname +
                               reload);
-    st.tc = query_tc(st.ifindex);
+    st.tc = query_tc(st.ifindex, kWanEgress);
     if (!st.tc.attached)
         st.problems.push_back("tc program " SIPALG_PROG_TC " is not attached to " + ifname +
                               " egress" + reload);
+    st.wan_in = query_tc(st.ifindex, kWanIngress);
+    if (!st.wan_in.attached)
+        st.problems.push_back("tc program " SIPALG_PROG_WAN_IN " is not attached to " + ifname +
+                              " ingress" + reload);
     return st;
 }
 

@@ -10,6 +10,24 @@
 
 namespace sipalg {
 
+struct LanHookStatus {
+    std::string ifname; // "?" + index if the interface is gone
+    unsigned int ifindex = 0;
+    TcState tc;
+};
+
+// Totals over the counters, in the terms of the brief: what was seen, NATed by the fast path,
+// rewritten, passed untouched, dropped, and what needed the slow path.
+struct CounterSummary {
+    std::uint64_t seen = 0;
+    std::uint64_t forwarded = 0;
+    std::uint64_t rewritten = 0;
+    std::uint64_t passed = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t slow_path = 0;
+};
+CounterSummary summarize(const CounterValues &c);
+
 struct InstanceStatus {
     std::string ifname;
     unsigned int ifindex = 0; // 0: the interface no longer exists
@@ -17,7 +35,12 @@ struct InstanceStatus {
     std::optional<bool> enabled; // empty if the config map could not be read
     CounterValues counters{};
     XdpState xdp;
-    TcState tc;
+    TcState tc;     // WAN egress
+    TcState wan_in; // WAN ingress
+    std::vector<LanHookStatus> lan;
+    std::optional<sipalg_config> config;
+    std::optional<sipalg_state> state; // bindings, pinholes, clock, timer
+    std::optional<double> last_tick_age_s;
     // Human-readable descriptions of anything wrong, each with what to do. Empty == healthy.
     std::vector<std::string> problems;
 

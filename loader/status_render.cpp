@@ -1,6 +1,9 @@
 #include "status_render.hpp"
 
+#include "config.hpp"
 #include "json.hpp"
+
+#include <arpa/inet.h>
 
 #include <iomanip>
 #include <sstream>
@@ -19,6 +22,32 @@ void json_prog(JsonWriter &w, const char *id_key, const char *name_key, const Pr
         w.field(id_key, p.id).field(name_key, p.name);
     else
         w.key(id_key).null().key(name_key).null();
+}
+
+void human_tc(std::ostringstream &s, const TcState &tc, const char *dir) {
+    if (tc.attached) {
+        s << prog_text(tc.prog) << ", clsact " << dir << " handle 0x" << std::hex << kTcHandle
+          << std::dec << " prio " << kTcPriority;
+    } else {
+        s << "MISSING";
+        if (tc.foreign.id)
+            s << " (our slot runs " << prog_text(tc.foreign) << ")";
+    }
+}
+
+void json_tc(JsonWriter &w, const TcState &tc, const char *dir) {
+    w.field("attached", tc.attached);
+    json_prog(w, "prog_id", "prog_name", tc.attached ? tc.prog : ProgRef{});
+    w.field("hook", dir).field("handle", kTcHandle).field("priority", kTcPriority);
+}
+
+std::string sip_ports_text(const sipalg_config &c) {
+    std::string out;
+    for (int i = 0; i < SIPALG_MAX_SIP_PORTS; ++i) {
+        if (c.sip_port[i])
+            out += (out.empty() ? "" : ",") + std::to_string(c.sip_port[i]);
+    }
+    return out;
 }
 
 } // namespace
@@ -56,20 +85,47 @@ std::string render_human(const InstanceStatus &st) {
     s << "\n";
 
     s << "    tc:       ";
-    if (st.tc.attached) {
-        s << prog_text(st.tc.prog) << ", clsact egress handle 0x" << std::hex << kTcHandle
-          << std::dec << " prio " << kTcPriority;
-    } else {
-        s << "MISSING";
-        if (st.tc.foreign.id)
-            s << " (our slot runs " << prog_text(st.tc.foreign) << ")";
-    }
+    human_tc(s, st.tc, "egress");
     s << "\n";
+    s << "    wan in:   ";
+    human_tc(s, st.wan_in, "ingress");
+    s << "\n";
+    for (const auto &l : st.lan) {
+        s << "    lan:      " << l.ifname << ": ";
+        human_tc(s, l.tc, "ingress");
+        s << "\n";
+    }
+
+    if (st.config) {
+        const sipalg_config &c = *st.config;
+        s << "    public:   " << format_ipv4(ntohl(c.public_ip)) << "; LAN prefixes";
+        for (const auto &p : config_prefixes(c))
+            s << " " << format_prefix(p);
+        s << "\n";
+        s << "    config:   SIP ports " << sip_ports_text(c) << "; public ports " << c.port_min
+          << "-" << c.port_max << "; binding lifetime " << c.bind_lifetime_s << " s, REGISTER "
+          << c.reg_lifetime_s << " s, pinhole idle " << c.pin_idle_s << " s; max pinholes "
+          << c.pin_max_phone << "/phone, " << c.pin_max_total << " total\n";
+    }
+    if (st.state) {
+        s << "    state:    " << st.state->bindings << " bindings, " << st.state->pinholes
+          << " pinholes; ALG clock " << st.state->now_s << " s; aging timer ";
+        if (st.last_tick_age_s)
+            s << "last ran " << std::fixed << std::setprecision(1) << *st.last_tick_age_s
+              << " s ago";
+        else
+            s << "never ran";
+        s << "\n";
+    }
+    const CounterSummary sum = summarize(st.counters);
+    s << "    summary:  seen " << sum.seen << ", NATed by the fast path " << sum.forwarded
+      << ", rewritten " << sum.rewritten << ", passed untouched " << sum.passed << ", dropped "
+      << sum.dropped << ", slow path needed " << sum.slow_path << "\n";
 
     s << "    counters:\n";
     for (int i = 0; i < SIPALG_CTR_COUNT; ++i)
-        s << "        " << std::left << std::setw(14) << kCounters[i].name << std::right
-          << std::setw(20) << st.counters[static_cast<size_t>(i)] << "  " << kCounters[i].help
+        s << "        " << std::left << std::setw(17) << kCounters[i].name << std::right
+          << std::setw(14) << st.counters[static_cast<size_t>(i)] << "  " << kCounters[i].help
           << "\n";
     for (const auto &p : st.problems)
         s << "    problem:  " << p << "\n";
@@ -82,7 +138,15 @@ std::string render_human(const InstanceStatus &st) {
 //   xdp: {attached, prog_id, prog_name, mode, multiprog, if_prog_id, if_prog_name}
 //        (if_prog_* is what the interface runs: the libxdp dispatcher, or sipalg_xdp itself;
 //        it is the id `bpftool net show` reports)
-//   tc:  {attached, prog_id, prog_name, hook ("egress"), handle, priority}
+//   tc:  {attached, prog_id, prog_name, hook ("egress"), handle, priority}   (WAN egress)
+//   wan_in: the same for the WAN ingress tc program (hook "ingress")
+//   lan: [{interface, ifindex, attached, prog_id, prog_name, hook, handle, priority}, ...]
+//   public_ip (string|null), lan_prefixes: ["a.b.c.d/len", ...],
+//   config: {sip_ports: [...], port_min, port_max, binding_lifetime_s, register_lifetime_s,
+//            pinhole_idle_s, max_pinholes_per_phone, max_pinholes} | null
+//   bindings, pinholes (numbers, null if unreadable), clock_s (the ALG clock),
+//   aging: {ticks, last_tick_s_ago (null: never)},
+//   summary: {seen, forwarded, rewritten, passed_untouched, dropped, slow_path_needed},
 //   counters: {<name>: <sum over CPUs>, ...} in maps/sipalg_maps.h order,
 //   problems: [string, ...]
 void render_json(JsonWriter &w, const InstanceStatus &st) {
@@ -109,9 +173,68 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
     w.end_object();
 
     w.key("tc").begin_object();
-    w.field("attached", st.tc.attached);
-    json_prog(w, "prog_id", "prog_name", st.tc.attached ? st.tc.prog : ProgRef{});
-    w.field("hook", "egress").field("handle", kTcHandle).field("priority", kTcPriority);
+    json_tc(w, st.tc, "egress");
+    w.end_object();
+    w.key("wan_in").begin_object();
+    json_tc(w, st.wan_in, "ingress");
+    w.end_object();
+    w.key("lan").begin_array();
+    for (const auto &l : st.lan) {
+        w.begin_object();
+        w.field("interface", l.ifname).field("ifindex", l.ifindex);
+        json_tc(w, l.tc, "ingress");
+        w.end_object();
+    }
+    w.end_array();
+
+    if (st.config) {
+        const sipalg_config &c = *st.config;
+        w.field("public_ip", format_ipv4(ntohl(c.public_ip)));
+        w.key("lan_prefixes").begin_array();
+        for (const auto &p : config_prefixes(c))
+            w.value(format_prefix(p));
+        w.end_array();
+        w.key("config").begin_object();
+        w.key("sip_ports").begin_array();
+        for (int i = 0; i < SIPALG_MAX_SIP_PORTS; ++i) {
+            if (c.sip_port[i])
+                w.value(static_cast<std::uint32_t>(c.sip_port[i]));
+        }
+        w.end_array();
+        w.field("port_min", static_cast<std::uint32_t>(c.port_min))
+                .field("port_max", static_cast<std::uint32_t>(c.port_max))
+                .field("binding_lifetime_s", c.bind_lifetime_s)
+                .field("register_lifetime_s", c.reg_lifetime_s)
+                .field("pinhole_idle_s", c.pin_idle_s)
+                .field("max_pinholes_per_phone", c.pin_max_phone)
+                .field("max_pinholes", c.pin_max_total);
+        w.end_object();
+    } else {
+        w.key("public_ip").null();
+        w.key("lan_prefixes").begin_array().end_array();
+        w.key("config").null();
+    }
+    if (st.state) {
+        w.field("bindings", st.state->bindings).field("pinholes", st.state->pinholes);
+        w.field("clock_s", st.state->now_s);
+        w.key("aging").begin_object().field("ticks", static_cast<std::uint64_t>(st.state->ticks));
+        if (st.last_tick_age_s)
+            w.field("last_tick_s_ago", static_cast<std::uint64_t>(*st.last_tick_age_s));
+        else
+            w.key("last_tick_s_ago").null();
+        w.end_object();
+    } else {
+        w.key("bindings").null().key("pinholes").null().key("clock_s").null();
+        w.key("aging").null();
+    }
+    const CounterSummary sum = summarize(st.counters);
+    w.key("summary").begin_object();
+    w.field("seen", sum.seen)
+            .field("forwarded", sum.forwarded)
+            .field("rewritten", sum.rewritten)
+            .field("passed_untouched", sum.passed)
+            .field("dropped", sum.dropped)
+            .field("slow_path_needed", sum.slow_path);
     w.end_object();
 
     w.key("counters").begin_object();

@@ -6,35 +6,40 @@
 #include <bpf/libbpf.h>
 
 #include <cerrno>
+#include <cstring>
 #include <sstream>
 
 namespace sipalg {
 namespace {
 
-bpf_tc_hook egress_hook(unsigned int ifindex) {
+bpf_tc_hook tc_hook_of(unsigned int ifindex, TcDir dir) {
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(ifindex),
-                .attach_point = BPF_TC_EGRESS);
+                .attach_point = dir == TcDir::Ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
     return hook;
 }
 
-std::string where(const std::string &ifname) {
+std::string where(const std::string &ifname, TcDir dir) {
     std::ostringstream s;
-    s << ifname << " clsact egress (handle 0x" << std::hex << kTcHandle << ", prio " << std::dec
-      << kTcPriority << ")";
+    s << ifname << " clsact " << tc_dir_name(dir) << " (handle 0x" << std::hex << kTcHandle
+      << ", prio " << std::dec << kTcPriority << ")";
     return s.str();
 }
 
 } // namespace
 
-TcState query_tc(unsigned int ifindex) {
+const char *tc_dir_name(TcDir dir) {
+    return dir == TcDir::Ingress ? "ingress" : "egress";
+}
+
+TcState query_tc(unsigned int ifindex, const TcHook &h) {
     TcState st;
-    bpf_tc_hook hook = egress_hook(ifindex);
+    bpf_tc_hook hook = tc_hook_of(ifindex, h.dir);
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
     // Fails with ENOENT (no such filter) or EINVAL (no clsact qdisc): both mean "not there".
     if (bpf_tc_query(&hook, &opts) != 0)
         return st;
     const ProgRef ref = prog_ref_by_id(opts.prog_id);
-    if (ref.name == SIPALG_PROG_TC) {
+    if (ref.name == h.prog_name) {
         st.attached = true;
         st.prog = ref;
     } else {
@@ -43,8 +48,9 @@ TcState query_tc(unsigned int ifindex) {
     return st;
 }
 
-std::uint32_t attach_tc(unsigned int ifindex, const std::string &ifname, int prog_fd) {
-    bpf_tc_hook hook = egress_hook(ifindex);
+std::uint32_t attach_tc(unsigned int ifindex, const std::string &ifname, int prog_fd,
+                        const TcHook &h) {
+    bpf_tc_hook hook = tc_hook_of(ifindex, h.dir);
     int err = bpf_tc_hook_create(&hook);
     // EEXIST: a clsact qdisc is already there (other users of tc), which is fine to share.
     if (err && err != -EEXIST)
@@ -54,18 +60,19 @@ std::uint32_t attach_tc(unsigned int ifindex, const std::string &ifname, int pro
                 .priority = kTcPriority);
     err = bpf_tc_attach(&hook, &opts);
     if (err == -EEXIST)
-        throw UserError("a tc filter already occupies " + where(ifname) +
-                        "; remove it with `tc filter del dev " + ifname + " egress`");
+        throw UserError("a tc filter already occupies " + where(ifname, h.dir) +
+                        "; remove it with `tc filter del dev " + ifname + " " + tc_dir_name(h.dir) +
+                        "`");
     if (err)
-        throw UserError("cannot attach tc program on " + where(ifname) + " (" + errno_text(err) +
-                        "); run with -v for details");
+        throw UserError("cannot attach tc program on " + where(ifname, h.dir) + " (" +
+                        errno_text(err) + "); run with -v for details");
     return opts.prog_id;
 }
 
-bool detach_tc(unsigned int ifindex) {
-    if (!query_tc(ifindex).attached)
+bool detach_tc(unsigned int ifindex, const TcHook &h) {
+    if (!query_tc(ifindex, h).attached)
         return false;
-    bpf_tc_hook hook = egress_hook(ifindex);
+    bpf_tc_hook hook = tc_hook_of(ifindex, h.dir);
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
     const int err = bpf_tc_detach(&hook, &opts);
     if (err && err != -ENOENT)

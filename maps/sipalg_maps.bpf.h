@@ -20,6 +20,11 @@
 
 _Static_assert(sizeof(struct sipalg_config) == 64, "config value_size is part of the pin ABI");
 _Static_assert(SIPALG_CTR_COUNT <= SIPALG_CTR_CAPACITY, "raise SIPALG_CTR_CAPACITY");
+/* Memory per pinhole (issue 5: <= 128 bytes): keep these as small as they are. */
+_Static_assert(sizeof(struct sipalg_port) == 40, "port slot layout");
+_Static_assert(sizeof(struct sipalg_endpoint) == 8, "endpoint key layout");
+_Static_assert(sizeof(struct sipalg_binding) == 8, "binding value layout");
+_Static_assert(sizeof(struct sipalg_pinhole) == 8, "pinhole value layout");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -34,5 +39,58 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } sipalg_counters SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SIPALG_PORTS_ENTRIES);
+    __type(key, __u32);
+    __type(value, struct sipalg_port);
+} sipalg_ports SEC(".maps") __weak;
+
+/* Not preallocated: memory follows the number of live entries, not the maximum. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SIPALG_BINDINGS_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct sipalg_endpoint);
+    __type(value, struct sipalg_binding);
+} sipalg_binds SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SIPALG_PINHOLES_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct sipalg_endpoint);
+    __type(value, struct sipalg_pinhole);
+} sipalg_pins SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SIPALG_PHONES_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, __be32);
+    __type(value, struct sipalg_phone);
+} sipalg_phones SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct sipalg_state);
+} sipalg_state SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SIPALG_MAX_LAN_IFS);
+    __type(key, __u32);
+    __type(value, __u32);
+} sipalg_lanifs SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, SIPALG_IFACES);
+    __type(key, __u32);
+    __type(value, struct sipalg_iface);
+} sipalg_ifaces SEC(".maps") __weak;
 
 #endif /* SIPALG_MAPS_BPF_H */

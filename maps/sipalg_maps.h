@@ -6,52 +6,280 @@
  * and by the loader and tests (host C++). The BTF map definitions themselves live in
  * sipalg_maps.bpf.h, next to this file, and only use what is declared here.
  *
+ * Byte order convention: a field that mirrors a packet header field (an IPv4 address, a UDP port
+ * of a private or remote endpoint) is kept in network byte order (__be32/__be16), so the fast path
+ * compares and copies it without swapping. A public port is in host order: it is the index of
+ * the ports array.
+ *
  * Compatibility rules (pinned maps outlive the loader process, so a newer sipalg may read maps
  * created by an older one):
  *   - counters are append-only: never reorder or reuse an index, only add before
  *     SIPALG_CTR_COUNT; the counter map is sized to SIPALG_CTR_CAPACITY, not to the count,
  *     so adding a counter does not change the map's shape;
  *   - struct sipalg_config only grows by taking words out of `reserved`, so its size
- *     (the map's value_size) stays 64 bytes.
+ *     (the map's value_size) stays 64 bytes;
+ *   - the other value structs are checked by size when the loader opens a pin; changing one
+ *     means "unload and load again".
  */
 #ifndef SIPALG_MAPS_H
 #define SIPALG_MAPS_H
 
+#include <linux/bpf.h>
 #include <linux/types.h>
 
 /* Map names as the kernel sees them (at most 15 characters), and the file names of their pins
  * in the per-interface pin dir. */
 #define SIPALG_MAP_CONFIG "sipalg_config"
 #define SIPALG_MAP_COUNTERS "sipalg_counters"
+#define SIPALG_MAP_PORTS "sipalg_ports"
+#define SIPALG_MAP_BINDINGS "sipalg_binds"
+#define SIPALG_MAP_PINHOLES "sipalg_pins"
+#define SIPALG_MAP_PHONES "sipalg_phones"
+#define SIPALG_MAP_STATE "sipalg_state"
+#define SIPALG_MAP_LANIFS "sipalg_lanifs"
+#define SIPALG_MAP_IFACES "sipalg_ifaces"
 
 /* Program names (the C function names in bpf/, as reported by bpftool) and their pins. */
-#define SIPALG_PROG_XDP "sipalg_xdp"
-#define SIPALG_PROG_TC "sipalg_tc"
+#define SIPALG_PROG_XDP "sipalg_xdp"       /* WAN ingress XDP: media fast path (accelerator) */
+#define SIPALG_PROG_TC "sipalg_tc"         /* WAN egress tc: counts, N14 guard */
+#define SIPALG_PROG_WAN_IN "sipalg_wan_in" /* WAN ingress tc: inbound SIP, media, handoff */
+#define SIPALG_PROG_LAN "sipalg_lan"       /* LAN ingress tc: outbound SIP and media */
+#define SIPALG_PROG_ADMIN "sipalg_admin"   /* syscall program: aging timer, admin operations */
 #define SIPALG_PIN_PROG_XDP "prog_xdp"
 #define SIPALG_PIN_PROG_TC "prog_tc"
+#define SIPALG_PIN_PROG_WAN_IN "prog_wan_in"
+#define SIPALG_PIN_PROG_LAN "prog_lan"
+#define SIPALG_PIN_PROG_ADMIN "prog_admin"
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry (key 0), written only by the loader ---- */
 
 #define SIPALG_CONFIG_KEY 0
+#define SIPALG_MAX_LAN_PREFIXES 4
+#define SIPALG_MAX_SIP_PORTS 2
 
 /* The NICC guidance asks for "disabled by default": a freshly created map is all zeroes, so
- * every field is chosen such that 0 is the safe, hands-off value. */
+ * every field is chosen such that 0 is the safe, hands-off value (public_ip 0: the ALG owns no
+ * packet even if enabled; an empty port range: nothing can be allocated).
+ *
+ * Layout (byte offsets; 64 bytes, part of the pin ABI):
+ *    0 enabled        4 public_ip       8 wan_ifindex    12 sip_port[2]
+ *   16 port_min      18 port_max       20 bind_lifetime_s 24 reg_lifetime_s
+ *   28 pin_idle_s    32 pin_max_phone  36 pin_max_total  40 lan_net[4]
+ *   56 lan_plen[4]   60 reserved[1]
+ */
 struct sipalg_config {
-    __u32 enabled; /* 0: pass everything untouched (default); 1: ALG active */
-    __u32 reserved[15];
+    __u32 enabled;     /* 0: pass everything untouched (default); 1: ALG active */
+    __be32 public_ip;  /* the router's public IPv4 address (SNAT source, DNAT match) */
+    __u32 wan_ifindex; /* outbound packets are owned only if routed out of this interface */
+    __u16 sip_port[SIPALG_MAX_SIP_PORTS]; /* UDP ports that identify SIP (host order; 0 unused) */
+    __u16 port_min; /* public ports the ALG may hand out: [port_min, port_max] */
+    __u16 port_max;
+    __u32 bind_lifetime_s; /* lifetime of a binding created/refreshed by SIP other than REGISTER */
+    __u32 reg_lifetime_s;  /* lifetime given by a REGISTER until the registrar's answer says */
+    __u32 pin_idle_s;      /* a pinhole without media for this long is closed */
+    __u32 pin_max_phone;   /* pinholes per phone (private IPv4 address) */
+    __u32 pin_max_total;   /* pinholes in total */
+    __be32 lan_net[SIPALG_MAX_LAN_PREFIXES]; /* LAN prefixes: network address, already masked */
+    __u8 lan_plen[SIPALG_MAX_LAN_PREFIXES];  /* their lengths; 0 marks an unused slot */
+    __u32 reserved[1];
+};
+
+/* ---- ports: BPF_MAP_TYPE_ARRAY, 65536 entries, key = public port (host order) ----
+ *
+ * Every public UDP port the ALG hands out, whether to a binding (a phone's SIP socket) or to a
+ * pinhole (a media socket), has its slot here. It is the reverse index used by every inbound
+ * packet (an array lookup, which the verifier inlines: no hashing on the media fast path) and it
+ * holds the per-flow mutable state (remote scope, timestamps). Bindings and pinholes share it
+ * because they share the public port space of the one public address.
+ *
+ * `state` is only changed with atomic operations: FREE -> CLAIMED by compare-and-swap (so two
+ * CPUs can never hand out the same port), CLAIMED -> BINDING/PINHOLE by exchange once the other
+ * fields are written, any -> FREE by exchange when the entry is removed. Readers check `state`
+ * and that priv_ip/priv_port match what they expect, so a slot being reused is never mistaken
+ * for the one they looked up.
+ */
+#define SIPALG_PORTS_ENTRIES 65536
+
+enum sipalg_port_state {
+    SIPALG_PORT_FREE = 0,
+    SIPALG_PORT_CLAIMED = 1, /* being filled in by its creator: treat as not there */
+    SIPALG_PORT_BINDING = 2,
+    SIPALG_PORT_PINHOLE = 3,
+};
+
+/* Route cache directions (index of sipalg_port.route). */
+#define SIPALG_TO_LAN 0 /* toward the phone */
+#define SIPALG_TO_WAN 1 /* toward the remote */
+
+struct sipalg_port {
+    __u32 state;        /* enum sipalg_port_state */
+    __be32 priv_ip;     /* the phone's address */
+    __be32 remote_ip;   /* pinhole: the only source let in; 0 = not known yet (nothing gets in) */
+    __be16 priv_port;   /* the phone's port */
+    __be16 remote_port; /* pinhole: source port let in; 0 = any port of remote_ip */
+    __u32 stamp;        /* ALG clock (s). binding: expiry time; pinhole: last packet seen */
+    __u16 owner;        /* pinhole: public port of the binding of the phone that opened it (0:
+                         * none); an active pinhole keeps its binding alive */
+    __u16 flags;        /* reserved, 0 */
+    /* Pinholes: the route (FIB result) of each direction, cached so that media does not pay a
+     * FIB lookup per packet. One 8-byte word each, written and read in one access: bytes 0-5
+     * next-hop MAC, byte 6 index of the egress interface in sipalg_ifaces, byte 7 the route
+     * generation it was looked up in (0: empty). Valid while that generation is current, i.e.
+     * for at most a second: route and neighbour changes take effect within a second. */
+    __u64 route[2];
+};
+
+/* ---- bindings and pinholes: BPF_MAP_TYPE_HASH keyed by the private endpoint ----
+ *
+ * The forward index (private ip:port -> public port) used by every outbound packet. One entry
+ * per phone SIP socket (bindings) or media socket (pinholes); the rest of their state is in the
+ * port slot. Kept tight: 8-byte key, 8-byte value (the hash element itself costs ~48 bytes of
+ * kernel overhead), so a pinhole costs its hash element + bucket + its 40-byte port slot.
+ */
+#define SIPALG_BINDINGS_ENTRIES 65536
+#define SIPALG_PINHOLES_ENTRIES 65536
+#define SIPALG_PHONES_ENTRIES 4096
+
+struct sipalg_endpoint {
+    __be32 ip;
+    __be16 port;
+    __u16 pad; /* must be 0: part of the hash key */
+};
+
+#define SIPALG_BIND_REGISTER 0x1 /* last refreshed by a REGISTER */
+
+struct sipalg_binding {
+    __u16 public_port; /* host order; its slot in the ports map */
+    __u16 flags;       /* SIPALG_BIND_* */
+    __u32 lifetime_s;  /* lifetime applied at the last refresh (REGISTER: the registration's) */
+};
+
+struct sipalg_pinhole {
+    __u16 public_port; /* host order; its slot in the ports map */
+    __u16 flags;       /* reserved, 0 */
+    __u32 call;        /* hash of the Call-ID that opened it (0: unknown), to close on BYE */
+};
+
+/* ---- phones: BPF_MAP_TYPE_HASH, key = private IPv4 (__be32): per-phone pinhole count ---- */
+struct sipalg_phone {
+    __u32 pinholes;   /* open pinholes of this phone */
+    __u32 limit_hits; /* pinholes refused because of pin_max_phone */
+};
+
+/* ---- state: BPF_MAP_TYPE_ARRAY, 1 entry: the aging timer and the ALG clock ----
+ *
+ * The ALG clock (now_s) is advanced by the aging timer, only while the ALG is enabled: stamps
+ * and expiries are in this clock, so a disable/enable never ages out bindings or pinholes (calls
+ * keep their audio), and the fast path reads one word instead of calling a clock helper.
+ * Written by BPF only (the timer field cannot be written from user space).
+ */
+#define SIPALG_STATE_KEY 0
+#define SIPALG_TICK_NS 250000000ull /* aging timer period */
+#define SIPALG_SWEEP_CHUNK 16384u   /* port slots examined per tick: all 65536 once a second */
+
+struct sipalg_state {
+    struct bpf_timer timer;
+    __u64 last_tick_ns; /* CLOCK_MONOTONIC of the last tick (0: never ticked) */
+    __u64 alg_ns;       /* time the ALG has been enabled while the timer ran */
+    __u64 ticks;        /* timer runs */
+    __u32 now_s;        /* the ALG clock, seconds */
+    __u32 cursor;       /* next port slot the sweep looks at */
+    __u32 bindings;     /* live bindings */
+    __u32 pinholes;     /* live pinholes */
+    __u32 route_gen;    /* current route cache generation, 1..255, advanced every second by
+                         * the timer (0: timer not running, routes are not cached) */
+    __u32 pad;
+};
+
+/* ---- ifaces: BPF_MAP_TYPE_ARRAY of struct sipalg_iface, SIPALG_IFACES entries ----
+ * The egress interfaces cached routes point to (ifindex and its MAC, the source MAC of
+ * forwarded frames), filled in by BPF as routes are cached. */
+#define SIPALG_IFACES 16
+
+struct sipalg_iface {
+    __u32 ifindex; /* 0: free entry */
+    __u8 mac[6];
+    __u16 pad;
+};
+
+/* ---- lanifs: BPF_MAP_TYPE_ARRAY of __u32 ifindex: the LAN interfaces the loader hooked ----
+ * Written by the loader (0 = empty slot); status and unload read it back. */
+#define SIPALG_MAX_LAN_IFS 8
+
+/* ---- admin: the context of the sipalg_admin syscall program (BPF_PROG_TEST_RUN) ----
+ * The loader and tests change state through this program rather than by writing maps, so that
+ * port allocation, limits and counts follow exactly the rules the fast path uses. The kernel
+ * copies the struct back, so results are returned in place. */
+enum sipalg_admin_op {
+    SIPALG_OP_NONE = 0,
+    SIPALG_OP_TIMER_START = 1,   /* arm the aging timer (idempotent) */
+    SIPALG_OP_SWEEP = 2,         /* one full aging pass now */
+    SIPALG_OP_CLOCK_SET = 3,     /* set the ALG clock to arg (tests) */
+    SIPALG_OP_PINHOLE_OPEN = 4,  /* priv, remote, public_port (0: auto), arg = Call-ID hash */
+    SIPALG_OP_PINHOLE_CLOSE = 5, /* priv */
+    SIPALG_OP_BINDING_CLOSE = 6, /* priv */
+};
+
+struct sipalg_admin {
+    __u32 op;         /* enum sipalg_admin_op */
+    __s32 result;     /* out: 0 or -errno */
+    __be32 priv_ip;   /* private endpoint */
+    __be32 remote_ip; /* pinhole scope (0: not known yet) */
+    __be16 priv_port;
+    __be16 remote_port; /* 0: any port of remote_ip */
+    __u16 public_port;  /* in: wanted (0: the private port if free, else any); out: given */
+    __u16 pad;
+    __u32 arg;
 };
 
 /* ---- counters: BPF_MAP_TYPE_PERCPU_ARRAY of __u64, indexed by enum sipalg_counter ---- */
 
 /* X(ENUM_SUFFIX, "json_name", "description"). One line per counter; the loader derives its
- * status output from this list, so adding a counter here is all it takes. Append only. */
+ * status output from this list, so adding a counter here is all it takes. Append only.
+ * Names starting with "slow_" are the reasons a packet needed the (userspace) slow path; status
+ * sums them as slow_path_needed. */
 #define SIPALG_COUNTERS(X)                                                                         \
     X(XDP_SEEN, "xdp_seen", "packets seen by the WAN ingress XDP program")                         \
     X(XDP_PASS, "xdp_pass", "packets XDP passed to the stack untouched")                           \
     X(XDP_ALG_OFF, "xdp_alg_off", "packets XDP saw while the ALG was disabled")                    \
     X(TC_SEEN, "tc_seen", "packets seen by the WAN egress tc program")                             \
     X(TC_PASS, "tc_pass", "packets tc passed on untouched")                                        \
-    X(TC_ALG_OFF, "tc_alg_off", "packets tc saw while the ALG was disabled")
+    X(TC_ALG_OFF, "tc_alg_off", "packets tc saw while the ALG was disabled")                       \
+    X(XDP_FWD, "xdp_fwd", "media packets XDP NATed and handed on for the redirect to the LAN")     \
+    X(LAN_SEEN, "lan_seen", "packets seen by the LAN ingress tc program")                          \
+    X(LAN_PASS, "lan_pass", "LAN packets passed to the stack untouched")                           \
+    X(LAN_ALG_OFF, "lan_alg_off", "packets the LAN program saw while the ALG was disabled")        \
+    X(WAN_IN_SEEN, "wan_in_seen", "packets seen by the WAN ingress tc program")                    \
+    X(WAN_IN_PASS, "wan_in_pass", "WAN packets passed to the stack untouched")                     \
+    X(SIP_OUT, "sip_out", "SIP messages NATed LAN->WAN by the fast path")                          \
+    X(SIP_IN, "sip_in", "SIP messages NATed WAN->LAN by the fast path")                            \
+    X(SIP_REWRITTEN, "sip_rewritten", "SIP messages whose payload was rewritten")                  \
+    X(SIP_UNCHANGED, "sip_unchanged", "SIP messages forwarded with the payload as it was")         \
+    X(MEDIA_OUT, "media_out", "RTP/RTCP packets NATed LAN->WAN through a pinhole")                 \
+    X(MEDIA_IN, "media_in", "RTP/RTCP packets NATed WAN->LAN through a pinhole")                   \
+    X(SCOPE_MISS, "scope_miss", "packets to a pinhole from a source it is not scoped to")          \
+    X(PIN_PENDING, "pin_pending", "packets to a pinhole whose remote is not known yet")            \
+    X(NO_ROUTE, "no_route", "ALG packets the routes do not send across the router (passed)")       \
+    X(TTL_EXCEEDED, "ttl_exceeded", "ALG packets with TTL <= 1 (passed: the stack answers)")       \
+    X(MALFORMED, "malformed", "IPv4/UDP packets with inconsistent lengths (passed untouched)")     \
+    X(DROPPED, "dropped", "packets dropped because a helper failed after NAT had begun")           \
+    X(SLOW_FRAGMENT, "slow_fragment", "SIP or pinhole traffic in IP fragments (passed)")           \
+    X(SLOW_TCP, "slow_tcp", "SIP over TCP (passed)")                                               \
+    X(SLOW_TOO_LARGE, "slow_too_large", "SIP messages longer than the in-kernel limit (passed)")   \
+    X(SLOW_TOO_COMPLEX, "slow_too_complex", "SIP messages over an in-kernel limit (passed)")       \
+    X(SLOW_MTU, "slow_mtu", "ALG packets larger than the egress MTU (passed)")                     \
+    X(BIND_CREATED, "bind_created", "bindings created")                                            \
+    X(BIND_REFRESHED, "bind_refreshed", "bindings refreshed by outbound SIP")                      \
+    X(BIND_EXPIRED, "bind_expired", "bindings removed by aging or by request")                     \
+    X(BIND_NO_PORT, "bind_no_port", "bindings not created: no free public port")                   \
+    X(PIN_CREATED, "pin_created", "pinholes opened")                                               \
+    X(PIN_EXPIRED, "pin_expired", "pinholes closed by aging or by request")                        \
+    X(PIN_NO_PORT, "pin_no_port", "pinholes not opened: no free public port")                      \
+    X(PIN_LIMIT_PHONE, "pin_limit_phone", "pinholes refused: per-phone limit reached")             \
+    X(PIN_LIMIT_TOTAL, "pin_limit_total", "pinholes refused: total limit reached")                 \
+    X(WAN_SIP_UNOWNED, "wan_sip_unowned",                                                          \
+      "SIP leaving the WAN not NATed by the ALG while enabled")                                    \
+    X(AGING_TICKS, "aging_ticks", "aging timer runs")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {

@@ -1,6 +1,8 @@
 // Runs the real BPF programs (the same object the loader embeds) through BPF_PROG_TEST_RUN on
-// real frames: at this stage both must pass every packet byte-for-byte unchanged, and count it,
-// whether the ALG is enabled or not. Needs root (loads programs).
+// real frames. With nothing but the enable flag configured (no public address: the ALG owns no
+// packet), the WAN programs must pass every packet byte-for-byte unchanged and count it, whether
+// the ALG is enabled or not. The datapath itself is tested in test_{outbound,inbound,...}.cpp.
+// Needs root (loads programs).
 #include "packet.hpp"
 #include "sipalg.skel.h"
 #include "sipalg_maps.h"

@@ -124,9 +124,19 @@ ip -n "$NS_A" addr add 203.0.113.1/24 dev veth0
 ip -n "$NS_P" addr add 203.0.113.2/24 dev veth1
 ip -n "$NS_A" link set veth0 up
 ip -n "$NS_P" link set veth1 up
+# A's LAN: found by load itself (the only interface with a private address).
+ip -n "$NS_A" link add lan0 type veth peer name lan1
+ip -n "$NS_A" addr add 192.168.1.1/24 dev lan0
+ip -n "$NS_A" link set lan0 up
+ip -n "$NS_A" link set lan1 up
+# B has no addresses at all: its load must be told everything on the command line.
 ip -n "$NS_B" link add veth0 type veth peer name veth1
 ip -n "$NS_B" link set veth0 up
 ip -n "$NS_B" link set veth1 up
+ip -n "$NS_B" link add lan0 type veth peer name lan1
+ip -n "$NS_B" link set lan0 up
+ip -n "$NS_B" link set lan1 up
+B_LOAD_ARGS=(--public-ip 203.0.113.9 --lan lan0 --lan-prefix 192.168.2.0/24)
 
 INO_A=$(in_ns "$NS_A" stat -L -c %i /proc/self/ns/net)
 INO_B=$(in_ns "$NS_B" stat -L -c %i /proc/self/ns/net)
@@ -141,7 +151,8 @@ must_succeed "load in A"
     fail "load line must say the ALG is disabled until enabled"
 ok "load prints one line saying the ALG is disabled"
 
-for pin in sipalg_config sipalg_counters prog_xdp prog_tc; do
+for pin in sipalg_config sipalg_counters sipalg_ports sipalg_binds sipalg_pins sipalg_phones \
+    sipalg_state sipalg_lanifs sipalg_ifaces prog_xdp prog_tc prog_wan_in prog_lan prog_admin; do
     [[ -e $PIN_A/$pin ]] || fail "missing pin $PIN_A/$pin"
 done
 ok "pins created under per-netns dir $PIN_A"
@@ -155,6 +166,23 @@ S=$(status_json "$NS_A")
     fail "status -j should say disabled"
 [[ $(jq .healthy <<<"$S") == true ]] || fail "status -j not healthy: $(jq -c .problems <<<"$S")"
 ok "status -j: disabled, healthy, pin_dir"
+
+[[ $(jq -r .public_ip <<<"$S") == 203.0.113.1 ]] || fail "public_ip not discovered from veth0"
+[[ $(jq -c .lan_prefixes <<<"$S") == '["192.168.1.0/24"]' ]] || fail "LAN prefix not discovered"
+[[ $(jq -c '[.lan[] | [.interface, .attached]]' <<<"$S") == '[["lan0",true]]' ]] ||
+    fail "LAN hook on lan0 not reported attached: $(jq -c .lan <<<"$S")"
+[[ $(jq .wan_in.attached <<<"$S") == true && $(jq -r .wan_in.prog_name <<<"$S") == sipalg_wan_in ]] ||
+    fail "WAN ingress hook not attached"
+[[ $(jq .bindings <<<"$S") == 0 && $(jq .pinholes <<<"$S") == 0 ]] || fail "fresh instance has state"
+[[ $(jq -c .config.sip_ports <<<"$S") == '[5060]' && $(jq .config.port_min <<<"$S") == 1024 ]] ||
+    fail "default config not reported"
+ok "status -j: discovered public 203.0.113.1, LAN lan0 192.168.1.0/24, all hooks, empty state"
+
+sleep 0.6
+S=$(status_json "$NS_A")
+[[ $(jq .aging.ticks <<<"$S") -ge 1 && $(jq .aging.last_tick_s_ago <<<"$S") -le 2 ]] ||
+    fail "aging timer not running: $(jq -c .aging <<<"$S")"
+ok "the aging timer runs after load ($(jq .aging.ticks <<<"$S") ticks)"
 
 NET=$(in_ns "$NS_A" bpftool net show dev veth0 -j)
 BPFTOOL_XDP=$(jq -e '.[0].xdp[0].id' <<<"$NET") || fail "bpftool shows no XDP program"
@@ -173,6 +201,17 @@ TC_ID=$BPFTOOL_TC
 [[ $(bpftool prog show id "$TC_ID" -j | jq -r .name) == sipalg_tc ]] ||
     fail "tc program is not sipalg_tc"
 ok "program ids from bpftool net show == status -j (xdp $BPFTOOL_XDP, tc $TC_ID)"
+
+BPFTOOL_WAN_IN=$(jq -e '[.[0].tc[] | select(.kind == "clsact/ingress")][0].id' <<<"$NET") ||
+    fail "bpftool shows no clsact ingress program on veth0"
+[[ $BPFTOOL_WAN_IN == $(jq .wan_in.prog_id <<<"$S") ]] || fail "wan_in id: bpftool vs status"
+LAN_NET=$(in_ns "$NS_A" bpftool net show dev lan0 -j)
+BPFTOOL_LAN=$(jq -e '[.[0].tc[] | select(.kind == "clsact/ingress")][0].id' <<<"$LAN_NET") ||
+    fail "bpftool shows no clsact ingress program on lan0"
+[[ $BPFTOOL_LAN == $(jq '.lan[0].prog_id' <<<"$S") ]] || fail "lan id: bpftool vs status"
+[[ $(bpftool prog show id "$BPFTOOL_LAN" -j | jq -r .name) == sipalg_lan ]] ||
+    fail "lan0 ingress does not run sipalg_lan"
+ok "bpftool sees sipalg_wan_in on veth0 ingress and sipalg_lan on lan0 ingress"
 
 run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
 must_succeed "status (human)"
@@ -217,6 +256,46 @@ run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
 [[ $OUT == *"ALG: disabled"* && $OUT != *"ALG: enabled"* ]] || fail "human status not 'ALG: disabled'"
 ok "disable flips the pinned map back to 0; status says 'ALG: disabled'"
 
+# ---- bindings and pinholes: listings, manual pinholes ----
+sipalg_in "$NS_A" pinholes -j
+must_succeed "pinholes -j (empty)"
+[[ $(jq '.pinholes | length' <<<"$OUT") == 0 ]] || fail "fresh instance lists pinholes"
+sipalg_in "$NS_A" pinholes add --wan veth0 --private 192.168.1.10:40000 --remote 198.51.100.20:50000
+must_succeed "pinholes add"
+[[ $OUT == *"public port 40000"* ]] || fail "pinholes add should preserve the port: $OUT"
+sipalg_in "$NS_A" pinholes add --wan veth0 --private 192.168.1.11:40000
+must_succeed "pinholes add (second phone, same port, remote unknown)"
+sipalg_in "$NS_A" pinholes --wan veth0 -j
+must_succeed "pinholes -j"
+[[ $(jq '.pinholes | length' <<<"$OUT") == 2 ]] || fail "expected 2 pinholes: $OUT"
+P1=$(jq -c '.pinholes[] | select(.private == "192.168.1.10:40000")' <<<"$OUT")
+[[ $(jq -r .public <<<"$P1") == 203.0.113.1:40000 && $(jq -r .remote <<<"$P1") == 198.51.100.20 &&
+    $(jq .remote_port <<<"$P1") == 50000 ]] || fail "pinhole 1 listed wrong: $P1"
+P2=$(jq -c '.pinholes[] | select(.private == "192.168.1.11:40000")' <<<"$OUT")
+[[ $(jq .public_port <<<"$P2") != 40000 && $(jq .remote <<<"$P2") == null ]] ||
+    fail "pinhole 2 must get another port and no remote: $P2"
+run nsenter --net="/run/netns/$NS_A" "$SIPALG" pinholes --wan veth0
+must_succeed "pinholes (human)"
+[[ $OUT == *"2 pinholes"* && $OUT == *"198.51.100.20:50000"* && $OUT == *"(not known yet)"* ]] ||
+    fail "human pinhole listing"
+S=$(status_json "$NS_A")
+[[ $(jq .pinholes <<<"$S") == 2 && $(counter "$S" pin_created) == 2 ]] || fail "status pinholes != 2"
+ok "pinholes add/list: port preserved, second phone gets another port, scope shown"
+
+sipalg_in "$NS_A" pinholes del --wan veth0 --private 192.168.1.11:40000
+must_succeed "pinholes del"
+sipalg_in "$NS_A" pinholes del --wan veth0 --private 192.168.1.11:40000
+must_fail "pinholes del twice" "no pinhole for 192.168.1.11:40000"
+sipalg_in "$NS_A" pinholes add --wan veth0 --private 192.168.1.10
+must_fail "pinholes add without a port" "needs a port"
+sipalg_in "$NS_A" bindings --wan veth0 -j
+must_succeed "bindings -j"
+[[ $(jq '.bindings | length' <<<"$OUT") == 0 ]] || fail "no bindings expected: $OUT"
+sipalg_in "$NS_A" bindings del --wan veth0 --private 192.168.1.10:5060
+must_fail "bindings del of a missing binding" "no binding for 192.168.1.10:5060"
+[[ $(jq .pinholes <<<"$(status_json "$NS_A")") == 1 ]] || fail "pinholes after del != 1"
+ok "pinholes del, bindings listing and their errors"
+
 # ---- errors: non-zero, one stderr line, nothing changed ----
 run nsenter --net="/run/netns/$NS_A" setpriv --reuid=nobody --regid=nogroup --clear-groups "$SIPALG" enable --wan veth0
 must_fail "enable as nobody" "must run as root"
@@ -227,6 +306,19 @@ must_fail "load as nobody" "must run as root"
 
 sipalg_in "$NS_A" load --wan nosuch0
 must_fail "load on a missing interface" "no such interface"
+sipalg_in "$NS_B" load --wan veth0
+must_fail "load where the WAN has no address" "--public-ip"
+sipalg_in "$NS_B" load --wan veth0 --public-ip 203.0.113.9
+must_fail "load where no LAN can be found" "give it with --lan IF"
+sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --lan-prefix 10.0.0.0/33
+must_fail "load with a bad --lan-prefix" "not an IPv4 prefix"
+sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --port-range 2000-1000
+must_fail "load with an empty --port-range" "is empty"
+sipalg_in "$NS_B" load --wan veth0 --public-ip 203.0.113.9 --lan veth0 --lan-prefix 192.168.2.0/24
+must_fail "load with --lan = the WAN" "is the WAN interface"
+[[ ! -e $PIN_B ]] || fail "a refused load left $PIN_B"
+[[ $(in_ns "$NS_B" bpftool net show -j | jq '[.[0].tc[]?, .[0].xdp[]?] | length') == 0 ]] ||
+    fail "a refused load attached something in B"
 [[ ! -e /sys/fs/bpf/sipalg/netns-$INO_A/nosuch0 ]] || fail "missing-interface load left a pin dir"
 
 sipalg_in "$NS_A" load --wan veth0
@@ -236,11 +328,11 @@ S=$(status_json "$NS_A")
     fail "second load changed the attached programs"
 
 NOT_BPF=$(mktemp -d -p /dev/shm sipalg-lt-XXXXXX)
-sipalg_in "$NS_B" load --wan veth0 --pin-root "$NOT_BPF"
+sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --pin-root "$NOT_BPF"
 must_fail "load with --pin-root on tmpfs" "mount -t bpf bpf /sys/fs/bpf"
 rmdir "$NOT_BPF" || fail "load on tmpfs pin root left files behind"
 run nsenter --net="/run/netns/$NS_B" unshare -m --propagation private \
-    sh -c 'umount /sys/fs/bpf && exec "$0" load --wan veth0' "$SIPALG"
+    sh -c 'umount /sys/fs/bpf && exec "$0" load --wan veth0 "${@}"' "$SIPALG" "${B_LOAD_ARGS[@]}"
 must_fail "load with bpffs unmounted (private mount ns)" "bpffs not mounted"
 [[ $(in_ns "$NS_B" bpftool net show dev veth0 -j | jq '.[0].xdp | length') == 0 ]] ||
     fail "failed load left an XDP program attached in B"
@@ -255,8 +347,8 @@ sipalg_in "$NS_A" enable
 must_fail "enable without --wan" "--wan is required"
 
 # ---- a second router namespace with the same interface name ----
-sipalg_in "$NS_B" load --wan veth0
-must_succeed "load in B (same ifname as A)"
+sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}"
+must_succeed "load in B (same ifname as A, everything given on the command line)"
 [[ -e $PIN_B/sipalg_config && $PIN_B != "$PIN_A" ]] || fail "B did not get its own pin dir"
 sipalg_in "$NS_B" enable --wan veth0
 must_succeed "enable in B"
@@ -265,6 +357,8 @@ must_succeed "enable in B"
 SB=$(status_json "$NS_B")
 [[ $(jq .xdp.prog_id <<<"$SB") != "$XDP_ID" ]] || fail "B reports A's program"
 [[ $(jq -r .pin_dir <<<"$SB") == "$PIN_B" ]] || fail "B status pin_dir"
+[[ $(jq -r .public_ip <<<"$SB") == 203.0.113.9 && $(jq -c .lan_prefixes <<<"$SB") == '["192.168.2.0/24"]' ]] ||
+    fail "B's --public-ip/--lan-prefix not in effect: $(jq -c '[.public_ip, .lan_prefixes]' <<<"$SB")"
 ok "two namespaces with the same ifname load side by side ($PIN_A, $PIN_B)"
 
 sipalg_in "$NS_A" status -j
@@ -293,8 +387,10 @@ for ns in "$NS_A" "$NS_B"; do
     [[ $(jq '.[0].xdp | length' <<<"$NET") == 0 ]] || fail "XDP still attached after unload"
     [[ $(jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length' <<<"$NET") == 0 ]] ||
         fail "tc program still attached after unload"
+    [[ $(in_ns "$ns" bpftool net show dev lan0 -j | jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length') == 0 ]] ||
+        fail "LAN hook still attached to lan0 after unload"
     [[ ! -e $pin ]] || fail "pin dir $pin still exists after unload"
-    ok "unload in $ns detaches both programs and removes $pin"
+    ok "unload in $ns detaches every program (WAN and LAN) and removes $pin"
 done
 [[ ! -e /sys/fs/bpf/sipalg/netns-$INO_A ]] || fail "empty per-netns root left behind"
 run nsenter --net="/run/netns/$NS_A" ping -c 1 -W 2 203.0.113.2

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Pinholes: a phone's media socket (private ip:port) <-> a public port, scoped to the remote
+ * media address once the SDP exchange says what it is: only that source gets in (no full
+ * cone). Opened by the SIP rewriter (or `sipalg pinholes add`), closed by aging on media
+ * inactivity, bounded per phone and in total.
+ */
+#ifndef SIPALG_PINHOLE_BPF_H
+#define SIPALG_PINHOLE_BPF_H
+
+#include <asm-generic/errno.h>
+
+#include "ports.bpf.h"
+
+/* Outbound: the pinhole slot of the phone's media socket `ep`, or NULL. */
+static __always_inline struct sipalg_port *sipalg_pinhole_out(const struct sipalg_endpoint *ep,
+                                                              __u32 *public_port) {
+    const struct sipalg_pinhole *ph = bpf_map_lookup_elem(&sipalg_pins, ep);
+    struct sipalg_port *s;
+
+    if (!ph)
+        return NULL;
+    s = sipalg_port_slot(ph->public_port);
+    if (!s || !sipalg_port_is(s, SIPALG_PORT_PINHOLE, ep->ip, ep->port))
+        return NULL;
+    *public_port = ph->public_port;
+    return s;
+}
+
+enum sipalg_admit {
+    SIPALG_ADMIT_OK = 0,
+    SIPALG_ADMIT_PENDING = 1, /* remote not known yet: nothing gets in */
+    SIPALG_ADMIT_SCOPE = 2,   /* another source */
+};
+
+/* Inbound: may a packet from saddr:sport use the pinhole in slot `s`? */
+static __always_inline int sipalg_pinhole_admits(const struct sipalg_port *s, __be32 saddr,
+                                                 __be16 sport) {
+    if (!s->remote_ip)
+        return SIPALG_ADMIT_PENDING;
+    if (s->remote_ip != saddr || (s->remote_port && s->remote_port != sport))
+        return SIPALG_ADMIT_SCOPE;
+    return SIPALG_ADMIT_OK;
+}
+
+/* Media seen: only write when the second changes, so a busy flow does not keep dirtying the
+ * cache line other CPUs read. */
+static __always_inline void sipalg_pinhole_seen(struct sipalg_port *s, __u32 now) {
+    if (s->stamp != now)
+        s->stamp = now;
+}
+
+static __always_inline void sipalg_phone_put(__be32 ip) {
+    struct sipalg_phone *ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
+
+    /* The entry goes with the phone's last pinhole. A CPU that looked it up just before may
+     * still count on the removed entry: the per-phone limit is then one too lax, never stuck. */
+    if (ph && __sync_fetch_and_add(&ph->pinholes, -1) <= 1)
+        bpf_map_delete_elem(&sipalg_phones, &ip);
+}
+
+/* Counts a new pinhole against the phone's limit; 0 or -EDQUOT. */
+static __always_inline int sipalg_phone_get(const struct sipalg_config *cfg, __be32 ip) {
+    struct sipalg_phone *ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
+    struct sipalg_phone fresh = {};
+
+    if (!ph) {
+        bpf_map_update_elem(&sipalg_phones, &ip, &fresh, BPF_NOEXIST);
+        ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
+        if (!ph)
+            return -ENOSPC;
+    }
+    if (__sync_fetch_and_add(&ph->pinholes, 1) >= cfg->pin_max_phone) {
+        __sync_fetch_and_add(&ph->pinholes, -1);
+        __sync_fetch_and_add(&ph->limit_hits, 1);
+        sipalg_count(SIPALG_CTR_PIN_LIMIT_PHONE);
+        return -EDQUOT;
+    }
+    return 0;
+}
+
+struct sipalg_pinhole_req {
+    struct sipalg_endpoint priv; /* the phone's media socket */
+    __be32 remote_ip;            /* scope (0: not known yet) */
+    __be16 remote_port;          /* 0: any port of remote_ip */
+    __u16 want_port;             /* public port wanted (0: the private port if free, else any) */
+    __u16 owner;                 /* public port of the phone's binding (0: none) */
+    __u16 pad;
+    __u32 call; /* Call-ID hash (0: unknown) */
+};
+
+/*
+ * Opens (or, if the phone's socket already has one, re-scopes and refreshes) a pinhole.
+ * Returns 0 and the public port in *port, or -errno: EDQUOT/ENOSPC (limits), EADDRINUSE (no
+ * free public port).
+ */
+static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
+                                               struct sipalg_state *st,
+                                               const struct sipalg_pinhole_req *rq, __u32 *port) {
+    struct sipalg_pinhole val = {};
+    struct sipalg_port *s;
+    __u32 got = 0;
+    int err;
+
+    s = sipalg_pinhole_out(&rq->priv, &got);
+    if (s) {
+        if (rq->remote_ip) {
+            s->remote_ip = rq->remote_ip;
+            s->remote_port = rq->remote_port;
+        }
+        s->stamp = st->now_s;
+        *port = got;
+        return 0;
+    }
+    if (st->pinholes >= cfg->pin_max_total) {
+        sipalg_count(SIPALG_CTR_PIN_LIMIT_TOTAL);
+        return -ENOSPC;
+    }
+    err = sipalg_phone_get(cfg, rq->priv.ip);
+    if (err)
+        return err;
+    s = sipalg_port_alloc(cfg, rq->want_port ? rq->want_port : bpf_ntohs(rq->priv.port), &got);
+    if (!s) {
+        sipalg_phone_put(rq->priv.ip);
+        sipalg_count(SIPALG_CTR_PIN_NO_PORT);
+        return -EADDRINUSE;
+    }
+    s->priv_ip = rq->priv.ip;
+    s->priv_port = rq->priv.port;
+    s->remote_ip = rq->remote_ip;
+    s->remote_port = rq->remote_port;
+    s->stamp = st->now_s;
+    s->owner = rq->owner;
+    s->flags = 0;
+    s->route[0] = 0;
+    s->route[1] = 0;
+    val.public_port = (__u16)got;
+    val.call = rq->call;
+    /* BPF_ANY: a stale entry whose slot was reused is simply replaced. */
+    if (bpf_map_update_elem(&sipalg_pins, &rq->priv, &val, BPF_ANY) != 0) {
+        sipalg_port_release(s, SIPALG_PORT_CLAIMED);
+        sipalg_phone_put(rq->priv.ip);
+        sipalg_count(SIPALG_CTR_PIN_LIMIT_TOTAL);
+        return -ENOSPC;
+    }
+    sipalg_port_publish(s, SIPALG_PORT_PINHOLE);
+    __sync_fetch_and_add(&st->pinholes, 1);
+    sipalg_count(SIPALG_CTR_PIN_CREATED);
+    *port = got;
+    return 0;
+}
+
+/* Closes the pinhole held in slot `s` of public port `port` (aging, BYE, admin). */
+static __always_inline int sipalg_pinhole_remove(struct sipalg_state *st, __u32 port,
+                                                 struct sipalg_port *s) {
+    struct sipalg_endpoint ep = {.ip = s->priv_ip, .port = s->priv_port};
+    struct sipalg_pinhole *ph = bpf_map_lookup_elem(&sipalg_pins, &ep);
+
+    if (ph && ph->public_port == port)
+        bpf_map_delete_elem(&sipalg_pins, &ep);
+    if (!sipalg_port_release(s, SIPALG_PORT_PINHOLE))
+        return 0;
+    sipalg_phone_put(ep.ip);
+    __sync_fetch_and_add(&st->pinholes, -1);
+    sipalg_count(SIPALG_CTR_PIN_EXPIRED);
+    return 1;
+}
+
+#endif /* SIPALG_PINHOLE_BPF_H */

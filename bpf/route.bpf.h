@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Routing decisions for owned packets: a FIB lookup tells which interface and next hop the
+ * kernel would use, so the fast path forwards exactly where the stack would have, honours the
+ * routing table (policy, blackholes, MTU) and never needs its own copy of it.
+ */
+#ifndef SIPALG_ROUTE_BPF_H
+#define SIPALG_ROUTE_BPF_H
+
+#include "pkt.bpf.h"
+
+struct sipalg_route {
+    __u32 ifindex;  /* egress interface */
+    __be32 nh;      /* next hop (for bpf_redirect_neigh when the MACs are unknown) */
+    __u16 mtu;      /* egress MTU */
+    __u8 have_macs; /* smac/dmac valid: the neighbour is resolved */
+    __u8 pad;
+    unsigned char smac[6];
+    unsigned char dmac[6];
+};
+
+/*
+ * Looks up the route of the packet as the stack would on `in_ifindex` (before any NAT: routing
+ * happens before SNAT in the stack too). 0 on success, else the counter that says why the
+ * packet is not forwarded by the fast path (it then passes to the stack untouched).
+ */
+static __always_inline int sipalg_route(void *ctx, const struct sipalg_pkt *p, __u32 in_ifindex,
+                                        __be32 dst, struct sipalg_route *r) {
+    struct bpf_fib_lookup fib = {};
+    long rc;
+
+    fib.family = AF_INET;
+    fib.tos = p->ip->tos;
+    fib.l4_protocol = p->proto;
+    fib.sport = p->udp ? p->udp->source : 0;
+    fib.dport = p->udp ? p->udp->dest : 0;
+    fib.tot_len = (__u16)p->ip_len;
+    fib.ifindex = in_ifindex;
+    fib.ipv4_src = p->ip->saddr;
+    fib.ipv4_dst = dst;
+    rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+    if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+        return SIPALG_CTR_SLOW_MTU;
+    if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+        return SIPALG_CTR_NO_ROUTE;
+    r->ifindex = fib.ifindex;
+    r->nh = fib.ipv4_dst; /* the kernel replaced it with the gateway, if any */
+    r->mtu = fib.mtu_result;
+    r->have_macs = rc == BPF_FIB_LKUP_RET_SUCCESS;
+    __builtin_memcpy(r->smac, fib.smac, 6);
+    __builtin_memcpy(r->dmac, fib.dmac, 6);
+    return 0;
+}
+
+/* ---- route cache (media only; SIP always asks the FIB, it is rare and needs the MTU) ---- */
+
+/* Cached routes are used for packets up to this size only: the cache keeps no MTU, and 1280
+ * bytes fit every link a router forwards IPv4 over; larger packets get the FIB's MTU check. */
+#define SIPALG_ROUTE_CACHE_MAX_LEN 1280u
+
+union sipalg_route_word {
+    __u64 v;
+    unsigned char b[8]; /* 0-5 next-hop MAC, 6 interface index, 7 generation */
+};
+
+/* Index of `ifindex` in sipalg_ifaces (added if new, MAC kept current), or -1 if full. */
+static __always_inline int sipalg_iface_index(__u32 ifindex, const unsigned char *mac) {
+    for (__u32 i = 0; i < SIPALG_IFACES; i++) {
+        __u32 key = i;
+        struct sipalg_iface *e = bpf_map_lookup_elem(&sipalg_ifaces, &key);
+
+        if (!e)
+            return -1;
+        if (e->ifindex != ifindex &&
+            (e->ifindex != 0 || __sync_val_compare_and_swap(&e->ifindex, 0, ifindex) != 0))
+            continue;
+        /* No memcmp in BPF: compare as 4 + 2 bytes. */
+        if (*(__u32 *)e->mac != *(const __u32 *)mac ||
+            *(__u16 *)(e->mac + 4) != *(const __u16 *)(mac + 4))
+            __builtin_memcpy(e->mac, mac, 6);
+        return (int)i;
+    }
+    return -1;
+}
+
+/*
+ * sipalg_route for a pinhole's packet in direction `dir`, from the slot's cache when it holds a
+ * route of the current generation `gen`; a FIB answer with a resolved neighbour is cached.
+ */
+static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pkt *p,
+                                               __u32 in_ifindex, __be32 dst, struct sipalg_port *s,
+                                               __u32 dir, __u32 gen, struct sipalg_route *r) {
+    union sipalg_route_word w;
+    int why, idx;
+
+    dir &= 1;
+    w.v = s->route[dir];
+    if (gen && w.b[7] == (__u8)gen && p->ip_len <= SIPALG_ROUTE_CACHE_MAX_LEN) {
+        __u32 key = w.b[6];
+        const struct sipalg_iface *e = bpf_map_lookup_elem(&sipalg_ifaces, &key);
+
+        if (e && e->ifindex) {
+            r->ifindex = e->ifindex;
+            r->nh = 0;
+            r->mtu = 0;
+            r->have_macs = 1;
+            __builtin_memcpy(r->smac, e->mac, 6);
+            __builtin_memcpy(r->dmac, w.b, 6);
+            return 0;
+        }
+    }
+    why = sipalg_route(ctx, p, in_ifindex, dst, r);
+    if (why || !r->have_macs || !gen)
+        return why;
+    idx = sipalg_iface_index(r->ifindex, r->smac);
+    if (idx < 0)
+        return 0;
+    __builtin_memcpy(w.b, r->dmac, 6);
+    w.b[6] = (__u8)idx;
+    w.b[7] = (__u8)gen;
+    s->route[dir] = w.v; /* one 8-byte store: readers never see half an entry */
+    return 0;
+}
+
+/* The aging sweep drops entries older than the previous generation, so that a generation
+ * number coming round again (every 255 s) can never revive a stale route. */
+static __always_inline void sipalg_route_expire(struct sipalg_port *s, __u32 gen) {
+    __u32 prev = gen > 1 ? gen - 1 : 255;
+
+#pragma unroll
+    for (int d = 0; d < 2; d++) {
+        union sipalg_route_word w = {.v = s->route[d]};
+
+        if (w.b[7] && w.b[7] != (__u8)gen && w.b[7] != (__u8)prev)
+            s->route[d] = 0;
+    }
+}
+
+/* Next generation: 1..255, never 0. */
+static __always_inline __u32 sipalg_route_gen_next(__u32 gen) {
+    return gen >= 255 ? 1 : gen + 1;
+}
+
+#endif /* SIPALG_ROUTE_BPF_H */

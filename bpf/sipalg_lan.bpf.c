@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * LAN ingress (tc clsact, on each interface facing the LAN; on a bridge, the bridge device
+ * itself: its ingress sees exactly the frames the bridge passes up to be routed). The outbound
+ * fast path:
+ *   - SIP from a LAN phone (UDP to a SIP port, or from a socket that has a binding): create or
+ *     refresh the phone's binding, rewrite the payload (integration point), SNAT to the public
+ *     address and the binding's port;
+ *   - RTP/RTCP from a phone's media socket that has a pinhole: SNAT to the pinhole's port;
+ * then route (FIB lookup) and redirect straight out of the WAN interface. Netfilter never sees
+ * these packets: no double NAT by the masquerade rule, no drop by the forward firewall.
+ * Everything else passes to the stack untouched (plain NAT router).
+ */
+#include "nat.bpf.h"
+#include "sip_rewrite.bpf.h"
+
+static __always_inline int lan_pass(void) {
+    sipalg_count(SIPALG_CTR_LAN_PASS);
+    return TC_ACT_OK;
+}
+
+static __always_inline int lan_pass_why(enum sipalg_counter why) {
+    sipalg_count(why);
+    return lan_pass();
+}
+
+/* Route the packet as the stack would; owned only if it leaves by the WAN interface. Media
+ * (`pin` set) uses the pinhole's route cache. */
+static __always_inline int lan_route(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                     const struct sipalg_state *st, const struct sipalg_pkt *p,
+                                     struct sipalg_port *pin, struct sipalg_route *r) {
+    int why;
+
+    if (p->ip->ttl <= 1)
+        return SIPALG_CTR_TTL_EXCEEDED;
+    if (pin)
+        why = sipalg_route_cached(skb, p, skb->ingress_ifindex, p->ip->daddr, pin, SIPALG_TO_WAN,
+                                  st->route_gen, r);
+    else
+        why = sipalg_route(skb, p, skb->ingress_ifindex, p->ip->daddr, r);
+    if (why)
+        return why;
+    return r->ifindex == cfg->wan_ifindex ? 0 : SIPALG_CTR_NO_ROUTE;
+}
+
+static __always_inline int lan_forward(struct __sk_buff *skb, const struct sipalg_pkt *p,
+                                       const struct sipalg_nat *n, const struct sipalg_route *r) {
+    if (sipalg_nat_skb(skb, p->l4_off, n, r)) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    return (int)sipalg_redirect_skb(r);
+}
+
+static __always_inline int media_out(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                     struct sipalg_state *st, const struct sipalg_pkt *p,
+                                     struct sipalg_port *s, __u32 public_port) {
+    struct sipalg_route r;
+    struct sipalg_nat n;
+    int why = lan_route(skb, cfg, st, p, s, &r);
+
+    if (why)
+        return lan_pass_why(why);
+    sipalg_pinhole_seen(s, st->now_s);
+    n.old_ip = p->ip->saddr;
+    n.new_ip = cfg->public_ip;
+    n.old_port = p->udp->source;
+    n.new_port = bpf_htons((__u16)public_port);
+    n.snat = 1;
+    sipalg_count(SIPALG_CTR_MEDIA_OUT);
+    return lan_forward(skb, p, &n, &r);
+}
+
+/* "REGISTER " at the start of the payload: the binding then lives as long as a registration. */
+static __always_inline int is_register(struct __sk_buff *skb, const struct sipalg_pkt *p) {
+    char m[9];
+
+    if (p->payload_len < sizeof(m) ||
+        bpf_skb_load_bytes(skb, p->l4_off + sizeof(struct udphdr), m, sizeof(m)))
+        return 0;
+    return m[0] == 'R' && m[1] == 'E' && m[2] == 'G' && m[3] == 'I' && m[4] == 'S' && m[5] == 'T' &&
+           m[6] == 'E' && m[7] == 'R' && m[8] == ' ';
+}
+
+static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                   struct sipalg_state *st, const struct sipalg_pkt *p,
+                                   const struct sipalg_endpoint *ep) {
+    struct sipalg_sip_msg m = {};
+    struct sipalg_route r;
+    struct sipalg_nat n;
+    __u32 public_port, reason = SIPALG_CTR_SLOW_TOO_COMPLEX;
+    int why, rw;
+
+    if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
+        return lan_pass_why(SIPALG_CTR_SLOW_TOO_LARGE);
+    why = lan_route(skb, cfg, st, p, NULL, &r);
+    if (why)
+        return lan_pass_why(why);
+    public_port = sipalg_binding_touch(cfg, st, ep, is_register(skb, p));
+    if (!public_port)
+        return lan_pass();
+
+    n.old_ip = ep->ip;
+    n.new_ip = cfg->public_ip;
+    n.old_port = ep->port;
+    n.new_port = bpf_htons((__u16)public_port);
+    n.snat = 1;
+    m.l4_off = p->l4_off;
+    m.payload_len = p->payload_len;
+    m.mtu = r.mtu;
+    m.dir = SIPALG_DIR_OUT;
+    m.public_port = (__u16)public_port;
+    m.priv_ip = ep->ip;
+    m.priv_port = ep->port;
+    m.public_ip = cfg->public_ip;
+    m.peer_ip = p->ip->daddr;
+    m.peer_port = p->udp->dest;
+    /* From here on p's pointers may be stale: the rewriter can move the packet data. */
+    rw = sipalg_sip_rewrite(skb, cfg, st, &m, &reason);
+    if (rw == SIPALG_RW_SLOW)
+        return lan_pass_why(reason);
+    if (rw == SIPALG_RW_DROP) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    sipalg_count(rw == SIPALG_RW_REWRITTEN ? SIPALG_CTR_SIP_REWRITTEN : SIPALG_CTR_SIP_UNCHANGED);
+    sipalg_count(SIPALG_CTR_SIP_OUT);
+    if (sipalg_nat_skb(skb, m.l4_off, &n, &r)) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    return (int)sipalg_redirect_skb(&r);
+}
+
+static __always_inline int lan_main(struct __sk_buff *skb) {
+    const struct sipalg_config *cfg = sipalg_cfg();
+    struct sipalg_endpoint ep = {};
+    struct sipalg_state *st;
+    struct sipalg_port *s;
+    struct sipalg_pkt p;
+    __u32 public_port = 0;
+    int rc;
+
+    sipalg_count(SIPALG_CTR_LAN_SEEN);
+    if (!cfg || !cfg->enabled)
+        return lan_pass_why(SIPALG_CTR_LAN_ALG_OFF);
+    st = sipalg_st();
+    if (!st || !cfg->public_ip)
+        return lan_pass();
+    rc = sipalg_parse_skb(skb, &p);
+    if (rc == SIPALG_P_MALFORMED)
+        return lan_pass_why(SIPALG_CTR_MALFORMED);
+    if (rc != SIPALG_P_OK)
+        return lan_pass();
+    /* Only traffic from a LAN address to somewhere outside the LAN can be ours. */
+    if (!sipalg_is_lan(cfg, p.ip->saddr) || sipalg_is_lan(cfg, p.ip->daddr) || !p.udp)
+        return lan_pass();
+    if (p.proto == IPPROTO_TCP) {
+        if (sipalg_is_sip_port(cfg, p.udp->dest) || sipalg_is_sip_port(cfg, p.udp->source))
+            return lan_pass_why(SIPALG_CTR_SLOW_TCP);
+        return lan_pass();
+    }
+    if (p.proto != IPPROTO_UDP)
+        return lan_pass();
+
+    ep.ip = p.ip->saddr;
+    ep.port = p.udp->source;
+    if (p.frag == SIPALG_FRAG_FIRST) {
+        /* Only the first fragment has the ports; the datagram must be reassembled first. */
+        if (sipalg_is_sip_port(cfg, p.udp->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep) ||
+            bpf_map_lookup_elem(&sipalg_pins, &ep))
+            return lan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
+        return lan_pass();
+    }
+    s = sipalg_pinhole_out(&ep, &public_port);
+    if (s)
+        return media_out(skb, cfg, st, &p, s, public_port);
+    if (sipalg_is_sip_port(cfg, p.udp->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
+        return sip_out(skb, cfg, st, &p, &ep);
+    return lan_pass();
+}
+
+/* Thin wrapper: see sipalg_xdp.bpf.c. */
+SEC("tc")
+int sipalg_lan(struct __sk_buff *skb) {
+    return lan_main(skb);
+}

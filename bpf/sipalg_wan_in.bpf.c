@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * WAN ingress (tc clsact), right after the WAN XDP program. The inbound fast path:
+ *   - media the XDP program has already NATed (XDP metadata, see xdp_meta.bpf.h): redirect it
+ *     to the LAN interface; XDP cannot transmit into a bridge, tc can;
+ *   - SIP to a binding's public port: rewrite the payload (integration point), DNAT to the
+ *     phone, route and redirect. SIP is done here rather than in XDP because the rewrite
+ *     resizes the packet and needs the skb checksum helpers, and SIP rates are tiny;
+ *   - media to a pinhole that XDP did not handle (no XDP, or no metadata support): the same
+ *     checks and NAT as XDP, so the result never depends on which hook did it.
+ * A packet to a pinhole from a source outside its scope, or to a port the ALG does not own,
+ * passes to the stack untouched: conntrack/firewall decide (for new flows: dropped).
+ * All inbound reason counters are kept here; the XDP program only accelerates.
+ */
+#include "nat.bpf.h"
+#include "sip_rewrite.bpf.h"
+#include "xdp_meta.bpf.h"
+
+static __always_inline int wan_pass(void) {
+    sipalg_count(SIPALG_CTR_WAN_IN_PASS);
+    return TC_ACT_OK;
+}
+
+static __always_inline int wan_pass_why(enum sipalg_counter why) {
+    sipalg_count(why);
+    return wan_pass();
+}
+
+/* Packets XDP has NATed carry its metadata: only the redirect is left to do. */
+static __always_inline int from_xdp(struct __sk_buff *skb, int *verdict) {
+    struct sipalg_xdp_meta *meta = (void *)(long)skb->data_meta;
+    struct bpf_redir_neigh nh = {.nh_family = AF_INET};
+
+    if ((void *)(meta + 1) > (void *)(long)skb->data || meta->magic != SIPALG_META_MAGIC)
+        return 0;
+    sipalg_count(SIPALG_CTR_MEDIA_IN);
+    if (meta->flags & SIPALG_META_MACS) {
+        *verdict = (int)bpf_redirect(meta->ifindex, 0);
+    } else {
+        nh.ipv4_nh = meta->nh;
+        *verdict = (int)bpf_redirect_neigh(meta->ifindex, &nh, sizeof(nh), 0);
+    }
+    return 1;
+}
+
+/* Route to the phone; owned only if that does not lead back out of the WAN. Media (`pin`
+ * set) uses the pinhole's route cache. */
+static __always_inline int wan_route(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                     const struct sipalg_state *st, const struct sipalg_pkt *p,
+                                     __be32 dst, struct sipalg_port *pin, struct sipalg_route *r) {
+    int why;
+
+    if (p->ip->ttl <= 1)
+        return SIPALG_CTR_TTL_EXCEEDED;
+    if (pin)
+        why = sipalg_route_cached(skb, p, skb->ingress_ifindex, dst, pin, SIPALG_TO_LAN,
+                                  st->route_gen, r);
+    else
+        why = sipalg_route(skb, p, skb->ingress_ifindex, dst, r);
+    if (why)
+        return why;
+    return r->ifindex == cfg->wan_ifindex ? SIPALG_CTR_NO_ROUTE : 0;
+}
+
+static __always_inline int media_in(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                    struct sipalg_state *st, const struct sipalg_pkt *p,
+                                    struct sipalg_port *s) {
+    struct sipalg_route r;
+    struct sipalg_nat n;
+    int why;
+
+    why = sipalg_pinhole_admits(s, p->ip->saddr, p->udp->source);
+    if (why == SIPALG_ADMIT_PENDING)
+        return wan_pass_why(SIPALG_CTR_PIN_PENDING);
+    if (why != SIPALG_ADMIT_OK)
+        return wan_pass_why(SIPALG_CTR_SCOPE_MISS);
+    n.old_ip = p->ip->daddr;
+    n.new_ip = s->priv_ip;
+    n.old_port = p->udp->dest;
+    n.new_port = s->priv_port;
+    n.snat = 0;
+    why = wan_route(skb, cfg, st, p, n.new_ip, s, &r);
+    if (why)
+        return wan_pass_why(why);
+    sipalg_pinhole_seen(s, st->now_s);
+    sipalg_count(SIPALG_CTR_MEDIA_IN);
+    if (sipalg_nat_skb(skb, p->l4_off, &n, &r)) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    return (int)sipalg_redirect_skb(&r);
+}
+
+static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                  struct sipalg_state *st, const struct sipalg_pkt *p,
+                                  const struct sipalg_port *s, __u32 public_port) {
+    struct sipalg_sip_msg m = {};
+    struct sipalg_route r;
+    struct sipalg_nat n;
+    __u32 reason = SIPALG_CTR_SLOW_TOO_COMPLEX;
+    int why, rw;
+
+    if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
+        return wan_pass_why(SIPALG_CTR_SLOW_TOO_LARGE);
+    n.old_ip = p->ip->daddr;
+    n.new_ip = s->priv_ip;
+    n.old_port = p->udp->dest;
+    n.new_port = s->priv_port;
+    n.snat = 0;
+    why = wan_route(skb, cfg, st, p, n.new_ip, NULL, &r);
+    if (why)
+        return wan_pass_why(why);
+
+    m.l4_off = p->l4_off;
+    m.payload_len = p->payload_len;
+    m.mtu = r.mtu;
+    m.dir = SIPALG_DIR_IN;
+    m.public_port = (__u16)public_port;
+    m.priv_ip = n.new_ip;
+    m.priv_port = n.new_port;
+    m.public_ip = cfg->public_ip;
+    m.peer_ip = p->ip->saddr;
+    m.peer_port = p->udp->source;
+    /* From here on p's pointers may be stale: the rewriter can move the packet data. */
+    rw = sipalg_sip_rewrite(skb, cfg, st, &m, &reason);
+    if (rw == SIPALG_RW_SLOW)
+        return wan_pass_why(reason);
+    if (rw == SIPALG_RW_DROP) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    sipalg_count(rw == SIPALG_RW_REWRITTEN ? SIPALG_CTR_SIP_REWRITTEN : SIPALG_CTR_SIP_UNCHANGED);
+    sipalg_count(SIPALG_CTR_SIP_IN);
+    if (sipalg_nat_skb(skb, m.l4_off, &n, &r)) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    return (int)sipalg_redirect_skb(&r);
+}
+
+static __always_inline int wan_in_main(struct __sk_buff *skb) {
+    const struct sipalg_config *cfg;
+    struct sipalg_state *st;
+    struct sipalg_port *s;
+    struct sipalg_pkt p;
+    __u32 port;
+    int rc, verdict = TC_ACT_OK;
+
+    sipalg_count(SIPALG_CTR_WAN_IN_SEEN);
+    if (from_xdp(skb, &verdict))
+        return verdict;
+    cfg = sipalg_cfg();
+    st = sipalg_st();
+    if (!cfg || !cfg->enabled || !cfg->public_ip || !st)
+        return wan_pass();
+    rc = sipalg_parse_skb(skb, &p);
+    if (rc == SIPALG_P_MALFORMED)
+        return wan_pass_why(SIPALG_CTR_MALFORMED);
+    if (rc != SIPALG_P_OK || p.ip->daddr != cfg->public_ip || !p.udp)
+        return wan_pass();
+    port = bpf_ntohs(p.udp->dest);
+    if (p.proto == IPPROTO_TCP) {
+        if (sipalg_is_sip_port(cfg, p.udp->dest))
+            return wan_pass_why(SIPALG_CTR_SLOW_TCP);
+        return wan_pass();
+    }
+    if (p.proto != IPPROTO_UDP)
+        return wan_pass();
+    s = sipalg_port_slot(port);
+    if (!s || (s->state != SIPALG_PORT_BINDING && s->state != SIPALG_PORT_PINHOLE))
+        return wan_pass();
+    if (p.frag == SIPALG_FRAG_FIRST)
+        return wan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
+    if (s->state == SIPALG_PORT_PINHOLE)
+        return media_in(skb, cfg, st, &p, s);
+    return sip_in(skb, cfg, st, &p, s, port);
+}
+
+/* Thin wrapper: see sipalg_xdp.bpf.c. */
+SEC("tc")
+int sipalg_wan_in(struct __sk_buff *skb) {
+    return wan_in_main(skb);
+}

@@ -1,0 +1,107 @@
+#include "config.hpp"
+
+#include "error.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+
+namespace sipalg {
+namespace {
+
+unsigned parse_port(const std::string &s, const std::string &what) {
+    if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), ::isdigit))
+        throw UserError(what + " '" + s + "' is not a port number; use 1-65535");
+    const unsigned long v = std::stoul(s);
+    if (v < 1 || v > 65535)
+        throw UserError(what + " " + s + " is out of range; use 1-65535");
+    return static_cast<unsigned>(v);
+}
+
+void require_range(unsigned v, unsigned lo, unsigned hi, const char *opt) {
+    if (v < lo || v > hi)
+        throw UserError(std::string(opt) + " " + std::to_string(v) + " is out of range; use " +
+                        std::to_string(lo) + "-" + std::to_string(hi));
+}
+
+} // namespace
+
+std::pair<std::uint16_t, std::uint16_t> parse_port_range(const std::string &s) {
+    const auto dash = s.find('-');
+    if (dash == std::string::npos)
+        throw UserError("--port-range '" + s + "' is not LO-HI; e.g. --port-range 10000-60000");
+    const unsigned lo = parse_port(s.substr(0, dash), "--port-range start");
+    const unsigned hi = parse_port(s.substr(dash + 1), "--port-range end");
+    if (lo > hi)
+        throw UserError("--port-range " + s + " is empty; give LO-HI with LO <= HI");
+    return {static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi)};
+}
+
+std::vector<Prefix> parse_prefixes(const std::vector<std::string> &texts) {
+    std::vector<Prefix> out;
+    for (const auto &t : texts) {
+        const auto p = parse_prefix(t);
+        if (!p || p->len == 0)
+            throw UserError("--lan-prefix '" + t + "' is not an IPv4 prefix; e.g. 192.168.1.0/24");
+        out.push_back(*p);
+    }
+    return out;
+}
+
+sipalg_config make_config(const AlgSettings &s, std::uint32_t public_ip, std::uint32_t wan_ifindex,
+                          const std::vector<Prefix> &lan_prefixes) {
+    sipalg_config c{};
+    c.enabled = 0;
+    if (public_ip == 0)
+        throw UserError("public address 0.0.0.0 is not usable; give --public-ip A.B.C.D");
+    for (const auto &p : lan_prefixes) {
+        if (prefix_contains(p, Prefix{public_ip, 32}))
+            throw UserError("the public address " + format_ipv4(public_ip) +
+                            " is inside LAN prefix " + format_prefix(p) +
+                            "; check --public-ip and --lan-prefix");
+    }
+    c.public_ip = htonl(public_ip);
+    c.wan_ifindex = wan_ifindex;
+
+    std::vector<unsigned> ports = s.sip_ports.empty() ? std::vector<unsigned>{5060} : s.sip_ports;
+    if (ports.size() > SIPALG_MAX_SIP_PORTS)
+        throw UserError("at most " + std::to_string(SIPALG_MAX_SIP_PORTS) +
+                        " --sip-port values are supported");
+    for (size_t i = 0; i < ports.size(); ++i) {
+        require_range(ports[i], 1, 65535, "--sip-port");
+        c.sip_port[i] = static_cast<__u16>(ports[i]);
+    }
+    const auto [lo, hi] = parse_port_range(s.port_range);
+    c.port_min = lo;
+    c.port_max = hi;
+    require_range(s.binding_lifetime_s, 10, 86400, "--binding-lifetime");
+    require_range(s.register_lifetime_s, 10, 7 * 86400, "--register-lifetime");
+    require_range(s.pinhole_idle_s, 5, 86400, "--pinhole-idle");
+    require_range(s.max_pinholes_per_phone, 1, SIPALG_PINHOLES_ENTRIES, "--max-pinholes-per-phone");
+    require_range(s.max_pinholes, 1, SIPALG_PINHOLES_ENTRIES, "--max-pinholes");
+    c.bind_lifetime_s = s.binding_lifetime_s;
+    c.reg_lifetime_s = s.register_lifetime_s;
+    c.pin_idle_s = s.pinhole_idle_s;
+    c.pin_max_phone = s.max_pinholes_per_phone;
+    c.pin_max_total = s.max_pinholes;
+
+    if (lan_prefixes.empty() || lan_prefixes.size() > SIPALG_MAX_LAN_PREFIXES)
+        throw UserError("give 1 to " + std::to_string(SIPALG_MAX_LAN_PREFIXES) +
+                        " LAN prefixes with --lan-prefix");
+    for (size_t i = 0; i < lan_prefixes.size(); ++i) {
+        c.lan_net[i] = htonl(lan_prefixes[i].net & prefix_mask(lan_prefixes[i].len));
+        c.lan_plen[i] = lan_prefixes[i].len;
+    }
+    return c;
+}
+
+std::vector<Prefix> config_prefixes(const sipalg_config &cfg) {
+    std::vector<Prefix> out;
+    for (int i = 0; i < SIPALG_MAX_LAN_PREFIXES; ++i) {
+        if (cfg.lan_plen[i])
+            out.push_back(Prefix{ntohl(cfg.lan_net[i]), cfg.lan_plen[i]});
+    }
+    return out;
+}
+
+} // namespace sipalg

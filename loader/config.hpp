@@ -1,0 +1,42 @@
+// What `sipalg load` writes into the config map: settings from the command line (or their
+// defaults) plus what was discovered, validated before anything is loaded.
+#pragma once
+
+#include "discover.hpp"
+#include "sipalg_maps.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sipalg {
+
+struct AlgSettings {
+    std::string public_ip;                 // --public-ip; empty: the WAN's address
+    std::vector<std::string> lan_ifaces;   // --lan; empty: discovered
+    std::vector<std::string> lan_prefixes; // --lan-prefix; empty: discovered
+    std::vector<unsigned> sip_ports;       // --sip-port; empty: 5060
+    std::string port_range = "1024-65535"; // --port-range: public ports the ALG may hand out
+    unsigned binding_lifetime_s = 300;     // --binding-lifetime: SIP other than REGISTER
+    unsigned register_lifetime_s = 3600;   // --register-lifetime: until the registrar says
+    unsigned pinhole_idle_s = 120;         // --pinhole-idle: like conntrack's UDP stream timeout
+    unsigned max_pinholes_per_phone = 64;  // --max-pinholes-per-phone
+    unsigned max_pinholes = SIPALG_PINHOLES_ENTRIES; // --max-pinholes
+};
+
+// "LO-HI" -> {LO, HI}; throws UserError unless 1 <= LO <= HI <= 65535.
+std::pair<std::uint16_t, std::uint16_t> parse_port_range(const std::string &s);
+
+// The parsed --lan-prefix values (UserError on a malformed one).
+std::vector<Prefix> parse_prefixes(const std::vector<std::string> &texts);
+
+// Pure: validates the settings and builds the config (enabled = 0). public_ip is host order.
+sipalg_config make_config(const AlgSettings &s, std::uint32_t public_ip, std::uint32_t wan_ifindex,
+                          const std::vector<Prefix> &lan_prefixes);
+
+// The LAN prefixes stored in a config, for display.
+std::vector<Prefix> config_prefixes(const sipalg_config &cfg);
+
+} // namespace sipalg

@@ -1,0 +1,47 @@
+// Bindings and pinholes of an instance: listing them (`sipalg bindings`, `sipalg pinholes`) and
+// changing them by hand (`sipalg pinholes add|del`, `sipalg bindings del`). Changes go through
+// the instance's admin program, so they follow the fast path's own rules (port allocation,
+// limits, counts).
+#pragma once
+
+#include "instance.hpp"
+#include "maps_io.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sipalg {
+
+struct Endpoint {
+    std::uint32_t ip = 0; // host order
+    std::uint16_t port = 0;
+};
+
+// "A.B.C.D:PORT" (port required unless allow_no_port, then 0 = any). UserError naming `what`.
+Endpoint parse_endpoint(const std::string &s, const std::string &what, bool allow_no_port = false);
+
+struct EntryList {
+    std::string ifname;
+    std::uint32_t public_ip = 0; // host order
+    std::uint32_t now_s = 0;     // the ALG clock, to show ages and remaining lifetimes
+    std::uint32_t pin_idle_s = 0;
+    std::vector<NatEntry> entries;
+};
+
+EntryList list_bindings(const Target &t);
+EntryList list_pinholes(const Target &t);
+
+// Returns the public port given. UserError on refusal (limits, no free port).
+std::uint16_t add_pinhole(const Target &t, const Endpoint &priv, const Endpoint &remote,
+                          std::uint16_t public_port);
+void delete_pinhole(const Target &t, const Endpoint &priv);
+void delete_binding(const Target &t, const Endpoint &priv);
+
+std::string render_bindings_human(const EntryList &l);
+std::string render_pinholes_human(const EntryList &l);
+std::string render_bindings_json(const EntryList &l);
+std::string render_pinholes_json(const EntryList &l);
+
+} // namespace sipalg

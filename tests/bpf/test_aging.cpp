@@ -1,0 +1,168 @@
+// Aging and limits, driven through the admin program: bindings expire with their lifetime,
+// pinholes on inactivity, active media keeps the phone's binding alive, limits are enforced
+// and counted, and the timer advances the ALG clock only while enabled.
+#include "datapath.hpp"
+
+#include <chrono>
+#include <thread>
+
+using namespace sipalg::test;
+
+namespace {
+
+class Aging : public Datapath {
+  protected:
+    std::uint16_t register_phone1(std::uint16_t port, bool is_register = true) {
+        const std::string msg = is_register ? sip_register(net::kPhone1, port, net::kRegistrar)
+                                            : "INVITE sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+        const auto f = build_udp_frame(
+                from_phone(net::kPhone1, net::kPhone1Mac, port, net::kRegistrar, 5060, msg));
+        EXPECT_EQ(run_lan(f).ret, TC_ACT_REDIRECT);
+        const auto b = binding(net::kPhone1, port);
+        return b ? b->public_port : 0;
+    }
+    void rtp_in(std::uint16_t public_port) {
+        const auto f =
+                build_udp_frame(from_internet(net::kRemote, 50000, public_port, rtp_payload()));
+        EXPECT_EQ(run_wan_in(f).ret, TC_ACT_REDIRECT);
+    }
+};
+
+TEST_F(Aging, BindingExpiresWithItsLifetime) {
+    set_clock(100);
+    ASSERT_EQ(register_phone1(5060), 5060);
+    set_clock(100 + 3599);
+    sweep();
+    EXPECT_TRUE(binding(net::kPhone1, 5060));
+    set_clock(100 + 3600);
+    sweep();
+    EXPECT_FALSE(binding(net::kPhone1, 5060));
+    EXPECT_EQ(slot(5060).state, unsigned(SIPALG_PORT_FREE));
+    EXPECT_EQ(state().bindings, 0u);
+    EXPECT_EQ(counter(SIPALG_CTR_BIND_EXPIRED), 1u);
+    // Inbound SIP to the freed port is no longer the ALG's.
+    const auto f = build_udp_frame(from_internet(net::kRegistrar, 5060, 5060, "OPTIONS x\r\n\r\n"));
+    EXPECT_EQ(run_wan_in(f).ret, TC_ACT_OK);
+}
+
+TEST_F(Aging, PinholeClosesAfterInactivityOnly) {
+    set_clock(100);
+    ASSERT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).result, 0);
+    set_clock(150);
+    rtp_in(40000); // activity at 150
+    set_clock(209);
+    sweep();
+    EXPECT_TRUE(pinhole(net::kPhone1, 40000));
+    set_clock(210);
+    sweep();
+    EXPECT_FALSE(pinhole(net::kPhone1, 40000));
+    EXPECT_EQ(slot(40000).state, unsigned(SIPALG_PORT_FREE));
+    EXPECT_EQ(state().pinholes, 0u);
+    EXPECT_EQ(counter(SIPALG_CTR_PIN_EXPIRED), 1u);
+    const auto f = build_udp_frame(from_internet(net::kRemote, 50000, 40000, rtp_payload()));
+    EXPECT_EQ(run_wan_in(f).ret, TC_ACT_OK);
+}
+
+TEST_F(Aging, LiveMediaKeepsTheOwnersBindingAlive) {
+    set_clock(100);
+    const std::uint16_t bport = register_phone1(5062, false); // 300 s lifetime
+    ASSERT_EQ(bport, 5062);
+    sipalg_admin a{};
+    a.op = SIPALG_OP_PINHOLE_OPEN;
+    a.priv_ip = be32(net::kPhone1);
+    a.priv_port = htons(40000);
+    a.remote_ip = be32(net::kRemote);
+    a.remote_port = htons(50000);
+    ASSERT_EQ(admin(a).result, 0);
+    // The admin op has no owner; set it as the rewriter will (owner = the phone's binding).
+    const __u32 key = 40000;
+    sipalg_port s = slot(40000);
+    s.owner = bport;
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_ports, &key, sizeof(key), &s, sizeof(s),
+                                   BPF_ANY),
+              0);
+    for (std::uint32_t t = 150; t <= 1000; t += 50) {
+        set_clock(t);
+        rtp_in(40000);
+        sweep();
+    }
+    EXPECT_TRUE(binding(net::kPhone1, 5062)) << "expired under a call with live media";
+    set_clock(1000 + 60); // media stops: pinhole goes, then the binding's own lifetime runs out
+    sweep();
+    EXPECT_FALSE(pinhole(net::kPhone1, 40000));
+    set_clock(1000 + 300);
+    sweep();
+    EXPECT_FALSE(binding(net::kPhone1, 5062));
+}
+
+TEST_F(Aging, PerPhoneAndTotalLimitsAreEnforcedAndCounted) {
+    sipalg_config c = default_config(true);
+    c.pin_max_phone = 2;
+    c.pin_max_total = 3;
+    write_config(c);
+    EXPECT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).result, 0);
+    EXPECT_EQ(open_pinhole(net::kPhone1, 40002, net::kRemote, 50002).result, 0);
+    EXPECT_EQ(open_pinhole(net::kPhone1, 40004, net::kRemote, 50004).result, -EDQUOT);
+    EXPECT_EQ(counter(SIPALG_CTR_PIN_LIMIT_PHONE), 1u);
+    EXPECT_EQ(open_pinhole(net::kPhone2, 40000, net::kRemote, 50006).result, 0);
+    EXPECT_EQ(open_pinhole(net::kPhone2, 40002, net::kRemote, 50008).result, -ENOSPC);
+    EXPECT_EQ(counter(SIPALG_CTR_PIN_LIMIT_TOTAL), 1u);
+    EXPECT_EQ(state().pinholes, 3u);
+    // Re-opening an existing pinhole is a refresh, not a new one.
+    EXPECT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).result, 0);
+    EXPECT_EQ(state().pinholes, 3u);
+    // Closing one frees room for the phone.
+    sipalg_admin a{};
+    a.op = SIPALG_OP_PINHOLE_CLOSE;
+    a.priv_ip = be32(net::kPhone1);
+    a.priv_port = htons(40002);
+    EXPECT_EQ(admin(a).result, 0);
+    EXPECT_EQ(admin(a).result, -ENOENT);
+    EXPECT_EQ(open_pinhole(net::kPhone1, 40004, net::kRemote, 50004).result, 0);
+}
+
+TEST_F(Aging, AdminClosesABinding) {
+    ASSERT_EQ(register_phone1(5060), 5060);
+    sipalg_admin a{};
+    a.op = SIPALG_OP_BINDING_CLOSE;
+    a.priv_ip = be32(net::kPhone1);
+    a.priv_port = htons(5060);
+    EXPECT_EQ(admin(a).result, 0);
+    EXPECT_FALSE(binding(net::kPhone1, 5060));
+    EXPECT_EQ(slot(5060).state, unsigned(SIPALG_PORT_FREE));
+    EXPECT_EQ(state().bindings, 0u);
+}
+
+TEST_F(Aging, TimerAdvancesTheClockOnlyWhileEnabled) {
+    sipalg_admin a{};
+    a.op = SIPALG_OP_TIMER_START;
+    ASSERT_EQ(admin(a).result, 0);
+    ASSERT_EQ(admin(a).result, 0); // idempotent
+    std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+    const sipalg_state s1 = state();
+    EXPECT_GE(s1.ticks, 3u);
+    EXPECT_GE(s1.now_s, 2u); // started at 1, >= 1 s of enabled time
+    set_enabled(false);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const sipalg_state s2 = state();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    const sipalg_state s3 = state();
+    EXPECT_GT(s3.ticks, s2.ticks);
+    EXPECT_EQ(s3.alg_ns, s2.alg_ns) << "the ALG clock must stand still while disabled";
+    EXPECT_GE(counter(SIPALG_CTR_AGING_TICKS), s3.ticks);
+}
+
+TEST_F(Aging, TimerSweepsWithoutAnyPackets) {
+    ASSERT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).result, 0);
+    sipalg_config c = default_config(true);
+    c.pin_idle_s = 1;
+    write_config(c);
+    sipalg_admin a{};
+    a.op = SIPALG_OP_TIMER_START;
+    ASSERT_EQ(admin(a).result, 0);
+    for (int i = 0; i < 40 && pinhole(net::kPhone1, 40000); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(pinhole(net::kPhone1, 40000)) << "the timer did not age the idle pinhole";
+}
+
+} // namespace
