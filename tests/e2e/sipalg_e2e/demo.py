@@ -88,9 +88,9 @@ def run(sipalg_bin, workdir):
         topo.down()
     failed = results.count(False)
     if failed:
-        print("%d of %d steps FAIL. Expected while sipalg's programs are pass-through: the "
-              "SIP/SDP rewriting, bindings and RTP pinholes are the next issue." %
-              (failed, len(results)))
+        print("%d of %d steps FAIL: sipalg does not yet do what they need (the counters above "
+              "show what it did: sip_rewritten, pin_created...). Where each scenario stands: "
+              "docs/scenarios.md." % (failed, len(results)))
     else:
         print("all %d steps OK" % len(results))
     print("sandbox torn down")
