@@ -87,7 +87,10 @@ def run_one(sid, mode, workdir, sipalg_bin, make_env, quick):
 
 
 def run_mode(mode, ids, workdir, sipalg_bin, make_env, quick=False, out=print):
+    # Explicit, because a process started in the background by a script inherits SIGINT
+    # ignored, and the sandbox must come down on INT and TERM alike.
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     results = []
     for sid in ids:
         r = run_one(sid, mode, workdir, sipalg_bin, make_env, quick)
