@@ -13,7 +13,7 @@ has a bounded lifetime (SIPp -timeout, rtp_peer --max-runtime, Python-side
 wait timeouts) and every handle has .stop(), which kills what it started,
 including the rtp_peer media processes that SIPp forked.
 
-Typical use (see selftest.py):
+Typical use (the scenarios in ../sipalg_e2e/scenarios.py are the real examples):
 
     tk = Toolkit()                        # or Toolkit(run=..., spawn=...)
     reg = tk.start_registrar("sae-inet", "203.0.113.10", wd)
