@@ -255,6 +255,19 @@ int main(int argc, char **argv) {
                 udp(net::kPhone1, net::kPhone1Mac, net::kLanMac, 33333, net::kRemote, 443, rtp());
         const auto sip_out = udp(net::kPhone1, net::kPhone1Mac, net::kLanMac, 5060, net::kRegistrar,
                                  5060, sip_register(net::kPhone1, 5060, net::kRegistrar));
+        const std::string sdp = "v=0\r\no=- 42 1 IN IP4 192.168.1.10\r\ns=-\r\n"
+                                "c=IN IP4 192.168.1.10\r\nt=0 0\r\n"
+                                "m=audio 40002 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\n"
+                                "a=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+        const auto invite_out =
+                udp(net::kPhone1, net::kPhone1Mac, net::kLanMac, 5060, net::kRemote, 5060,
+                    "INVITE sip:2001@198.51.100.20 SIP/2.0\r\n"
+                    "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK-b1;rport\r\n"
+                    "Max-Forwards: 70\r\nFrom: <sip:1001@192.168.1.10:5060>;tag=f1\r\n"
+                    "To: <sip:2001@198.51.100.20>\r\nCall-ID: 1-2883@192.168.1.10\r\n"
+                    "CSeq: 1 INVITE\r\nContact: <sip:1001@192.168.1.10:5060>\r\n"
+                    "Content-Type: application/sdp\r\nContent-Length: " +
+                            std::to_string(sdp.size()) + "\r\n\r\n" + sdp);
         const auto sip_in =
                 udp(net::kRegistrar, net::kGatewayMac, net::kWanMac, 5060, net::kPublicIp, 5060,
                     "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 203.0.113.1:5060\r\n"
@@ -294,6 +307,8 @@ int main(int argc, char **argv) {
                  L, fib},
                 {"SIP REGISTER out, tc lan (binding)", lan, b_lan, false, sip_out, TC_ACT_REDIRECT,
                  L, on},
+                {"SIP INVITE+SDP out, tc lan (rewrite)", lan, b_lan, false, invite_out,
+                 TC_ACT_REDIRECT, L, on},
                 {"SIP 200 in, tc wan_in (binding)", wan_in, b_wan_in, false, sip_in,
                  TC_ACT_REDIRECT, W, on},
                 {"other UDP in, XDP (not owned)", xdp, b_xdp, true, other_in, XDP_PASS, W, on},

@@ -23,67 +23,132 @@
  *   - return SIPALG_RW_DROP: the packet was modified and then a helper failed; the caller
  *     drops it (never forward a half-rewritten message).
  *
- * What the rewriter will do here (issue 3): copy the payload (bpf_skb_load_bytes) into a
- * per-CPU scratch map value (struct sipalg_work), sipalg_scan() it with the LAN prefixes
- * (outbound, from cfg->lan_net/lan_plen) or the public address (inbound) as match set, fill in
- * the replacements from the binding (m->public_ip/public_port or m->priv_ip/priv_port) and from
- * pinholes it opens with sipalg_pinhole_open() (owner = m->public_port) or re-scopes (remote
- * from the peer's SDP), sipalg_apply() into the second buffer, resize with
- * bpf_skb_change_tail, write back with bpf_skb_store_bytes, and fix lengths and checksums. A
- * registrar's answer to REGISTER sets the binding's lifetime with
- * sipalg_binding_set_lifetime(st, m->public_port, expires).
+ * What it does: copies the payload (bpf_skb_load_bytes) into the per-CPU work area
+ * (sip_work.bpf.h), sipalg_scan()s it with the LAN prefixes (outbound) or the public address
+ * /32 with SIPALG_SCAN_NO_SDP_EDITS (inbound), decides every occurrence (sip_out.bpf.h,
+ * sip_in.bpf.h: bindings, pinholes opened/scoped/closed via sip_media.bpf.h, registration
+ * lifetimes), sipalg_apply()s, checks the MTU, and writes back (sip_payload.bpf.h). Verdicts:
+ * NOT_SIP (keepalives) -> unchanged; MALFORMED -> slow, sip_malformed; TOO_BIG -> slow,
+ * slow_too_large; TOO_COMPLEX -> slow, slow_too_complex; over the MTU -> slow, slow_mtu.
+ * It runs as a global function called from a small frame (sip_finish.bpf.h): BPF stack.
  */
 #ifndef SIPALG_SIP_REWRITE_BPF_H
 #define SIPALG_SIP_REWRITE_BPF_H
 
-#include "binding.bpf.h"
-#include "pinhole.bpf.h"
+#include "sip_in.bpf.h"
+#include "sip_msg.bpf.h"
+#include "sip_out.bpf.h"
+#include "sip_payload.bpf.h"
 
-/* Longest UDP payload handled in the kernel; larger messages take the slow path. Must match
- * the rewriter's buffers (SIPALG_MSG_MAX in include/sipalg/limits.h). */
-#define SIPALG_KERNEL_SIP_MAX 2048u
-#if __has_include("sipalg/limits.h")
-#include "sipalg/limits.h"
-_Static_assert(SIPALG_KERNEL_SIP_MAX == SIPALG_MSG_MAX, "the datapath and the rewriter disagree");
-#endif
+/* Scanner verdict -> what the datapath does with the packet. */
+static __always_inline int sipalg_rw_verdict(int v, __u32 *reason) {
+    switch (v) {
+    case SIPALG_NOT_SIP: /* keepalives (CRLF), STUN, junk: forwarded through the binding */
+        return SIPALG_RW_UNCHANGED;
+    case SIPALG_MALFORMED: /* truncated or broken: never half understood, never rewritten */
+        *reason = SIPALG_CTR_SIP_MALFORMED;
+        return SIPALG_RW_SLOW;
+    case SIPALG_TOO_BIG:
+        *reason = SIPALG_CTR_SLOW_TOO_LARGE;
+        return SIPALG_RW_SLOW;
+    default:
+        *reason = SIPALG_CTR_SLOW_TOO_COMPLEX;
+        return SIPALG_RW_SLOW;
+    }
+}
 
-enum sipalg_dir {
-    SIPALG_DIR_OUT = 0, /* LAN -> WAN: from the phone */
-    SIPALG_DIR_IN = 1,  /* WAN -> LAN: to the phone */
-};
+static __always_inline int sipalg_sip_rewrite_body(struct __sk_buff *skb,
+                                                   const struct sipalg_config *cfg,
+                                                   struct sipalg_state *st,
+                                                   const struct sipalg_sip_msg *m, __u32 *reason) {
+    struct sipalg_rw_work *rw = sipalg_rw_work();
+    struct sipalg_match *mt;
+    struct sipalg_rw_ctx c;
+    __u32 len = m->payload_len, out_len = 0, hdr_len;
+    int v;
 
-enum sipalg_rw {
-    SIPALG_RW_UNCHANGED = 0,
-    SIPALG_RW_REWRITTEN = 1,
-    SIPALG_RW_SLOW = 2,
-    SIPALG_RW_DROP = 3,
-};
+    if (!rw || len == 0)
+        return SIPALG_RW_UNCHANGED;
+    if (len > SIPALG_KERNEL_SIP_MAX) {
+        *reason = SIPALG_CTR_SLOW_TOO_LARGE;
+        return SIPALG_RW_SLOW;
+    }
+    if (bpf_skb_load_bytes(skb, m->l4_off + sizeof(struct udphdr), rw->w.msg, len))
+        return SIPALG_RW_UNCHANGED; /* cannot happen: the caller checked the length */
+    /* The match set lives in the map value: the stack is shared with the loop callbacks. */
+    mt = &rw->mt;
+    __builtin_memset(mt, 0, sizeof(*mt));
+    if (m->dir == SIPALG_DIR_OUT)
+        sipalg_match_lan(mt, cfg);
+    else
+        sipalg_match_add(mt, bpf_ntohl(m->public_ip), 32);
+    v = sipalg_scan(rw->w.msg, len, mt, m->dir == SIPALG_DIR_OUT ? 0 : SIPALG_SCAN_NO_SDP_EDITS,
+                    &rw->w.sc);
+    if (v != SIPALG_OK)
+        return sipalg_rw_verdict(v, reason);
 
-struct sipalg_sip_msg {
-    __u32 l4_off;      /* offset of the UDP header in the skb */
-    __u32 payload_len; /* UDP payload bytes, <= SIPALG_KERNEL_SIP_MAX */
-    __u32 mtu;         /* egress MTU: the rewritten IPv4 packet must not be larger */
-    __u8 dir;          /* enum sipalg_dir */
-    __u8 pad;
-    __u16 public_port; /* the binding's public port (host order) */
-    __be32 priv_ip;    /* the phone's SIP socket */
-    __be32 public_ip;  /* the router's public address */
-    __be32 peer_ip;    /* the far end (registrar, proxy, other UA) */
-    __be16 priv_port;
-    __be16 peer_port;
-};
+    rw->n_set = 0;
+    rw->n_pin = 0;
+    __builtin_memset(rw->rtp, 0, sizeof(rw->rtp));
+    __builtin_memset(rw->rtcp, 0, sizeof(rw->rtcp));
+    c.rw = rw;
+    c.cfg = cfg;
+    c.st = st;
+    c.m = m;
+    c.bind = sipalg_bind_slot(m->public_port, m->priv_ip, m->priv_port);
+    if (m->dir == SIPALG_DIR_OUT)
+        sipalg_out_decide(&c);
+    else
+        sipalg_in_decide(&c);
+    if (!rw->n_set)
+        return SIPALG_RW_UNCHANGED;
 
+    v = sipalg_apply(rw->w.msg, &rw->w.sc, rw->w.out, &out_len);
+    if (v != SIPALG_OK || out_len == 0 || out_len > SIPALG_KERNEL_SIP_MAX)
+        return sipalg_rw_verdict(v == SIPALG_OK ? SIPALG_TOO_BIG : v, reason);
+    /* IPv4 header + UDP header + new payload must fit the egress MTU: checked before the first
+     * byte is written, so a refused packet is still untouched. */
+    hdr_len = m->l4_off - SIPALG_IP_OFF + sizeof(struct udphdr);
+    if (hdr_len + out_len > m->mtu) {
+        *reason = SIPALG_CTR_SLOW_MTU;
+        return SIPALG_RW_SLOW;
+    }
+    if (sipalg_payload_store(skb, rw, m->l4_off, len, out_len))
+        return SIPALG_RW_DROP;
+    return SIPALG_RW_REWRITTEN;
+}
+
+/*
+ * The rewriter as a global function: the verifier checks it once, on its own, instead of once
+ * per path through the caller (the scanner alone is ~175k instructions processed), and its
+ * stack is not added to the caller's. __weak: both tc programs include it and the linker keeps
+ * one copy. Returns enum sipalg_rw | reason << 8.
+ */
+__weak __noinline int sipalg_sip_rewrite_fn(struct __sk_buff *skb, const struct sipalg_sip_msg *m) {
+    const struct sipalg_config *cfg = sipalg_cfg();
+    struct sipalg_state *st = sipalg_st();
+    __u32 reason = SIPALG_CTR_SLOW_TOO_COMPLEX;
+    int rw;
+
+    if (!skb || !m || !cfg || !st)
+        return SIPALG_RW_UNCHANGED;
+    rw = sipalg_sip_rewrite_body(skb, cfg, st, m, &reason);
+    return rw | (int)(reason << 8);
+}
+
+/* The datapath's entry point; see the contract at the top. cfg and st are looked up again by
+ * the global function (pointers to map values cannot be passed to it). */
 static __always_inline int sipalg_sip_rewrite(struct __sk_buff *skb,
                                               const struct sipalg_config *cfg,
                                               struct sipalg_state *st,
                                               const struct sipalg_sip_msg *m, __u32 *reason) {
-    /* Not plugged in yet: the payload is forwarded as it is (headers are still NATed). */
-    (void)skb;
+    int r;
+
     (void)cfg;
     (void)st;
-    (void)m;
-    (void)reason;
-    return SIPALG_RW_UNCHANGED;
+    r = sipalg_sip_rewrite_fn(skb, m);
+    *reason = (__u32)r >> 8;
+    return r & 0xff;
 }
 
 #endif /* SIPALG_SIP_REWRITE_BPF_H */

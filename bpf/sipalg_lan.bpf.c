@@ -12,7 +12,7 @@
  * Everything else passes to the stack untouched (plain NAT router).
  */
 #include "nat.bpf.h"
-#include "sip_rewrite.bpf.h"
+#include "sip_finish.bpf.h"
 
 static __always_inline int lan_pass(void) {
     sipalg_count(SIPALG_CTR_LAN_PASS);
@@ -85,12 +85,15 @@ static __always_inline int is_register(struct __sk_buff *skb, const struct sipal
 static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                    struct sipalg_state *st, const struct sipalg_pkt *p,
                                    const struct sipalg_endpoint *ep) {
-    struct sipalg_sip_msg m = {};
+    struct sipalg_rw_work *rw = sipalg_rw_work();
+    struct sipalg_sip_msg *m = rw ? &rw->msg : NULL;
     struct sipalg_route r;
     struct sipalg_nat n;
-    __u32 public_port, reason = SIPALG_CTR_SLOW_TOO_COMPLEX;
-    int why, rw;
+    __u32 public_port;
+    int why;
 
+    if (!m)
+        return lan_pass();
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
         return lan_pass_why(SIPALG_CTR_SLOW_TOO_LARGE);
     why = lan_route(skb, cfg, st, p, NULL, &r);
@@ -105,34 +108,23 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     n.old_port = ep->port;
     n.new_port = bpf_htons((__u16)public_port);
     n.snat = 1;
-    m.l4_off = p->l4_off;
-    m.payload_len = p->payload_len;
-    m.mtu = r.mtu;
-    m.dir = SIPALG_DIR_OUT;
-    m.public_port = (__u16)public_port;
-    m.priv_ip = ep->ip;
-    m.priv_port = ep->port;
-    m.public_ip = cfg->public_ip;
-    m.peer_ip = p->ip->daddr;
-    m.peer_port = p->udp->dest;
-    /* From here on p's pointers may be stale: the rewriter can move the packet data. */
-    rw = sipalg_sip_rewrite(skb, cfg, st, &m, &reason);
-    if (rw == SIPALG_RW_SLOW)
-        return lan_pass_why(reason);
-    if (rw == SIPALG_RW_DROP) {
-        sipalg_count(SIPALG_CTR_DROPPED);
-        return TC_ACT_SHOT;
-    }
-    sipalg_count(rw == SIPALG_RW_REWRITTEN ? SIPALG_CTR_SIP_REWRITTEN : SIPALG_CTR_SIP_UNCHANGED);
-    sipalg_count(SIPALG_CTR_SIP_OUT);
-    if (sipalg_nat_skb(skb, m.l4_off, &n, &r)) {
-        sipalg_count(SIPALG_CTR_DROPPED);
-        return TC_ACT_SHOT;
-    }
-    return (int)sipalg_redirect_skb(&r);
+    m->l4_off = p->l4_off;
+    m->payload_len = p->payload_len;
+    m->mtu = r.mtu;
+    m->dir = SIPALG_DIR_OUT;
+    m->public_port = (__u16)public_port;
+    m->priv_ip = ep->ip;
+    m->priv_port = ep->port;
+    m->public_ip = cfg->public_ip;
+    m->peer_ip = p->ip->daddr;
+    m->peer_port = p->udp->dest;
+    rw->nat = n;
+    rw->route = r;
+    return SIPALG_TC_SIP_FINISH;
 }
 
-static __always_inline int lan_main(struct __sk_buff *skb) {
+/* A subprogram, not inlined: see sip_finish.bpf.h. */
+static __noinline int lan_main(struct __sk_buff *skb) {
     const struct sipalg_config *cfg = sipalg_cfg();
     struct sipalg_endpoint ep = {};
     struct sipalg_state *st;
@@ -183,5 +175,7 @@ static __always_inline int lan_main(struct __sk_buff *skb) {
 /* Thin wrapper: see sipalg_xdp.bpf.c. */
 SEC("tc")
 int sipalg_lan(struct __sk_buff *skb) {
-    return lan_main(skb);
+    int rc = lan_main(skb);
+
+    return rc == SIPALG_TC_SIP_FINISH ? sipalg_sip_finish(skb) : rc;
 }

@@ -13,7 +13,7 @@
  * All inbound reason counters are kept here; the XDP program only accelerates.
  */
 #include "nat.bpf.h"
-#include "sip_rewrite.bpf.h"
+#include "sip_finish.bpf.h"
 #include "xdp_meta.bpf.h"
 
 static __always_inline int wan_pass(void) {
@@ -94,12 +94,14 @@ static __always_inline int media_in(struct __sk_buff *skb, const struct sipalg_c
 static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                   struct sipalg_state *st, const struct sipalg_pkt *p,
                                   const struct sipalg_port *s, __u32 public_port) {
-    struct sipalg_sip_msg m = {};
+    struct sipalg_rw_work *rw = sipalg_rw_work();
+    struct sipalg_sip_msg *m = rw ? &rw->msg : NULL;
     struct sipalg_route r;
     struct sipalg_nat n;
-    __u32 reason = SIPALG_CTR_SLOW_TOO_COMPLEX;
-    int why, rw;
+    int why;
 
+    if (!m)
+        return wan_pass();
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
         return wan_pass_why(SIPALG_CTR_SLOW_TOO_LARGE);
     n.old_ip = p->ip->daddr;
@@ -111,34 +113,23 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
     if (why)
         return wan_pass_why(why);
 
-    m.l4_off = p->l4_off;
-    m.payload_len = p->payload_len;
-    m.mtu = r.mtu;
-    m.dir = SIPALG_DIR_IN;
-    m.public_port = (__u16)public_port;
-    m.priv_ip = n.new_ip;
-    m.priv_port = n.new_port;
-    m.public_ip = cfg->public_ip;
-    m.peer_ip = p->ip->saddr;
-    m.peer_port = p->udp->source;
-    /* From here on p's pointers may be stale: the rewriter can move the packet data. */
-    rw = sipalg_sip_rewrite(skb, cfg, st, &m, &reason);
-    if (rw == SIPALG_RW_SLOW)
-        return wan_pass_why(reason);
-    if (rw == SIPALG_RW_DROP) {
-        sipalg_count(SIPALG_CTR_DROPPED);
-        return TC_ACT_SHOT;
-    }
-    sipalg_count(rw == SIPALG_RW_REWRITTEN ? SIPALG_CTR_SIP_REWRITTEN : SIPALG_CTR_SIP_UNCHANGED);
-    sipalg_count(SIPALG_CTR_SIP_IN);
-    if (sipalg_nat_skb(skb, m.l4_off, &n, &r)) {
-        sipalg_count(SIPALG_CTR_DROPPED);
-        return TC_ACT_SHOT;
-    }
-    return (int)sipalg_redirect_skb(&r);
+    m->l4_off = p->l4_off;
+    m->payload_len = p->payload_len;
+    m->mtu = r.mtu;
+    m->dir = SIPALG_DIR_IN;
+    m->public_port = (__u16)public_port;
+    m->priv_ip = n.new_ip;
+    m->priv_port = n.new_port;
+    m->public_ip = cfg->public_ip;
+    m->peer_ip = p->ip->saddr;
+    m->peer_port = p->udp->source;
+    rw->nat = n;
+    rw->route = r;
+    return SIPALG_TC_SIP_FINISH;
 }
 
-static __always_inline int wan_in_main(struct __sk_buff *skb) {
+/* A subprogram, not inlined: see sip_finish.bpf.h. */
+static __noinline int wan_in_main(struct __sk_buff *skb) {
     const struct sipalg_config *cfg;
     struct sipalg_state *st;
     struct sipalg_port *s;
@@ -179,5 +170,7 @@ static __always_inline int wan_in_main(struct __sk_buff *skb) {
 /* Thin wrapper: see sipalg_xdp.bpf.c. */
 SEC("tc")
 int sipalg_wan_in(struct __sk_buff *skb) {
-    return wan_in_main(skb);
+    int rc = wan_in_main(skb);
+
+    return rc == SIPALG_TC_SIP_FINISH ? sipalg_sip_finish(skb) : rc;
 }

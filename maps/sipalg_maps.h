@@ -279,7 +279,8 @@ struct sipalg_admin {
     X(PIN_LIMIT_TOTAL, "pin_limit_total", "pinholes refused: total limit reached")                 \
     X(WAN_SIP_UNOWNED, "wan_sip_unowned",                                                          \
       "SIP leaving the WAN not NATed by the ALG while enabled")                                    \
-    X(AGING_TICKS, "aging_ticks", "aging timer runs")
+    X(AGING_TICKS, "aging_ticks", "aging timer runs")                                              \
+    X(SIP_MALFORMED, "sip_malformed", "SIP messages the scanner found broken (passed untouched)")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {

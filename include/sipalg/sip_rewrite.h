@@ -50,6 +50,7 @@ SIPALG_FN void sipalg_occ_format(struct sipalg_occ *o, sa_u32 clen) {
     case SIPALG_OCC_SDP_ORIGIN:
     case SIPALG_OCC_SDP_CONN:
     case SIPALG_OCC_SDP_RTCP_ADDR:
+    case SIPALG_OCC_CALLID_HOST:
         p = sipalg_fmt_ipv4(o->text, 0, o->new_ip);
         break;
     case SIPALG_OCC_SIP_RPORT:

@@ -145,6 +145,23 @@ SIPALG_FN void sipalg_hdr_clen(struct sipalg_ctx *ctx, sa_u32 vs, sa_u32 ce) {
     sipalg_occ_add(sc, SIPALG_OCC_CONTENT_LENGTH, off, n, 0, 0, SIPALG_H_CONTENT_LENGTH, 0, 0);
 }
 
+/* Call-ID "word@host": phones (and SIPp) put their own address in the host part, where it
+ * leaks the LAN. Only a plain token before '@' and an IPv4 literal in the match set after it,
+ * up to the end of the value, is an occurrence; any other Call-ID stays an opaque token. */
+SIPALG_FN void sipalg_hdr_callid(struct sipalg_ctx *ctx, sa_u32 vs, sa_u32 ce) {
+    struct sipalg_scan_result *sc = ctx->sc;
+    sa_u32 p = sipalg_span(ctx, vs, ce, SIPALG_CLS_WS), at, ip = 0, n;
+
+    at = sipalg_span(ctx, p, ce, SIPALG_CLS_TOKEN);
+    if (at == p || at + 1 >= ce || sipalg_at(ctx->msg, at) != '@')
+        return;
+    n = sipalg_parse_ipv4(ctx->msg, at + 1, ce, &ip);
+    if (!n || sipalg_span(ctx, at + 1 + n, ce, SIPALG_CLS_WS) != ce ||
+        !sipalg_match_ip(&sc->match, ip))
+        return;
+    sipalg_occ_add(sc, SIPALG_OCC_CALLID_HOST, at + 1, n, ip, 0, SIPALG_H_CALL_ID, 0, 0);
+}
+
 SIPALG_FN void sipalg_hdr_ctype(struct sipalg_ctx *ctx, sa_u32 vs, sa_u32 ce) {
     struct sipalg_scan_state *st = &ctx->sc->st;
     sa_u32 p = sipalg_span(ctx, vs, ce, SIPALG_CLS_WS), c;
@@ -248,6 +265,8 @@ SIPALG_FN void sipalg_hdr_line(struct sipalg_ctx *ctx, sa_u32 s, sa_u32 ce) {
         sipalg_hdr_ctype(ctx, vs, ce);
     } else if (id == SIPALG_H_CSEQ) {
         sipalg_hdr_cseq(ctx, vs, ce);
+    } else if (id == SIPALG_H_CALL_ID) {
+        sipalg_hdr_callid(ctx, vs, ce);
     } else if (id == SIPALG_H_EXPIRES) {
         sa_u32 off, nd, val = sipalg_hdr_number(ctx, vs, ce, 9, &off, &nd);
 

@@ -102,6 +102,7 @@ enum sipalg_method {
  *   SDP_RTCP_PORT   a=rtcp: port of media `media`                -> new_port
  *   SDP_RTCP_ADDR   a=rtcp: ... IN IP4 address                   -> new_ip
  *   CONTENT_LENGTH  the Content-Length digits; the rewriter fills it in itself
+ *   CALLID_HOST     Call-ID host part that is an IPv4 literal      -> new_ip
  */
 enum sipalg_occ_kind {
     SIPALG_OCC_NONE = 0,
@@ -114,6 +115,7 @@ enum sipalg_occ_kind {
     SIPALG_OCC_SDP_RTCP_PORT,
     SIPALG_OCC_SDP_RTCP_ADDR,
     SIPALG_OCC_CONTENT_LENGTH,
+    SIPALG_OCC_CALLID_HOST, /* Call-ID "local@a.b.c.d": the address after '@' -> new_ip */
 };
 
 #define SIPALG_SESSION 0xff /* occ.media of a session-level c= */

@@ -276,6 +276,19 @@ class Datapath : public testing::Test {
     sipalg_bpf *skel_ = nullptr;
 };
 
+// Every `from` in s replaced by `to`: expected payloads after the ALG's rewrite.
+inline std::string replace_all(std::string s, const std::string &from, const std::string &to) {
+    for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+        s.replace(at, from.size(), to);
+    return s;
+}
+
+// The frame as the router sends it, with the payload rewritten too.
+inline UdpFrameSpec with_payload(UdpFrameSpec s, std::string payload) {
+    s.payload = std::move(payload);
+    return s;
+}
+
 // Human-readable first difference, for EXPECT messages on frames.
 inline std::string first_diff(const std::vector<std::uint8_t> &a,
                               const std::vector<std::uint8_t> &b) {

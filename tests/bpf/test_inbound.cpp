@@ -28,7 +28,10 @@ TEST_F(Inbound, SipToABindingIsDnatedToThePhoneExactly) {
                                           "Content-Length: 0\r\n\r\n");
     const RunResult r = run_wan_in(build_udp_frame(in));
     EXPECT_EQ(r.ret, TC_ACT_REDIRECT);
-    const auto expected = build_udp_frame(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060));
+    // The Request-URI names the binding (public address, no port = 5060): the phone again.
+    const auto expected = build_udp_frame(
+            with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+                         replace_all(in.payload, "@203.0.113.1 ", "@192.168.1.10 ")));
     EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
     EXPECT_TRUE(ipv4_checksum_ok(r.out));
     EXPECT_TRUE(udp_checksum_ok(r.out));

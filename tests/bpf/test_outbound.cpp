@@ -22,7 +22,12 @@ TEST_F(Outbound, RegisterCreatesPortPreservingBindingAndIsSnatedExactly) {
     const RunResult r = run_lan(build_udp_frame(in));
 
     EXPECT_EQ(r.ret, TC_ACT_REDIRECT);
-    const auto expected = build_udp_frame(snat_expected(in, 5060));
+    // Via and Contact name the phone's socket: now the public address and the binding's port;
+    // the Call-ID's host (the phone's address) the public address.
+    const auto expected = build_udp_frame(with_payload(
+            snat_expected(in, 5060),
+            replace_all(replace_all(in.payload, "192.168.1.10:5060", "203.0.113.1:5060"),
+                        "tn@192.168.1.10", "tn@203.0.113.1")));
     EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
     EXPECT_TRUE(ipv4_checksum_ok(r.out));
     EXPECT_TRUE(udp_checksum_ok(r.out));
@@ -39,7 +44,7 @@ TEST_F(Outbound, RegisterCreatesPortPreservingBindingAndIsSnatedExactly) {
     EXPECT_EQ(s.stamp, 100u + 3600u);
     EXPECT_EQ(counter(SIPALG_CTR_BIND_CREATED), 1u);
     EXPECT_EQ(counter(SIPALG_CTR_SIP_OUT), 1u);
-    EXPECT_EQ(counter(SIPALG_CTR_SIP_UNCHANGED), 1u); // no payload rewriter plugged in yet
+    EXPECT_EQ(counter(SIPALG_CTR_SIP_REWRITTEN), 1u);
     EXPECT_EQ(state().bindings, 1u);
 }
 
@@ -56,7 +61,11 @@ TEST_F(Outbound, SecondPhoneWithTheSamePortGetsAnotherPublicPort) {
     EXPECT_EQ(b1->public_port, 5060);
     EXPECT_NE(b2->public_port, 5060);
     EXPECT_GE(b2->public_port, 1024);
-    const auto expected = build_udp_frame(snat_expected(in2, b2->public_port));
+    const auto expected = build_udp_frame(
+            with_payload(snat_expected(in2, b2->public_port),
+                         replace_all(replace_all(in2.payload, "192.168.1.11:5060",
+                                                 "203.0.113.1:" + std::to_string(b2->public_port)),
+                                     "tn@192.168.1.11", "tn@203.0.113.1")));
     EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
     EXPECT_TRUE(udp_checksum_ok(r.out));
     EXPECT_EQ(slot(b2->public_port).priv_ip, be32(net::kPhone2));
@@ -204,7 +213,11 @@ TEST_F(Outbound, NoFreePortMeansNoBindingAndAnUntouchedPacket) {
                                        sip_register(net::kPhone1, 5060, net::kRegistrar));
     RunResult r = run_lan(build_udp_frame(in));
     ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
-    EXPECT_EQ(r.out, build_udp_frame(snat_expected(in, 6000)));
+    EXPECT_EQ(r.out,
+              build_udp_frame(with_payload(
+                      snat_expected(in, 6000),
+                      replace_all(replace_all(in.payload, "192.168.1.10:5060", "203.0.113.1:6000"),
+                                  "tn@192.168.1.10", "tn@203.0.113.1"))));
     const auto f2 = sip_from(net::kPhone2, net::kPhone2Mac, 5060);
     r = run_lan(f2);
     EXPECT_EQ(r.ret, TC_ACT_OK);

@@ -62,6 +62,7 @@ static void decide(sipalg_scan_result *sc, const Policy &p) {
         case SIPALG_OCC_SDP_ORIGIN:
         case SIPALG_OCC_SDP_CONN:
         case SIPALG_OCC_SDP_RTCP_ADDR:
+        case SIPALG_OCC_CALLID_HOST:
             sipalg_occ_set(o, ip, 0);
             break;
         default:

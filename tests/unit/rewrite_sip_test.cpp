@@ -35,7 +35,7 @@ TEST(RewriteSip, RegisterOutbound) {
                     "Via: SIP/2.0/UDP 203.0.113.1:5062;rport;branch=z9hG4bKa\n"
                     "From: <sip:100@registrar.example.com>;tag=1\n"
                     "To: <sip:100@registrar.example.com>\n"
-                    "Call-ID: abc@192.168.10.11\n" // Call-ID is an opaque token: never touched
+                    "Call-ID: abc@203.0.113.1\n" // token@LAN literal: address rewritten
                     "CSeq: 7 REGISTER\n"
                     "Contact: <sip:100@203.0.113.1:5062;transport=udp>;expires=600\n"
                     "Content-Length: 0\n\n"));
@@ -68,7 +68,7 @@ TEST(RewriteSip, CompactForms) {
                     "f: <sip:a@203.0.113.1>;tag=x\n"
                     "t: sip:b@203.0.113.1\n"
                     "m: <sip:a@203.0.113.1:5060>\n"
-                    "i: 1@192.168.10.11\n"
+                    "i: 1@203.0.113.1\n" // compact Call-ID: its LAN host too
                     "r: <sip:c@203.0.113.1>\n"
                     "b: <sip:a@203.0.113.1>\n"
                     "l: 0\n\n"),

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The last step of a SIP message on either tc program: payload rewrite, header NAT, redirect.
+ *
+ * Why a separate step: the rewriter's chain of frames (its global function, the scanner's loop
+ * callbacks, their nested byte loops) needs ~400 of the 512 bytes of BPF stack, and the
+ * programs' main logic needs ~220 on its own. So the main logic runs as a subprogram that
+ * returns SIPALG_TC_SIP_FINISH after leaving the message, the NAT and the route in the per-CPU
+ * work area, and the program's entry calls this step from its own small frame.
+ */
+#ifndef SIPALG_SIP_FINISH_BPF_H
+#define SIPALG_SIP_FINISH_BPF_H
+
+#include "sip_rewrite.bpf.h"
+
+/* Not a TC_ACT_* value: "the message is staged, finish it". */
+#define SIPALG_TC_SIP_FINISH 0x51f
+
+static __always_inline int sipalg_sip_pass(const struct sipalg_sip_msg *m, __u32 why) {
+    sipalg_count(why);
+    sipalg_count(m->dir == SIPALG_DIR_OUT ? SIPALG_CTR_LAN_PASS : SIPALG_CTR_WAN_IN_PASS);
+    return TC_ACT_OK;
+}
+
+static __noinline int sipalg_sip_finish(struct __sk_buff *skb) {
+    struct sipalg_rw_work *rw = sipalg_rw_work();
+    const struct sipalg_config *cfg = sipalg_cfg();
+    struct sipalg_state *st = sipalg_st();
+    __u32 reason = SIPALG_CTR_SLOW_TOO_COMPLEX;
+    int r;
+
+    if (!rw || !cfg || !st)
+        return TC_ACT_OK; /* cannot happen: the main step found them */
+    r = sipalg_sip_rewrite(skb, cfg, st, &rw->msg, &reason);
+    if (r == SIPALG_RW_SLOW)
+        return sipalg_sip_pass(&rw->msg, reason);
+    if (r == SIPALG_RW_DROP) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    sipalg_count(r == SIPALG_RW_REWRITTEN ? SIPALG_CTR_SIP_REWRITTEN : SIPALG_CTR_SIP_UNCHANGED);
+    sipalg_count(rw->msg.dir == SIPALG_DIR_OUT ? SIPALG_CTR_SIP_OUT : SIPALG_CTR_SIP_IN);
+    if (sipalg_nat_skb(skb, rw->msg.l4_off, &rw->nat, &rw->route)) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    return (int)sipalg_redirect_skb(&rw->route);
+}
+
+#endif /* SIPALG_SIP_FINISH_BPF_H */

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Outbound (LAN -> WAN) replacements, one occurrence per bpf_loop call:
+ *   - SIP host[:port] / rport of the phone's own socket -> public IP : binding port;
+ *   - another LAN ip:port that has a binding -> public IP : that binding's port;
+ *   - any other LAN address -> the public IP, port kept (nothing to map it to; the address
+ *     still must not leak);
+ *   - received= / maddr=, SDP o= / c= / a=rtcp address -> the public IP;
+ *   - a Call-ID "x@<the phone's address>" -> "x@<public IP>" (else the LAN address leaks);
+ *   - SDP m= port -> a pinhole (RTP) for the media address and port, and one for RTCP on port+1
+ *     when the line has no a=rtcp (asked for public RTP port + 1, as the peer will send there);
+ *     a=rtcp port -> its own pinhole. The pinholes are scoped to the peer's media address when
+ *     this SDP answers an offer that came in (remembered on the binding), else pending until
+ *     the answer comes back (sip_in.bpf.h).
+ * A pinhole that cannot be opened (limits, no port) leaves that port as it was: the call's
+ * signalling still works, its media does not, and the limit counters say why.
+ */
+#ifndef SIPALG_SIP_OUT_BPF_H
+#define SIPALG_SIP_OUT_BPF_H
+
+#include "sip_media.bpf.h"
+#include "sip_rw_ctx.bpf.h"
+#include "sip_msg.bpf.h"
+
+/* Public port for the LAN SIP socket ip:port (host order), or 0 if it has no binding. */
+static __always_inline __u32 sipalg_out_sip_port(const struct sipalg_sip_msg *m, __u32 ip,
+                                                 __u32 port) {
+    struct sipalg_endpoint ep = {.ip = bpf_htonl(ip), .port = bpf_htons((__u16)port)};
+    struct sipalg_binding *b;
+
+    if (ep.ip == m->priv_ip && ep.port == m->priv_port)
+        return m->public_port;
+    b = bpf_map_lookup_elem(&sipalg_binds, &ep);
+    return b ? b->public_port : 0;
+}
+
+static __always_inline void sipalg_out_sip(struct sipalg_rw_ctx *c, struct sipalg_occ *o,
+                                           __u32 pub_ip) {
+    __u32 eff = o->port ? o->port : SIPALG_SIP_DEFAULT_PORT;
+    __u32 pub = sipalg_out_sip_port(c->m, o->ip, eff);
+
+    if (o->kind == SIPALG_OCC_SIP_RPORT) {
+        if (pub)
+            sipalg_rw_set(c->rw, o, pub_ip, pub);
+        return;
+    }
+    if (!pub) {
+        sipalg_rw_set(c->rw, o, pub_ip, o->port);
+        return;
+    }
+    /* Keep "no port" meaning 5060 only when it still does. */
+    sipalg_rw_set(c->rw, o, pub_ip, o->port || pub != SIPALG_SIP_DEFAULT_PORT ? pub : 0);
+}
+
+/* Opens (or refreshes) the pinhole of LAN media socket ip:port; its public port or 0. */
+static __always_inline __u32 sipalg_out_pin(struct sipalg_rw_ctx *c, __u32 ip, __u32 port,
+                                            __u32 want) {
+    const struct sipalg_port *b = c->bind;
+    struct sipalg_pinhole_req rq = {};
+    __u32 got = 0;
+
+    rq.priv.ip = bpf_htonl(ip);
+    rq.priv.port = bpf_htons((__u16)port);
+    rq.want_port = (__u16)want;
+    rq.owner = c->m->public_port;
+    /* A response (or ACK) carries the phone's answer to the offer that came in. */
+    if (b && (!c->rw->w.sc.is_request || c->rw->w.sc.method == SIPALG_M_ACK))
+        rq.remote_ip = b->remote_ip;
+    if (sipalg_pinhole_open(c->cfg, c->st, &rq, &got))
+        return 0;
+    c->rw->n_pin++;
+    return got;
+}
+
+static __always_inline void sipalg_out_media(struct sipalg_rw_ctx *c, struct sipalg_occ *o,
+                                             __u32 pub_ip) {
+    struct sipalg_rw_work *rw = c->rw;
+    __u32 i = o->media & (SIPALG_MAX_MEDIA - 1);
+    const struct sipalg_sdp_media *md = &rw->w.sc.sdp.m[i];
+    __u32 pub, pub_c;
+
+    if (!o->port) /* rejected stream: no media */
+        return;
+    if (o->kind == SIPALG_OCC_SDP_RTCP_PORT) {
+        pub_c = sipalg_out_pin(c, o->ip, o->port, rw->rtp[i] ? rw->rtp[i] + 1 : 0);
+        if (pub_c) {
+            rw->rtcp[i] = (__u16)pub_c;
+            sipalg_rw_set(rw, o, pub_ip, pub_c);
+        }
+        return;
+    }
+    pub = sipalg_out_pin(c, o->ip, o->port, 0);
+    if (!pub)
+        return;
+    rw->rtp[i] = (__u16)pub;
+    sipalg_rw_set(rw, o, pub_ip, pub);
+    if ((md->flags & SIPALG_MF_RTP) && !(md->flags & SIPALG_MF_RTCP) && o->port < 65535) {
+        pub_c = sipalg_out_pin(c, o->ip, o->port + 1, pub + 1);
+        rw->rtcp[i] = (__u16)pub_c;
+    }
+}
+
+static long sipalg_out_occ_cb(__u32 i, void *vctx) {
+    struct sipalg_rw_ctx *c = vctx;
+    struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
+    __u32 pub_ip = bpf_ntohl(c->m->public_ip);
+
+    switch (o->kind) {
+    case SIPALG_OCC_SIP_HOST:
+    case SIPALG_OCC_SIP_RPORT:
+        sipalg_out_sip(c, o, pub_ip);
+        break;
+    case SIPALG_OCC_SIP_ADDR:
+    case SIPALG_OCC_SDP_ORIGIN:
+    case SIPALG_OCC_SDP_CONN:
+    case SIPALG_OCC_SDP_RTCP_ADDR:
+        sipalg_rw_set(c->rw, o, pub_ip, 0);
+        break;
+    case SIPALG_OCC_SDP_MEDIA_PORT:
+    case SIPALG_OCC_SDP_RTCP_PORT:
+        sipalg_out_media(c, o, pub_ip);
+        break;
+    case SIPALG_OCC_CALLID_HOST:
+        /* Only the sender's own address: that is what inbound maps back (to the binding's
+         * phone), so the dialog's Call-ID is the same on both sides of the router. */
+        if (bpf_htonl(o->ip) == c->m->priv_ip)
+            sipalg_rw_set(c->rw, o, pub_ip, 0);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* All outbound decisions for a scanned message in c->rw->w.sc. */
+static __always_inline void sipalg_out_decide(struct sipalg_rw_ctx *c) {
+    struct sipalg_rw_work *rw = c->rw;
+
+    bpf_loop(rw->w.sc.n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_out_occ_cb, c, 0);
+    if (!c->bind)
+        return;
+    if (rw->n_pin)
+        sipalg_media_remember(c->bind, rw);
+    else if (sipalg_media_call_over(&rw->w.sc))
+        sipalg_media_close(c->st, c->bind, c->m->public_port);
+}
+
+#endif /* SIPALG_SIP_OUT_BPF_H */

@@ -1,0 +1,267 @@
+// SIP/SDP payload rewriting through both tc programs (bpf/sip_rewrite.bpf.h): the exact frame
+// that leaves the router (payload, lengths, checksums: build_udp_frame computes them on its
+// own, and the checksums are verified independently), and the state a message leaves behind
+// (pinholes opened and scoped, binding lifetimes).
+#include "datapath.hpp"
+
+using namespace sipalg::test;
+
+namespace {
+
+constexpr const char *kPub = "203.0.113.1";
+
+std::string sdp(const std::string &ip, std::uint16_t port) {
+    return "v=0\r\n"
+           "o=- 42 1 IN IP4 " +
+           ip +
+           "\r\n"
+           "s=-\r\n"
+           "c=IN IP4 " +
+           ip +
+           "\r\n"
+           "t=0 0\r\n"
+           "m=audio " +
+           std::to_string(port) +
+           " RTP/AVP 0\r\n"
+           "a=rtpmap:0 PCMU/8000\r\n";
+}
+
+// An INVITE from phone `host` (ip:port as written), with SDP media at media_ip:media_port.
+std::string invite(const std::string &host, const std::string &media_ip, std::uint16_t media_port) {
+    const std::string body = sdp(media_ip, media_port);
+    return "INVITE sip:2001@198.51.100.20 SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP " +
+           host +
+           ";branch=z9hG4bK-inv-1;rport\r\n"
+           "From: <sip:1001@" +
+           host +
+           ">;tag=f1\r\n"
+           "To: <sip:2001@198.51.100.20>\r\n"
+           "Call-ID: c1@" +
+           media_ip +
+           "\r\n" // SIPp-style: the sender's own address
+           "CSeq: 1 INVITE\r\n"
+           "Contact: <sip:1001@" +
+           host +
+           ">\r\n"
+           "Content-Type: application/sdp\r\n"
+           "Content-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// A response from the far end; `via` is the top Via's sent-by, `body` its SDP (or none).
+std::string response(const std::string &status, const std::string &via, const std::string &cseq,
+                     const std::string &extra, const std::string &body) {
+    return "SIP/2.0 " + status +
+           "\r\n"
+           "Via: SIP/2.0/UDP " +
+           via +
+           ";branch=z9hG4bK-inv-1;rport=5060\r\n"
+           "From: <sip:1001@" +
+           via +
+           ">;tag=f1\r\n"
+           "To: <sip:2001@198.51.100.20>;tag=t2\r\n"
+           "Call-ID: call-1\r\n"
+           "CSeq: " +
+           cseq + "\r\n" + extra + (body.empty() ? "" : "Content-Type: application/sdp\r\n") +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+class SipRewrite : public Datapath {
+  protected:
+    // Phone 1 registered: binding 192.168.1.10:5060 <-> 5060.
+    void register_phone1() {
+        ASSERT_EQ(run_lan(build_udp_frame(from_phone(
+                                  net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060,
+                                  sip_register(net::kPhone1, 5060, net::kRegistrar))))
+                          .ret,
+                  TC_ACT_REDIRECT);
+    }
+    RunResult invite_out() {
+        return run_lan(
+                build_udp_frame(from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060,
+                                           invite("192.168.1.10:5060", net::kPhone1, 40000))));
+    }
+};
+
+TEST_F(SipRewrite, OutboundInviteWithSdpGetsPublicAddressesAndPinholePorts) {
+    register_phone1();
+    const UdpFrameSpec in = from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060,
+                                       invite("192.168.1.10:5060", net::kPhone1, 40000));
+    const RunResult r = run_lan(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    // Via/From/Contact -> public:binding port; Call-ID host, o=, c= -> public; m= -> the RTP
+    // pinhole's port;
+    // Content-Length follows the body (two addresses one byte shorter each).
+    const auto expected = build_udp_frame(
+            with_payload(snat_expected(in, 5060), invite("203.0.113.1:5060", kPub, 40000)));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_TRUE(udp_checksum_ok(r.out));
+    EXPECT_EQ(counter(SIPALG_CTR_SIP_REWRITTEN), 2u);
+
+    const auto rtp = pinhole(net::kPhone1, 40000), rtcp = pinhole(net::kPhone1, 40001);
+    ASSERT_TRUE(rtp && rtcp);
+    EXPECT_EQ(rtp->public_port, 40000);
+    EXPECT_EQ(rtcp->public_port, 40001); // RTCP on RTP + 1, as the peer will assume
+    EXPECT_EQ(slot(40000).owner, 5060);
+    EXPECT_EQ(slot(40000).remote_ip, 0u); // pending until the answer says who sends
+    EXPECT_EQ(state().pinholes, 2u);
+}
+
+TEST_F(SipRewrite, OutboundMediaPortTakenGetsAnotherPublicPort) {
+    register_phone1();
+    ASSERT_EQ(open_pinhole(net::kPhone2, 40000, net::kRemote, 0).public_port, 40000);
+    const UdpFrameSpec in = from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060,
+                                       invite("192.168.1.10:5060", net::kPhone1, 40000));
+    const RunResult r = run_lan(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    const auto rtp = pinhole(net::kPhone1, 40000);
+    ASSERT_TRUE(rtp);
+    EXPECT_NE(rtp->public_port, 40000);
+    const auto expected = build_udp_frame(with_payload(
+            snat_expected(in, 5060), invite("203.0.113.1:5060", kPub, rtp->public_port)));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+}
+
+TEST_F(SipRewrite, InboundAnswerRestoresTopViaAndScopesThePinholes) {
+    register_phone1();
+    ASSERT_EQ(invite_out().ret, TC_ACT_REDIRECT);
+    const UdpFrameSpec in = from_internet(net::kRemote, 5060, 5060,
+                                          response("200 OK", "203.0.113.1:5060", "1 INVITE",
+                                                   "Contact: <sip:2001@198.51.100.20>\r\n",
+                                                   sdp(net::kRemote, 50000)));
+    const RunResult r = run_wan_in(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    // The top Via, From and the Call-ID come back exactly as the phone sent them; the peer's SDP
+    // is not touched.
+    const auto expected = build_udp_frame(with_payload(
+            dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+            response("200 OK", "192.168.1.10:5060", "1 INVITE",
+                     "Contact: <sip:2001@198.51.100.20>\r\n", sdp(net::kRemote, 50000))));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_TRUE(udp_checksum_ok(r.out));
+    EXPECT_EQ(slot(40000).remote_ip, be32(net::kRemote));
+    EXPECT_EQ(slot(40001).remote_ip, be32(net::kRemote));
+
+    // RTP from the answer's address now gets in.
+    const RunResult m =
+            run_wan_in(build_udp_frame(from_internet(net::kRemote, 50000, 40000, rtp_payload())));
+    EXPECT_EQ(m.ret, TC_ACT_REDIRECT);
+}
+
+TEST_F(SipRewrite, ByeClosesTheCallsPinholes) {
+    register_phone1();
+    ASSERT_EQ(invite_out().ret, TC_ACT_REDIRECT);
+    ASSERT_EQ(state().pinholes, 2u);
+    const std::string bye = "BYE sip:1001@203.0.113.1:5060 SIP/2.0\r\n"
+                            "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
+                            "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
+                            "To: <sip:1001@203.0.113.1:5060>;tag=f1\r\n"
+                            "Call-ID: call-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+    const UdpFrameSpec in = from_internet(net::kRemote, 5060, 5060, bye);
+    const RunResult r = run_wan_in(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    const auto expected = build_udp_frame(
+            with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+                         replace_all(bye, "203.0.113.1:5060", "192.168.1.10:5060")));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_EQ(state().pinholes, 0u);
+    EXPECT_FALSE(pinhole(net::kPhone1, 40000));
+}
+
+TEST_F(SipRewrite, InboundInviteRequestUriRestoredAndAnswerOpensScopedPinholes) {
+    register_phone1();
+    const std::string inv = "INVITE sip:1001@203.0.113.1:5060 SIP/2.0\r\n"
+                            "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-in-1\r\n"
+                            "From: <sip:2001@198.51.100.20>;tag=t9\r\n"
+                            "To: <sip:1001@203.0.113.1>\r\n"
+                            "Call-ID: in-1\r\nCSeq: 1 INVITE\r\n"
+                            "Content-Type: application/sdp\r\n";
+    const std::string body = sdp(net::kRemote, 50000);
+    const std::string msg =
+            inv + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    const UdpFrameSpec in = from_internet(net::kRemote, 5060, 5060, msg);
+    const RunResult r = run_wan_in(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    // Request-URI (with port) and To (no port: 5060 = the binding) -> the phone.
+    std::string want = replace_all(msg, "203.0.113.1:5060", "192.168.1.10:5060");
+    want = replace_all(want, "<sip:1001@203.0.113.1>", "<sip:1001@192.168.1.10>");
+    const auto expected = build_udp_frame(
+            with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060), want));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_TRUE(udp_checksum_ok(r.out));
+
+    // The phone answers with its SDP: pinholes open already scoped to the offer's address.
+    const std::string ans_body = sdp(net::kPhone1, 41000);
+    const std::string ans = "SIP/2.0 200 OK\r\n"
+                            "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-in-1\r\n"
+                            "Call-ID: in-1\r\nCSeq: 1 INVITE\r\n"
+                            "Contact: <sip:1001@192.168.1.10:5060>\r\n"
+                            "Content-Type: application/sdp\r\nContent-Length: " +
+                            std::to_string(ans_body.size()) + "\r\n\r\n" + ans_body;
+    const RunResult a = run_lan(build_udp_frame(
+            from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060, ans)));
+    ASSERT_EQ(a.ret, TC_ACT_REDIRECT);
+    const auto rtp = pinhole(net::kPhone1, 41000);
+    ASSERT_TRUE(rtp);
+    EXPECT_EQ(slot(rtp->public_port).remote_ip, be32(net::kRemote));
+}
+
+TEST_F(SipRewrite, RegistrarAnswerSetsTheBindingLifetime) {
+    set_clock(100);
+    register_phone1();
+    const std::string ok = response("200 OK", "203.0.113.1:5060", "1 REGISTER",
+                                    "Contact: <sip:1001@203.0.113.1:5060>;expires=120\r\n", "");
+    const RunResult r = run_wan_in(build_udp_frame(from_internet(net::kRegistrar, 5060, 5060, ok)));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    const auto b = binding(net::kPhone1, 5060);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->lifetime_s, 120u);
+    EXPECT_EQ(slot(5060).stamp, 100u + 120u);
+
+    // Un-REGISTER: expires=0 ends the binding at the next sweep.
+    const std::string gone = response("200 OK", "203.0.113.1:5060", "2 REGISTER",
+                                      "Contact: <sip:1001@203.0.113.1:5060>;expires=0\r\n", "");
+    ASSERT_EQ(run_wan_in(build_udp_frame(from_internet(net::kRegistrar, 5060, 5060, gone))).ret,
+              TC_ACT_REDIRECT);
+    EXPECT_EQ(slot(5060).stamp, 100u);
+    sweep();
+    EXPECT_FALSE(binding(net::kPhone1, 5060));
+}
+
+TEST_F(SipRewrite, MalformedSipPassesUntouchedAndIsCounted) {
+    // Content-Length larger than the body: truncated. Nothing may be half rewritten.
+    const std::string bad = "REGISTER sip:198.51.100.7 SIP/2.0\r\n"
+                            "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK-x\r\n"
+                            "Content-Length: 500\r\n\r\nabc";
+    const auto f = build_udp_frame(
+            from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060, bad));
+    const RunResult r = run_lan(f);
+    EXPECT_EQ(r.ret, TC_ACT_OK);
+    EXPECT_EQ(r.out, f);
+    EXPECT_EQ(counter(SIPALG_CTR_SIP_MALFORMED), 1u);
+    EXPECT_EQ(counter(SIPALG_CTR_SIP_OUT), 0u);
+}
+
+TEST_F(SipRewrite, OversizeSipPassesUntouchedAndIsCounted) {
+    std::string big = sip_register(net::kPhone1, 5060, net::kRegistrar);
+    big.insert(big.size() - 2, "X-Pad: " + std::string(2100, 'p') + "\r\n");
+    const auto f = build_udp_frame(
+            from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060, big));
+    const RunResult r = run_lan(f);
+    EXPECT_EQ(r.ret, TC_ACT_OK);
+    EXPECT_EQ(r.out, f);
+    EXPECT_EQ(counter(SIPALG_CTR_SLOW_TOO_LARGE), 1u);
+}
+
+TEST_F(SipRewrite, KeepaliveIsForwardedThroughTheBindingUnchanged) {
+    register_phone1();
+    const UdpFrameSpec in =
+            from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060, "\r\n\r\n");
+    const RunResult r = run_lan(build_udp_frame(in));
+    EXPECT_EQ(r.ret, TC_ACT_REDIRECT);
+    EXPECT_EQ(r.out, build_udp_frame(snat_expected(in, 5060)));
+    EXPECT_EQ(counter(SIPALG_CTR_SIP_UNCHANGED), 1u);
+}
+
+} // namespace
