@@ -9,6 +9,7 @@ PACKAGES=(
   libbpf-dev libxdp-dev bpftool libcli11-dev
   # tests and benchmarks
   libgtest-dev libbenchmark-dev python3 jq
+  libclang-rt-14-dev  # ASan/UBSan and libFuzzer runtimes: only a Recommends of clang
   # end-to-end sandbox: namespaces, router, SIP software
   iproute2 nftables conntrack util-linux procps iputils-ping
   sip-tester kamailio
