@@ -5,6 +5,7 @@ parts work today. It exits 0 when the demo ran (whatever the verdicts) and 1 onl
 when the sandbox itself could not be built.
 """
 
+import shutil
 import time
 
 from . import addresses as A
@@ -31,6 +32,7 @@ def run(sipalg_bin, workdir):
     print("  WAN  router %s (nftables masquerade + stateful firewall)" % A.ROUTER_WAN_IP)
     print("  Internet: Kamailio registrar %s, remote phone %s (user %s)\n" %
           (A.REGISTRAR_IP, A.REMOTE_IP, A.REMOTE_USER))
+    shutil.rmtree(workdir, ignore_errors=True)  # stale tool logs would read as this run's
     topo = Topology("sipalg", workdir, sipalg_bin)
     results = []
     try:

@@ -8,6 +8,7 @@ conntrack entry, binding or registration leaks from one into the next.
 
 import json
 import os
+import shutil
 import signal
 import time
 import traceback
@@ -57,7 +58,10 @@ def _terminate(signum, frame):
 def run_one(sid, mode, workdir, sipalg_bin, make_env, quick):
     fn, title, limit = REGISTRY[sid]
     wd = os.path.join(workdir, mode, sid)
-    os.makedirs(wd, exist_ok=True)
+    # A fresh directory every time: the tools' log names repeat from run to run, and a
+    # stale SIPp message log would show an earlier run's 200 OK as this run's.
+    shutil.rmtree(wd, ignore_errors=True)
+    os.makedirs(wd)
     topo = Topology(mode, wd, sipalg_bin)
     start = time.monotonic()
     signal.signal(signal.SIGALRM, _alarm)
