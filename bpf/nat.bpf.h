@@ -24,6 +24,28 @@ struct sipalg_nat {
     __u8 snat; /* 1: rewrite the source (LAN->WAN), 0: the destination (WAN->LAN) */
 };
 
+/* WAN->LAN: the public destination (dst_ip:dst_port of the packet) becomes the phone's socket
+ * that a binding or pinhole holds. */
+static __always_inline void sipalg_nat_to_phone(struct sipalg_nat *n, __be32 dst_ip,
+                                                __be16 dst_port, __be32 priv_ip, __be16 priv_port) {
+    n->old_ip = dst_ip;
+    n->new_ip = priv_ip;
+    n->old_port = dst_port;
+    n->new_port = priv_port;
+    n->snat = 0;
+}
+
+/* LAN->WAN: the phone's socket (the packet's source) becomes public_ip:public_port. */
+static __always_inline void sipalg_nat_to_public(struct sipalg_nat *n, __be32 src_ip,
+                                                 __be16 src_port, __be32 public_ip,
+                                                 __u16 public_port) {
+    n->old_ip = src_ip;
+    n->new_ip = public_ip;
+    n->old_port = src_port;
+    n->new_port = bpf_htons(public_port);
+    n->snat = 1;
+}
+
 /* IPv4 header: address + TTL, checksum updated in place. The caller has checked ttl > 1. */
 static __always_inline void sipalg_nat_ip(struct iphdr *ip, const struct sipalg_nat *n) {
     __u16 check = ip->check;

@@ -62,11 +62,7 @@ static __always_inline int media_out(struct __sk_buff *skb, const struct sipalg_
     if (why)
         return lan_pass_why(why);
     sipalg_pinhole_seen(s, st->now_s);
-    n.old_ip = p->ip->saddr;
-    n.new_ip = cfg->public_ip;
-    n.old_port = p->udp->source;
-    n.new_port = bpf_htons((__u16)public_port);
-    n.snat = 1;
+    sipalg_nat_to_public(&n, p->ip->saddr, p->udp->source, cfg->public_ip, (__u16)public_port);
     sipalg_count(SIPALG_CTR_MEDIA_OUT);
     return lan_forward(skb, p, &n, &r);
 }
@@ -103,11 +99,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     if (!public_port)
         return lan_pass();
 
-    n.old_ip = ep->ip;
-    n.new_ip = cfg->public_ip;
-    n.old_port = ep->port;
-    n.new_port = bpf_htons((__u16)public_port);
-    n.snat = 1;
+    sipalg_nat_to_public(&n, ep->ip, ep->port, cfg->public_ip, (__u16)public_port);
     m->l4_off = p->l4_off;
     m->payload_len = p->payload_len;
     m->mtu = r.mtu;

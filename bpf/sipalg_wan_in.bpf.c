@@ -74,11 +74,7 @@ static __always_inline int media_in(struct __sk_buff *skb, const struct sipalg_c
         return wan_pass_why(SIPALG_CTR_PIN_PENDING);
     if (why != SIPALG_ADMIT_OK)
         return wan_pass_why(SIPALG_CTR_SCOPE_MISS);
-    n.old_ip = p->ip->daddr;
-    n.new_ip = s->priv_ip;
-    n.old_port = p->udp->dest;
-    n.new_port = s->priv_port;
-    n.snat = 0;
+    sipalg_nat_to_phone(&n, p->ip->daddr, p->udp->dest, s->priv_ip, s->priv_port);
     why = wan_route(skb, cfg, st, p, n.new_ip, s, &r);
     if (why)
         return wan_pass_why(why);
@@ -104,11 +100,7 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
         return wan_pass();
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
         return wan_pass_why(SIPALG_CTR_SLOW_TOO_LARGE);
-    n.old_ip = p->ip->daddr;
-    n.new_ip = s->priv_ip;
-    n.old_port = p->udp->dest;
-    n.new_port = s->priv_port;
-    n.snat = 0;
+    sipalg_nat_to_phone(&n, p->ip->daddr, p->udp->dest, s->priv_ip, s->priv_port);
     why = wan_route(skb, cfg, st, p, n.new_ip, NULL, &r);
     if (why)
         return wan_pass_why(why);

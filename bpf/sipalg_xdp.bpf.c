@@ -45,11 +45,7 @@ static __always_inline int xdp_main(struct xdp_md *ctx) {
     if (!s || s->state != SIPALG_PORT_PINHOLE ||
         sipalg_pinhole_admits(s, p.ip->saddr, p.udp->source) != SIPALG_ADMIT_OK || p.ip->ttl <= 1)
         return xdp_pass();
-    n.old_ip = p.ip->daddr;
-    n.new_ip = s->priv_ip;
-    n.old_port = p.udp->dest;
-    n.new_port = s->priv_port;
-    n.snat = 0;
+    sipalg_nat_to_phone(&n, p.ip->daddr, p.udp->dest, s->priv_ip, s->priv_port);
     if (sipalg_route_cached(ctx, &p, ctx->ingress_ifindex, n.new_ip, s, SIPALG_TO_LAN,
                             st->route_gen, &r) ||
         r.ifindex == cfg->wan_ifindex)
