@@ -10,8 +10,10 @@
  *     checks and NAT as XDP, so the result never depends on which hook did it.
  * A packet to a pinhole from a source outside its scope, or to a port the ALG does not own,
  * passes to the stack untouched: conntrack/firewall decide (for new flows: dropped).
+ * While disabled, nothing is modified; see handover.bpf.h for the packets held back then.
  * All inbound reason counters are kept here; the XDP program only accelerates.
  */
+#include "handover.bpf.h"
 #include "nat.bpf.h"
 #include "sip_finish.bpf.h"
 #include "xdp_meta.bpf.h"
@@ -120,6 +122,20 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
     return SIPALG_TC_SIP_FINISH;
 }
 
+/* Disabled: nothing is modified, some packets are held (handover.bpf.h). A subprogram of its
+ * own, so the disabled path adds no state to the enabled one's verification. */
+static __noinline int wan_off(struct __sk_buff *skb, const struct sipalg_config *cfg) {
+    struct sipalg_pkt p;
+
+    if (!skb || !cfg)
+        return TC_ACT_OK;
+    if (sipalg_parse_skb(skb, &p) == SIPALG_P_OK && sipalg_hold_while_off(skb, cfg, &p)) {
+        sipalg_count(SIPALG_CTR_HELD_OFF);
+        return TC_ACT_SHOT;
+    }
+    return wan_pass();
+}
+
 /* A subprogram, not inlined: see sip_finish.bpf.h. */
 static __noinline int wan_in_main(struct __sk_buff *skb) {
     const struct sipalg_config *cfg;
@@ -134,8 +150,10 @@ static __noinline int wan_in_main(struct __sk_buff *skb) {
         return verdict;
     cfg = sipalg_cfg();
     st = sipalg_st();
-    if (!cfg || !cfg->enabled || !cfg->public_ip || !st)
+    if (!cfg || !cfg->public_ip || !st)
         return wan_pass();
+    if (!cfg->enabled)
+        return wan_off(skb, cfg);
     rc = sipalg_parse_skb(skb, &p);
     if (rc == SIPALG_P_MALFORMED)
         return wan_pass_why(SIPALG_CTR_MALFORMED);

@@ -280,7 +280,9 @@ struct sipalg_admin {
     X(WAN_SIP_UNOWNED, "wan_sip_unowned",                                                          \
       "SIP leaving the WAN not NATed by the ALG while enabled")                                    \
     X(AGING_TICKS, "aging_ticks", "aging timer runs")                                              \
-    X(SIP_MALFORMED, "sip_malformed", "SIP messages the scanner found broken (passed untouched)")
+    X(SIP_MALFORMED, "sip_malformed", "SIP messages the scanner found broken (passed untouched)")  \
+    X(HELD_OFF, "held_while_off",                                                                  \
+      "inbound packets of ALG flows dropped while disabled until conntrack knows the flow")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {

@@ -3,6 +3,8 @@
 #include "datapath.hpp"
 #include "frames.hpp"
 
+#include <cstdlib>
+
 using namespace sipalg::test;
 
 namespace {
@@ -54,10 +56,16 @@ class SlowPath : public Datapath {
 TEST_F(SlowPath, DisabledTouchesNothingAndKeepsState) {
     make_state();
     set_enabled(false);
-    for (const auto &f : {sip_out_frame(), rtp_in_frame(), sip_in_frame(), rtp_out_frame()})
+    // Outbound, and inbound to ports the ALG does not own, pass untouched everywhere.
+    const auto unowned_in =
+            build_udp_frame(from_internet(net::kRemote, 50000, 40002, rtp_payload()));
+    const auto out_of_scope =
+            build_udp_frame(from_internet(net::kRegistrar, 50000, 40000, rtp_payload()));
+    for (const auto &f : {sip_out_frame(), rtp_out_frame(), unowned_in, out_of_scope})
         expect_untouched_everywhere(f, "disabled");
     EXPECT_EQ(counter(SIPALG_CTR_LAN_ALG_OFF), 4u);
     EXPECT_EQ(counter(SIPALG_CTR_XDP_ALG_OFF), 4u);
+    EXPECT_EQ(counter(SIPALG_CTR_HELD_OFF), 0u);
     // State survives; enabling again forwards at once.
     EXPECT_TRUE(binding(net::kPhone1, 5060));
     EXPECT_TRUE(pinhole(net::kPhone1, 40000));
@@ -65,6 +73,32 @@ TEST_F(SlowPath, DisabledTouchesNothingAndKeepsState) {
     EXPECT_EQ(run_lan(rtp_out_frame()).ret, TC_ACT_REDIRECT);
     EXPECT_EQ(run_wan_in(rtp_in_frame()).ret, TC_ACT_REDIRECT);
     EXPECT_EQ(run_xdp(rtp_in_frame()).meta.size(), 16u);
+}
+
+// See bpf/handover.bpf.h: inbound packets of the ALG's flows wait for plain NAT's mapping
+// while disabled, instead of making conntrack pin their public port to the router itself.
+TEST_F(SlowPath, DisabledHoldsInboundOfOwnedFlowsUntilConntrackKnowsThem) {
+    make_state();
+    set_enabled(false);
+    for (const auto &f : {rtp_in_frame(), sip_in_frame()}) {
+        EXPECT_EQ(run_xdp(f).ret, XDP_PASS);
+        RunResult r = run_wan_in(f);
+        EXPECT_EQ(r.ret, TC_ACT_SHOT);
+        EXPECT_EQ(r.out, f); // dropped, not modified
+    }
+    EXPECT_EQ(counter(SIPALG_CTR_HELD_OFF), 2u);
+
+    // The phone's next packet through masquerade makes conntrack know the flow (inserted
+    // here as masquerade would leave it): from then on the packets pass as plain NAT's.
+    const std::string cmd = std::string("conntrack -I -p udp -s ") + net::kPhone1 + " -d " +
+                            net::kRemote + " --sport 40000 --dport 50000 --reply-src " +
+                            net::kRemote + " --reply-dst " + net::kPublicIp +
+                            " --reply-port-src 50000 --reply-port-dst 40000 -t 30 >/dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    RunResult r = run_wan_in(rtp_in_frame());
+    EXPECT_EQ(r.ret, TC_ACT_OK);
+    EXPECT_EQ(r.out, rtp_in_frame());
+    EXPECT_EQ(counter(SIPALG_CTR_HELD_OFF), 2u);
 }
 
 TEST_F(SlowPath, FirstFragmentsOfSipAndPinholeTrafficAreCounted) {
