@@ -12,6 +12,10 @@
  *     a=rtcp port -> its own pinhole. The pinholes are scoped to the peer's media address when
  *     this SDP answers an offer that came in (remembered on the binding), else pending until
  *     the answer comes back (sip_in.bpf.h).
+ *   - ICE a=candidate (and raddr/rport) naming a LAN socket: address -> the public IP; port ->
+ *     the public port of the pinhole this SDP opened for that socket (the RTP or RTCP port of
+ *     the same media line), else kept. A host candidate then names the pinhole, which is where
+ *     the peer's media must go anyway; no pinhole is opened for a candidate alone.
  * A pinhole that cannot be opened (limits, no port) leaves that port as it was: the call's
  * signalling still works, its media does not, and the limit counters say why.
  */
@@ -100,6 +104,22 @@ static __always_inline void sipalg_out_media(struct sipalg_rw_ctx *c, struct sip
     }
 }
 
+/* A LAN candidate's port: the pinhole its media line opened for the same socket, or kept. */
+static __always_inline void sipalg_out_candidate_port(struct sipalg_rw_ctx *c, struct sipalg_occ *o,
+                                                      __u32 pub_ip) {
+    struct sipalg_rw_work *rw = c->rw;
+    __u32 i = o->media & (SIPALG_MAX_MEDIA - 1);
+    const struct sipalg_sdp_media *md = &rw->w.sc.sdp.m[i];
+    __u32 rtcp = (md->flags & SIPALG_MF_RTCP) ? md->rtcp_port : md->port + 1u;
+
+    if (o->media >= SIPALG_MAX_MEDIA)
+        return;
+    if (o->port == md->port && rw->rtp[i])
+        sipalg_rw_set(rw, o, pub_ip, rw->rtp[i]);
+    else if (o->port == rtcp && rw->rtcp[i])
+        sipalg_rw_set(rw, o, pub_ip, rw->rtcp[i]);
+}
+
 static long sipalg_out_occ_cb(__u32 i, void *vctx) {
     struct sipalg_rw_ctx *c = vctx;
     struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
@@ -114,7 +134,11 @@ static long sipalg_out_occ_cb(__u32 i, void *vctx) {
     case SIPALG_OCC_SDP_ORIGIN:
     case SIPALG_OCC_SDP_CONN:
     case SIPALG_OCC_SDP_RTCP_ADDR:
+    case SIPALG_OCC_SDP_CAND_ADDR:
         sipalg_rw_set(c->rw, o, pub_ip, 0);
+        break;
+    case SIPALG_OCC_SDP_CAND_PORT:
+        sipalg_out_candidate_port(c, o, pub_ip);
         break;
     case SIPALG_OCC_SDP_MEDIA_PORT:
     case SIPALG_OCC_SDP_RTCP_PORT:

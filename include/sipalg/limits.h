@@ -37,8 +37,8 @@
 #endif
 /* LAN prefixes in a match set. */
 #define SIPALG_MAX_PREFIXES 8u
-/* SDP tokens remembered per line (o= has 6). */
-#define SIPALG_MAX_TOKENS 8u
+/* SDP tokens remembered per line (o= has 6, a=candidate up to "rport <port>" has 12). */
+#define SIPALG_MAX_TOKENS 16u
 /* Replacement text of one occurrence: "255.255.255.255:65535" is 21 bytes. */
 #define SIPALG_TEXT_MAX 32u
 

@@ -3,7 +3,9 @@
  * SDP lines of a message body: records the session/media connection addresses and ports (the
  * caller scopes pinholes with them, inbound and outbound) and, unless SIPALG_SCAN_NO_SDP_EDITS,
  * the occurrences to rewrite: o= and c= addresses in the match set, every m= port and a=rtcp:
- * port/address.
+ * port/address, and the IPv4 connection address/port and raddr/rport of every a=candidate
+ * whose address is in the match set (ICE host and server-reflexive candidates name the phone's
+ * LAN sockets: left alone, they leak the LAN addresses).
  *
  * A media line's connection address may come after its m= line (media-level c=), so m= and
  * a=rtcp ports are recorded provisionally and settled by sipalg_sdp_settle() once the whole
@@ -206,6 +208,41 @@ SIPALG_FN void sipalg_sdp_rtcp(struct sipalg_ctx *ctx, sa_u32 s, sa_u32 ce, int 
                        SIPALG_OF_BODY);
 }
 
+/* Token k as an IPv4 address in the match set, and token kp as its port: both occurrences. */
+SIPALG_FN void sipalg_sdp_cand_pair(struct sipalg_ctx *ctx, sa_u32 k, sa_u32 kp, sa_u8 media) {
+    struct sipalg_scan_result *sc = ctx->sc;
+    sa_u32 a = sipalg_tok_off(sc, k), e = sipalg_tok_end(sc, k), ip = 0, port = 0, n;
+
+    n = sipalg_parse_ipv4(ctx->msg, a, e, &ip);
+    if (!n || a + n != e || !sipalg_match_ip(&sc->match, ip))
+        return;
+    sipalg_occ_add(sc, SIPALG_OCC_SDP_CAND_ADDR, a, n, ip, 0, SIPALG_H_OTHER, media,
+                   SIPALG_OF_BODY);
+    n = sipalg_sdp_port(ctx, kp, &port);
+    if (n && sipalg_tok_off(sc, kp) + n == sipalg_tok_end(sc, kp))
+        sipalg_occ_add(sc, SIPALG_OCC_SDP_CAND_PORT, sipalg_tok_off(sc, kp), n, ip, port,
+                       SIPALG_H_OTHER, media, SIPALG_OF_BODY);
+}
+
+/* a=candidate:<foundation> <component> <transport> <priority> <addr> <port> typ <type>
+ * [raddr <addr> rport <port>] ... (RFC 8839), media level. */
+SIPALG_FN void sipalg_sdp_candidate(struct sipalg_ctx *ctx, sa_u32 s, sa_u32 ce, int edits) {
+    struct sipalg_scan_result *sc = ctx->sc;
+    sa_u32 n;
+    sa_u8 media;
+
+    sc->sdp.flags |= SIPALG_SF_ICE;
+    if (!edits || sc->sdp.n_media == 0)
+        return;
+    n = sipalg_tokenize(ctx, s + 12, ce);
+    if (n < 6)
+        return;
+    media = (sa_u8)(sc->sdp.n_media - 1);
+    sipalg_sdp_cand_pair(ctx, 4, 5, media);
+    if (n >= 12 && SIPALG_TOK_IS(ctx, 8, "raddr") && SIPALG_TOK_IS(ctx, 10, "rport"))
+        sipalg_sdp_cand_pair(ctx, 9, 11, media);
+}
+
 /* One SDP line msg[s .. ce) (CR/LF excluded). Unknown or odd lines are skipped, not errors. */
 SIPALG_FN void sipalg_sdp_line(struct sipalg_ctx *ctx, sa_u32 s, sa_u32 ce) {
     struct sipalg_scan_result *sc = ctx->sc;
@@ -224,7 +261,7 @@ SIPALG_FN void sipalg_sdp_line(struct sipalg_ctx *ctx, sa_u32 s, sa_u32 ce) {
     else if (t == 'a' && ce >= s + 7 && SIPALG_IEQ(ctx->msg, s + 2, "rtcp:"))
         sipalg_sdp_rtcp(ctx, s, ce, edits);
     else if (t == 'a' && ce >= s + 12 && SIPALG_IEQ(ctx->msg, s + 2, "candidate:"))
-        sc->sdp.flags |= SIPALG_SF_ICE;
+        sipalg_sdp_candidate(ctx, s, ce, edits);
 }
 
 /* The IPv4 address media i is sent to (0: none / IPv6). rtcp: for its RTCP. */

@@ -51,11 +51,13 @@ SIPALG_FN void sipalg_occ_format(struct sipalg_occ *o, sa_u32 clen) {
     case SIPALG_OCC_SDP_CONN:
     case SIPALG_OCC_SDP_RTCP_ADDR:
     case SIPALG_OCC_CALLID_HOST:
+    case SIPALG_OCC_SDP_CAND_ADDR:
         p = sipalg_fmt_ipv4(o->text, 0, o->new_ip);
         break;
     case SIPALG_OCC_SIP_RPORT:
     case SIPALG_OCC_SDP_MEDIA_PORT:
     case SIPALG_OCC_SDP_RTCP_PORT:
+    case SIPALG_OCC_SDP_CAND_PORT:
         p = sipalg_fmt_dec(o->text, 0, o->new_port);
         break;
     case SIPALG_OCC_CONTENT_LENGTH:

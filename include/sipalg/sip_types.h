@@ -103,6 +103,8 @@ enum sipalg_method {
  *   SDP_RTCP_ADDR   a=rtcp: ... IN IP4 address                   -> new_ip
  *   CONTENT_LENGTH  the Content-Length digits; the rewriter fills it in itself
  *   CALLID_HOST     Call-ID host part that is an IPv4 literal      -> new_ip
+ *   SDP_CAND_ADDR   a=candidate connection address or raddr in the match set -> new_ip
+ *   SDP_CAND_PORT   the port (or rport) next to such an address (ip = that address) -> new_port
  */
 enum sipalg_occ_kind {
     SIPALG_OCC_NONE = 0,
@@ -116,6 +118,8 @@ enum sipalg_occ_kind {
     SIPALG_OCC_SDP_RTCP_ADDR,
     SIPALG_OCC_CONTENT_LENGTH,
     SIPALG_OCC_CALLID_HOST, /* Call-ID "local@a.b.c.d": the address after '@' -> new_ip */
+    SIPALG_OCC_SDP_CAND_ADDR,
+    SIPALG_OCC_SDP_CAND_PORT,
 };
 
 #define SIPALG_SESSION 0xff /* occ.media of a session-level c= */
@@ -174,7 +178,7 @@ struct sipalg_sdp_media {
 #define SIPALG_SF_PRESENT 0x01 /* the body is SDP and was scanned */
 #define SIPALG_SF_CONN 0x02    /* session-level c= IPv4 present (sess_ip) */
 #define SIPALG_SF_CONN_V6 0x04 /* session-level c= is IPv6 */
-#define SIPALG_SF_ICE 0x08     /* a=candidate lines present (not rewritten: ICE does its own NAT) */
+#define SIPALG_SF_ICE 0x08     /* a=candidate lines present */
 #define SIPALG_SF_ORIGIN 0x10  /* o= IPv4 present (origin_ip) */
 
 struct sipalg_sdp {

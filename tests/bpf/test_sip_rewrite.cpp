@@ -10,7 +10,7 @@ namespace {
 
 constexpr const char *kPub = "203.0.113.1";
 
-std::string sdp(const std::string &ip, std::uint16_t port) {
+std::string sdp(const std::string &ip, std::uint16_t port, const std::string &extra = "") {
     return "v=0\r\n"
            "o=- 42 1 IN IP4 " +
            ip +
@@ -23,12 +23,14 @@ std::string sdp(const std::string &ip, std::uint16_t port) {
            "m=audio " +
            std::to_string(port) +
            " RTP/AVP 0\r\n"
-           "a=rtpmap:0 PCMU/8000\r\n";
+           "a=rtpmap:0 PCMU/8000\r\n" +
+           extra;
 }
 
 // An INVITE from phone `host` (ip:port as written), with SDP media at media_ip:media_port.
-std::string invite(const std::string &host, const std::string &media_ip, std::uint16_t media_port) {
-    const std::string body = sdp(media_ip, media_port);
+std::string invite(const std::string &host, const std::string &media_ip, std::uint16_t media_port,
+                   const std::string &extra_sdp = "") {
+    const std::string body = sdp(media_ip, media_port, extra_sdp);
     return "INVITE sip:2001@198.51.100.20 SIP/2.0\r\n"
            "Via: SIP/2.0/UDP " +
            host +
@@ -121,6 +123,35 @@ TEST_F(SipRewrite, OutboundMediaPortTakenGetsAnotherPublicPort) {
     const auto expected = build_udp_frame(with_payload(
             snat_expected(in, 5060), invite("203.0.113.1:5060", kPub, rtp->public_port)));
     EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+}
+
+// ICE candidates naming the phone's sockets get the public address and the pinholes' ports
+// (here not the private ones: phone 2 holds public 40000), so nothing of the LAN leaks.
+TEST_F(SipRewrite, OutboundIceCandidatesNameThePinholes) {
+    register_phone1();
+    ASSERT_EQ(open_pinhole(net::kPhone2, 40000, net::kRemote, 0).public_port, 40000);
+    auto cands = [](const std::string &ip, std::uint16_t rtp, std::uint16_t rtcp) {
+        return "a=candidate:1 1 UDP 2130706431 " + ip + " " + std::to_string(rtp) +
+               " typ host\r\n"
+               "a=candidate:1 2 UDP 2130706430 " +
+               ip + " " + std::to_string(rtcp) +
+               " typ host\r\n"
+               "a=candidate:2 1 UDP 1694498815 198.51.100.99 7000 typ srflx raddr " +
+               ip + " rport " + std::to_string(rtp) + "\r\n";
+    };
+    const UdpFrameSpec in = from_phone(
+            net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060,
+            invite("192.168.1.10:5060", net::kPhone1, 40000, cands(net::kPhone1, 40000, 40001)));
+    const RunResult r = run_lan(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    const auto rtp = pinhole(net::kPhone1, 40000), rtcp = pinhole(net::kPhone1, 40001);
+    ASSERT_TRUE(rtp && rtcp);
+    ASSERT_NE(rtp->public_port, 40000);
+    const auto expected = build_udp_frame(with_payload(
+            snat_expected(in, 5060), invite("203.0.113.1:5060", kPub, rtp->public_port,
+                                            cands(kPub, rtp->public_port, rtcp->public_port))));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_TRUE(udp_checksum_ok(r.out));
 }
 
 TEST_F(SipRewrite, InboundAnswerRestoresTopViaAndScopesThePinholes) {

@@ -56,6 +56,7 @@ static void decide(sipalg_scan_result *sc, const Policy &p) {
         case SIPALG_OCC_SIP_RPORT:
         case SIPALG_OCC_SDP_MEDIA_PORT:
         case SIPALG_OCC_SDP_RTCP_PORT:
+        case SIPALG_OCC_SDP_CAND_PORT:
             sipalg_occ_set(o, ip, map_port(p.ports, o->port, p.inbound));
             break;
         case SIPALG_OCC_SIP_ADDR:
@@ -63,6 +64,7 @@ static void decide(sipalg_scan_result *sc, const Policy &p) {
         case SIPALG_OCC_SDP_CONN:
         case SIPALG_OCC_SDP_RTCP_ADDR:
         case SIPALG_OCC_CALLID_HOST:
+        case SIPALG_OCC_SDP_CAND_ADDR:
             sipalg_occ_set(o, ip, 0);
             break;
         default:

@@ -187,12 +187,45 @@ TEST(RewriteSdp, InboundSdpIsReadNotRewritten) {
     EXPECT_EQ(s.m[1].port, 30002);
 }
 
-TEST(RewriteSdp, IceCandidatesFlagged) {
-    Result r = scan_only(invite("v=0\nc=IN IP4 192.168.10.11\nm=audio 49170 RTP/AVP 0\n"
-                                "a=candidate:1 1 udp 2122260223 192.168.10.11 49170 typ host\n"),
-                         lan_match());
+TEST(RewriteSdp, IceCandidatesOfLanSocketsAreRewritten) {
+    // Host and server-reflexive candidates name the phone's LAN sockets: address and port (and
+    // raddr/rport) are rewritten like c= and m=. Public, IPv6 and FQDN candidates are left, and
+    // so is a LAN candidate's port that is not a number.
+    Result r = outbound(invite("v=0\nc=IN IP4 192.168.10.11\nm=audio 49170 RTP/AVP 0\n"
+                               "a=candidate:1 1 udp 2122260223 192.168.10.11 49170 typ host\n"
+                               "a=candidate:1 2 UDP 2122260222 192.168.10.11 49171 typ host\n"
+                               "a=candidate:2 1 udp 1686052607 198.51.100.9 7000 typ srflx "
+                               "raddr 192.168.10.11 rport 49170 generation 0\n"
+                               "a=candidate:3 1 TCP 1518280447 192.168.10.11 9 typ host tcptype "
+                               "active\n"
+                               "a=candidate:4 1 udp 2122262783 2001:db8::1 49170 typ host\n"
+                               "a=candidate:5 1 udp 2122262783 phone.local 49170 typ host\n"
+                               "a=candidate:6 1 udp 2122262783 192.168.10.11 x typ host\n"),
+                        media_nat());
     ASSERT_EQ(r.scan, SIPALG_OK);
+    ASSERT_EQ(r.apply, SIPALG_OK);
     EXPECT_TRUE(r.sc->sdp.flags & SIPALG_SF_ICE);
+    EXPECT_EQ(r.out, invite("v=0\nc=IN IP4 203.0.113.1\nm=audio 40000 RTP/AVP 0\n"
+                            "a=candidate:1 1 udp 2122260223 203.0.113.1 40000 typ host\n"
+                            "a=candidate:1 2 UDP 2122260222 203.0.113.1 40001 typ host\n"
+                            "a=candidate:2 1 udp 1686052607 198.51.100.9 7000 typ srflx "
+                            "raddr 203.0.113.1 rport 40000 generation 0\n"
+                            "a=candidate:3 1 TCP 1518280447 203.0.113.1 9 typ host tcptype "
+                            "active\n"
+                            "a=candidate:4 1 udp 2122262783 2001:db8::1 49170 typ host\n"
+                            "a=candidate:5 1 udp 2122262783 phone.local 49170 typ host\n"
+                            "a=candidate:6 1 udp 2122262783 203.0.113.1 x typ host\n",
+                            kOut));
+}
+
+TEST(RewriteSdp, IceCandidatesAreLeftAloneInbound) {
+    // Inbound, the peer's SDP is never edited (its candidates are its own business).
+    const std::string m = invite("v=0\nc=IN IP4 203.0.113.1\nm=audio 40000 RTP/AVP 0\n"
+                                 "a=candidate:1 1 udp 2122260223 203.0.113.1 40000 typ host\n");
+    Result r = scan_only(m, public_match(), SIPALG_SCAN_NO_SDP_EDITS);
+    ASSERT_EQ(r.scan, SIPALG_OK);
+    for (uint32_t i = 0; i < r.sc->n_occ; i++)
+        EXPECT_NE(r.sc->occ[i].flags & SIPALG_OF_BODY, SIPALG_OF_BODY) << "occurrence " << i;
 }
 
 TEST(RewriteSdp, NonSdpBodyIgnored) {
