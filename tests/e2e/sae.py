@@ -2,12 +2,13 @@
 """sipalg end-to-end scenarios (N1-N17 of the brief) in network namespaces.
 
   sae.py run --mode MODE [--scenarios N1,N3] [--expect FILE]   run scenarios in one mode
-  sae.py matrix [--modes none,linux,sipalg,direct]             run modes, write docs/scenarios.md
+  sae.py matrix [--modes none,linux,sipalg,sipalg-off,direct]  run modes, write docs/scenarios.md
   sae.py clean                                                 remove a killed run's leftovers
   sae.py demo                                                  one registration + call via sipalg
 
 Modes: none (masquerade + stateful firewall), linux (+ nftables ct helper "sip"),
-sipalg (+ sipalg on the router's WAN, enabled), direct (control: no NAT at all).
+sipalg (+ sipalg on the router's WAN, enabled), sipalg-off (loaded, left disabled:
+must equal none), direct (control: no NAT at all).
 Must run as root. Everything the run creates is torn down on exit, also on failure
 and Ctrl-C.
 """
@@ -28,9 +29,10 @@ from sipalg_e2e import demo, runner, scenarios, topo  # noqa: E402
 
 DEFAULT_BIN = os.path.join(REPO, "build", "sipalg")
 DEFAULT_WORK = os.path.join(REPO, "build", "e2e")
-COLUMNS = ("none", "linux", "sipalg", "direct")
+COLUMNS = ("none", "linux", "sipalg", "sipalg-off", "direct")
 COLUMN_TITLES = {"none": "none (masquerade only)", "linux": "linux (nf_nat_sip)",
-                 "sipalg": "sipalg", "direct": "direct (control, no NAT)"}
+                 "sipalg": "sipalg", "sipalg-off": "sipalg loaded, disabled",
+                 "direct": "direct (control, no NAT)"}
 
 
 def parse_ids(text):
@@ -185,7 +187,7 @@ def main():
     r.add_argument("--scenarios", help="comma-separated ids (default: all)")
     r.add_argument("--expect", help="file of 'ID PASS|FAIL' lines; exit 0 iff all match")
     m = sub.add_parser("matrix", help="run several modes and render the markdown table")
-    m.add_argument("--modes", default="none,linux,sipalg,direct")
+    m.add_argument("--modes", default="none,linux,sipalg,sipalg-off,direct")
     m.add_argument("--scenarios", help="comma-separated ids (default: all)")
     m.add_argument("--out", default=os.path.join(REPO, "docs", "scenarios.md"))
     m.add_argument("--reuse", action="store_true",

@@ -195,6 +195,8 @@ def _toggle(env, on):
             env.topo.nft(A.NS_ROUTER, LINUX_HELPER_NFT)
         else:
             env.topo.run(A.NS_ROUTER, ["nft", "delete", "table", "inet", "sae_sip_helper"])
+    elif env.mode == "sipalg-off":
+        raise Fail("this column keeps the ALG disabled: nothing to switch")
     else:
         raise Fail("there is no SIP ALG to switch in mode '%s'" % env.mode)
 

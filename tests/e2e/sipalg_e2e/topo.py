@@ -15,6 +15,8 @@ Modes:
   none    masquerade + firewall only
   linux   the same + nftables `ct helper "sip"` (the kernel's nf_conntrack_sip/nf_nat_sip)
   sipalg  the same + sipalg attached to the router's WAN and enabled
+  sipalg-off  sipalg attached but left disabled (the default after `load`): must
+          behave exactly like `none`
   direct  control: no NAT, no firewall, the Internet routes to the LAN. Not a NAT
           scenario at all; it shows the harness's SIP software works, so a FAIL
           in the other columns is the router's doing, not the harness's.
@@ -28,7 +30,7 @@ import time
 
 from . import addresses as A
 
-MODES = ("none", "linux", "sipalg", "direct")
+MODES = ("none", "linux", "sipalg", "sipalg-off", "direct")
 
 # Pinned maps of the harness's sipalg instances live under their own root so a
 # killed run can be cleaned without touching a production sipalg on the host.
@@ -224,8 +226,9 @@ class Topology:
             self.nft(r, FIREWALL_NFT)
         if self.mode == "linux":
             self.nft(r, LINUX_HELPER_NFT)
-        if self.mode == "sipalg":
+        if self.mode in ("sipalg", "sipalg-off"):
             self.sipalg("load", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
+        if self.mode == "sipalg":
             self.sipalg("enable", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
 
     def set_alg(self, enabled):
@@ -251,7 +254,7 @@ class Topology:
             except subprocess.TimeoutExpired:
                 pass
         self.procs = []
-        if self.mode == "sipalg" and self.sipalg_bin and A.NS_ROUTER in self.namespaces:
+        if self.mode in ("sipalg", "sipalg-off") and self.sipalg_bin and A.NS_ROUTER in self.namespaces:
             self.sipalg("unload", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT, check=False)
         self.namespaces = []
         cleanup_stale()
