@@ -31,18 +31,24 @@ static __always_inline struct sipalg_port *sipalg_bind_slot(__u32 port, __be32 i
     return s && sipalg_port_is(s, SIPALG_PORT_BINDING, ip, sport) ? s : NULL;
 }
 
-/* Remembers the pinholes this message's SDP opened (only media lines that got one). */
-static __always_inline void sipalg_media_remember(struct sipalg_port *b,
-                                                  const struct sipalg_rw_work *rw) {
+/* Remembers the pinholes an SDP opened: public RTP and RTCP port per media line (0: none). */
+static __always_inline void sipalg_media_remember_ports(struct sipalg_port *b,
+                                                        const __u16 *rtp_ports,
+                                                        const __u16 *rtcp_ports) {
     union sipalg_media_ports rtp, rtcp;
 
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        rtp.p[i] = rw->rtp[i];
-        rtcp.p[i] = rw->rtcp[i];
+        rtp.p[i] = rtp_ports[i];
+        rtcp.p[i] = rtcp_ports[i];
     }
     b->route[0] = rtp.v;
     b->route[1] = rtcp.v;
+}
+
+static __always_inline void sipalg_media_remember(struct sipalg_port *b,
+                                                  const struct sipalg_rw_work *rw) {
+    sipalg_media_remember_ports(b, rw->rtp, rw->rtcp);
 }
 
 /* The pinhole in slot `port` if it is one the phone's binding `owner` opened. */
@@ -55,30 +61,35 @@ static __always_inline struct sipalg_port *sipalg_media_pin(__u32 port, __u16 ow
     return s && s->state == SIPALG_PORT_PINHOLE && s->owner == owner ? s : NULL;
 }
 
+/* Scopes the remembered pinholes of media line i to ip (RTP) / ip_c (RTCP); 0 keeps one. */
+static __always_inline void sipalg_media_scope_line(struct sipalg_port *b, __u16 owner, int i,
+                                                    __u32 ip, __u32 ip_c) {
+    union sipalg_media_ports rtp = {.v = b->route[0]}, rtcp = {.v = b->route[1]};
+    struct sipalg_port *s;
+
+    s = sipalg_media_pin(rtp.p[i & 3], owner);
+    if (s && ip) {
+        s->remote_ip = bpf_htonl(ip);
+        s->remote_port = 0;
+    }
+    s = sipalg_media_pin(rtcp.p[i & 3], owner);
+    if (s && ip_c) {
+        s->remote_ip = bpf_htonl(ip_c);
+        s->remote_port = 0;
+    }
+}
+
 /* The peer's answer: scope each remembered pinhole to the address of its media line (any
  * source port of it: RTP and RTCP senders need not use the ports they advertise). A rejected
  * line (port 0) or one without an IPv4 address leaves its pinholes as they are. */
 static __always_inline void sipalg_media_scope(struct sipalg_port *b, __u16 owner,
                                                const struct sipalg_scan_result *sc) {
-    union sipalg_media_ports rtp = {.v = b->route[0]}, rtcp = {.v = b->route[1]};
-    struct sipalg_port *s;
-
 #pragma unroll
     for (int i = 0; i < 4; i++) {
-        __u32 ip = sipalg_sdp_media_ip(sc, i, 0), ip_c = sipalg_sdp_media_ip(sc, i, 1);
-
         if (i >= sc->sdp.n_media || !sc->sdp.m[i].port)
             continue;
-        s = sipalg_media_pin(rtp.p[i], owner);
-        if (s && ip) {
-            s->remote_ip = bpf_htonl(ip);
-            s->remote_port = 0;
-        }
-        s = sipalg_media_pin(rtcp.p[i], owner);
-        if (s && ip_c) {
-            s->remote_ip = bpf_htonl(ip_c);
-            s->remote_port = 0;
-        }
+        sipalg_media_scope_line(b, owner, i, sipalg_sdp_media_ip(sc, i, 0),
+                                sipalg_sdp_media_ip(sc, i, 1));
     }
 }
 

@@ -6,6 +6,7 @@
  * that the user-space side never writes bindings, pinholes or port slots itself.
  */
 #include "aging.bpf.h"
+#include "sip_media.bpf.h"
 
 static __always_inline int admin_close(struct sipalg_state *st, const struct sipalg_admin *a,
                                        int pinhole) {
@@ -33,6 +34,39 @@ static __always_inline int admin_close(struct sipalg_state *st, const struct sip
         sipalg_pinhole_remove(st, port, s);
     else
         sipalg_binding_remove(st, port, s);
+    return 0;
+}
+
+/* The binding slot of public port a->public_port, or NULL. */
+static __always_inline struct sipalg_port *admin_binding(const struct sipalg_admin *a) {
+    struct sipalg_port *s = sipalg_port_slot(a->public_port);
+
+    return s && s->state == SIPALG_PORT_BINDING ? s : NULL;
+}
+
+/* The slow-path daemon's operations on a phone's call memory (sip_media.bpf.h). */
+static __always_inline int admin_media(struct sipalg_state *st, struct sipalg_admin *a) {
+    struct sipalg_port *b = admin_binding(a);
+
+    if (!b)
+        return -ENOENT;
+    switch (a->op) {
+    case SIPALG_OP_MEDIA_REMEMBER:
+        sipalg_media_remember_ports(b, &a->ports[0], &a->ports[4]);
+        break;
+    case SIPALG_OP_MEDIA_SCOPE:
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+            sipalg_media_scope_line(b, a->public_port, i, bpf_ntohl(a->ips[i]),
+                                    bpf_ntohl(a->ips[i + 4]));
+        break;
+    case SIPALG_OP_MEDIA_CLOSE:
+        sipalg_media_close(st, b, a->public_port);
+        break;
+    default: /* SIPALG_OP_MEDIA_OFFER */
+        b->remote_ip = a->remote_ip;
+        break;
+    }
     return 0;
 }
 
@@ -72,6 +106,7 @@ int sipalg_admin(struct sipalg_admin *a) {
         rq.remote_ip = a->remote_ip;
         rq.remote_port = a->remote_port;
         rq.want_port = a->public_port;
+        rq.owner = a->owner;
         rq.call = a->arg;
         a->result = sipalg_pinhole_open(cfg, st, &rq, &port);
         a->public_port = (__u16)port;
@@ -81,6 +116,42 @@ int sipalg_admin(struct sipalg_admin *a) {
         break;
     case SIPALG_OP_BINDING_CLOSE:
         a->result = admin_close(st, a, 0);
+        break;
+    case SIPALG_OP_BINDING_TOUCH: {
+        struct sipalg_endpoint ep = {.ip = a->priv_ip, .port = a->priv_port};
+
+        port = a->priv_ip && a->priv_port ? sipalg_binding_touch(cfg, st, &ep, a->arg != 0) : 0;
+        a->public_port = (__u16)port;
+        a->result = port ? 0 : -EADDRINUSE;
+        break;
+    }
+    case SIPALG_OP_BINDING_LIFETIME:
+        if (!admin_binding(a)) {
+            a->result = -ENOENT;
+            break;
+        }
+        sipalg_binding_set_lifetime(st, a->public_port, a->arg);
+        a->result = 0;
+        break;
+    case SIPALG_OP_MEDIA_REMEMBER:
+    case SIPALG_OP_MEDIA_SCOPE:
+    case SIPALG_OP_MEDIA_CLOSE:
+    case SIPALG_OP_MEDIA_OFFER:
+        a->result = admin_media(st, a);
+        break;
+    case SIPALG_OP_DAEMON_BEAT:
+        st->slow_mark = a->arg;
+        st->daemon_s = a->arg ? st->now_s + 1 : 0;
+        a->result = 0;
+        break;
+    case SIPALG_OP_DAEMON_COUNT:
+        if (a->arg != SIPALG_CTR_DAEMON_HANDLED && a->arg != SIPALG_CTR_DAEMON_FAILED &&
+            a->arg != SIPALG_CTR_DAEMON_DROPPED) {
+            a->result = -EINVAL;
+            break;
+        }
+        sipalg_count((enum sipalg_counter)a->arg);
+        a->result = 0;
         break;
     default:
         a->result = -EOPNOTSUPP;

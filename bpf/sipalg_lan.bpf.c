@@ -24,6 +24,12 @@ static __always_inline int lan_pass_why(enum sipalg_counter why) {
     return lan_pass();
 }
 
+/* Untouched to the stack, and to the slow-path daemon if one is attached. */
+static __always_inline int lan_slow(struct __sk_buff *skb, enum sipalg_counter why) {
+    sipalg_to_slow_path(skb, why);
+    return lan_pass();
+}
+
 /* Route the packet as the stack would; owned only if it leaves by the WAN interface. Media
  * (`pin` set) uses the pinhole's route cache. */
 static __always_inline int lan_route(struct __sk_buff *skb, const struct sipalg_config *cfg,
@@ -91,7 +97,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     if (!m)
         return lan_pass();
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
-        return lan_pass_why(SIPALG_CTR_SLOW_TOO_LARGE);
+        return lan_slow(skb, SIPALG_CTR_SLOW_TOO_LARGE);
     why = lan_route(skb, cfg, st, p, NULL, &r);
     if (why)
         return lan_pass_why(why);
@@ -151,8 +157,9 @@ static __noinline int lan_main(struct __sk_buff *skb) {
     ep.port = p.udp->source;
     if (p.frag == SIPALG_FRAG_FIRST) {
         /* Only the first fragment has the ports; the datagram must be reassembled first. */
-        if (sipalg_is_sip_port(cfg, p.udp->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep) ||
-            bpf_map_lookup_elem(&sipalg_pins, &ep))
+        if (sipalg_is_sip_port(cfg, p.udp->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
+            return lan_slow(skb, SIPALG_CTR_SLOW_FRAGMENT);
+        if (bpf_map_lookup_elem(&sipalg_pins, &ep)) /* media: no slow path, just counted */
             return lan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
         return lan_pass();
     }

@@ -100,8 +100,10 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
 
     if (!m)
         return wan_pass();
-    if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
-        return wan_pass_why(SIPALG_CTR_SLOW_TOO_LARGE);
+    if (p->payload_len > SIPALG_KERNEL_SIP_MAX) {
+        sipalg_to_slow_path(skb, SIPALG_CTR_SLOW_TOO_LARGE);
+        return wan_pass();
+    }
     sipalg_nat_to_phone(&n, p->ip->daddr, p->udp->dest, s->priv_ip, s->priv_port);
     why = wan_route(skb, cfg, st, p, n.new_ip, NULL, &r);
     if (why)
@@ -170,8 +172,12 @@ static __noinline int wan_in_main(struct __sk_buff *skb) {
     s = sipalg_port_slot(port);
     if (!s || (s->state != SIPALG_PORT_BINDING && s->state != SIPALG_PORT_PINHOLE))
         return wan_pass();
-    if (p.frag == SIPALG_FRAG_FIRST)
-        return wan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
+    if (p.frag == SIPALG_FRAG_FIRST) {
+        if (s->state != SIPALG_PORT_BINDING) /* media: no slow path, just counted */
+            return wan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
+        sipalg_to_slow_path(skb, SIPALG_CTR_SLOW_FRAGMENT);
+        return wan_pass();
+    }
     if (s->state == SIPALG_PORT_PINHOLE)
         return media_in(skb, cfg, st, &p, s);
     return sip_in(skb, cfg, st, &p, s, port);

@@ -1,5 +1,6 @@
 // sipalg: command-line wiring only. Each verb is a thin call into instance/status code; every
 // failure surfaces as a UserError and becomes one "sipalg: ..." line on stderr.
+#include "daemon.hpp"
 #include "discover.hpp"
 #include "entries.hpp"
 #include "error.hpp"
@@ -30,6 +31,7 @@ struct Options {
     std::string private_ep;   // pinholes add/del, bindings del
     std::string remote_ep;    // pinholes add
     unsigned public_port = 0; // pinholes add
+    slow::DaemonOptions daemon;
 };
 
 Target target_of(const Options &o) {
@@ -236,6 +238,27 @@ int main(int argc, char **argv) {
             ->capture_default_str();
     load->add_option("--max-pinholes", a.max_pinholes, "pinholes in total")->capture_default_str();
     load->callback([&] { rc = cmd_load(o); });
+
+    auto *daemon = app.add_subcommand(
+            "daemon",
+            "Run the userspace slow path: finish the SIP messages the kernel hands up (IP "
+            "fragments, messages over the in-kernel limits) until SIGINT/SIGTERM. While it is "
+            "not running those pass untouched and are counted as slow_path_needed");
+    add_wan(daemon, true);
+    daemon->add_option("--mark", o.daemon.mark,
+                       "skb mark for packets handed to the daemon (default 0x51a1; must not "
+                       "collide with other marks on this router)");
+    daemon->add_option("--route-table", o.daemon.route_table,
+                       "policy-routing table that delivers marked packets locally (default 1306)");
+    daemon->add_option("--listen-port", o.daemon.listen_port,
+                       "UDP port of the daemon's transparent socket on 127.0.0.1 (default 5097)");
+    daemon->callback([&] {
+        o.daemon.target = target_of(o);
+        o.daemon.verbose = o.verbose;
+        if (!o.daemon.mark)
+            throw UserError("--mark must not be 0");
+        rc = slow::run_daemon(o.daemon);
+    });
 
     auto *unload = app.add_subcommand("unload", "Detach every program and remove the pins");
     add_wan(unload, true);

@@ -149,6 +149,16 @@ sipalg_port InstanceMaps::read_slot(std::uint16_t port) const {
     return s;
 }
 
+std::uint16_t InstanceMaps::binding_public_port(const sipalg_endpoint &ep) const {
+    sipalg_binding b{};
+    if (bpf_map_lookup_elem(binds_.get(), &ep, &b) != 0)
+        return 0;
+    const sipalg_port s = read_slot(b.public_port);
+    return s.state == SIPALG_PORT_BINDING && s.priv_ip == ep.ip && s.priv_port == ep.port
+                   ? b.public_port
+                   : 0;
+}
+
 std::vector<NatEntry> InstanceMaps::list(int fwd_fd, bool pinholes) const {
     std::vector<NatEntry> out;
     sipalg_endpoint key{}, next{};

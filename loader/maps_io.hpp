@@ -65,10 +65,13 @@ class InstanceMaps {
     void write_lan_ifindexes(const std::vector<std::uint32_t> &ifindexes) const;
     std::vector<NatEntry> bindings() const;
     std::vector<NatEntry> pinholes() const;
+    // One port slot (all zero = FREE if it cannot be read), and the public port of the binding
+    // of a phone SIP socket (0: none); both in network order where the maps are.
+    sipalg_port read_slot(std::uint16_t port) const;
+    std::uint16_t binding_public_port(const sipalg_endpoint &ep) const;
 
   private:
     std::vector<NatEntry> list(int fwd_fd, bool pinholes) const;
-    sipalg_port read_slot(std::uint16_t port) const;
 
     UniqueFd config_;
     UniqueFd counters_;

@@ -188,8 +188,13 @@ struct sipalg_state {
     __u32 pinholes;     /* live pinholes */
     __u32 route_gen;    /* current route cache generation, 1..255, advanced every second by
                          * the timer (0: timer not running, routes are not cached) */
+    __u32 daemon_s;     /* the slow-path daemon's last heartbeat: ALG clock + 1 (0: never) */
+    __u32 slow_mark;    /* skb mark that hands a packet to the daemon (0: no daemon) */
     __u32 pad;
 };
+
+/* The daemon counts as attached while its heartbeat is at most this old (ALG seconds). */
+#define SIPALG_DAEMON_STALE_S 3
 
 /* ---- ifaces: BPF_MAP_TYPE_ARRAY of struct sipalg_iface, SIPALG_IFACES entries ----
  * The egress interfaces cached routes point to (ifindex and its MAC, the source MAC of
@@ -218,6 +223,15 @@ enum sipalg_admin_op {
     SIPALG_OP_PINHOLE_OPEN = 4,  /* priv, remote, public_port (0: auto), arg = Call-ID hash */
     SIPALG_OP_PINHOLE_CLOSE = 5, /* priv */
     SIPALG_OP_BINDING_CLOSE = 6, /* priv */
+    /* The slow-path daemon's operations: the same state changes the fast path makes. */
+    SIPALG_OP_BINDING_TOUCH = 7,    /* priv, arg = 1 for REGISTER; out: public_port */
+    SIPALG_OP_BINDING_LIFETIME = 8, /* public_port, arg = seconds the registrar granted */
+    SIPALG_OP_MEDIA_REMEMBER = 9,   /* public_port (binding), ports[0..3] RTP, [4..7] RTCP */
+    SIPALG_OP_MEDIA_SCOPE = 10,     /* public_port, ips[0..3] RTP, [4..7] RTCP remote (0: keep) */
+    SIPALG_OP_MEDIA_CLOSE = 11,     /* public_port: close the call's remembered pinholes */
+    SIPALG_OP_MEDIA_OFFER = 12,     /* public_port, remote_ip of an offer that came in */
+    SIPALG_OP_DAEMON_BEAT = 13,     /* arg = slow mark (0: the daemon detaches) */
+    SIPALG_OP_DAEMON_COUNT = 14,    /* arg = enum sipalg_counter to add 1 to */
 };
 
 struct sipalg_admin {
@@ -228,8 +242,10 @@ struct sipalg_admin {
     __be16 priv_port;
     __be16 remote_port; /* 0: any port of remote_ip */
     __u16 public_port;  /* in: wanted (0: the private port if free, else any); out: given */
-    __u16 pad;
+    __u16 owner;        /* PINHOLE_OPEN: public port of the phone's binding (0: none) */
     __u32 arg;
+    __u16 ports[8]; /* MEDIA_REMEMBER */
+    __be32 ips[8];  /* MEDIA_SCOPE */
 };
 
 /* ---- counters: BPF_MAP_TYPE_PERCPU_ARRAY of __u64, indexed by enum sipalg_counter ---- */
@@ -281,6 +297,11 @@ struct sipalg_admin {
       "SIP leaving the WAN not NATed by the ALG while enabled")                                    \
     X(AGING_TICKS, "aging_ticks", "aging timer runs")                                              \
     X(SIP_MALFORMED, "sip_malformed", "SIP messages the scanner found broken (passed untouched)")  \
+    X(DAEMON_HANDED, "daemon_handed", "slow-path packets marked for the userspace daemon")         \
+    X(DAEMON_HANDLED, "daemon_handled", "SIP messages the daemon rewrote and sent on")             \
+    X(DAEMON_FAILED, "daemon_failed",                                                              \
+      "SIP messages the daemon could not rewrite (sent on untouched)")                             \
+    X(DAEMON_DROPPED, "daemon_dropped", "SIP messages the daemon dropped (unusable, send failed)") \
     X(HELD_OFF, "held_while_off",                                                                  \
       "inbound packets of ALG flows dropped while disabled until conntrack knows the flow")
 

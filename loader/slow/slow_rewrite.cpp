@@ -1,0 +1,303 @@
+// Built with the slow path's limits (CMake sets them for this file only: the include/sipalg
+// structures of this translation unit are private to it).
+#include "slow_rewrite.hpp"
+
+#include "sipalg/sipalg.h"
+
+#include <array>
+#include <cstring>
+#include <memory>
+
+namespace sipalg::slow {
+
+namespace {
+
+constexpr std::uint32_t kSipPort = 5060;
+
+struct Work {
+    sipalg_work w;
+    sipalg_match mt;
+};
+
+// One message's decisions; mirrors bpf/sip_out.bpf.h and bpf/sip_in.bpf.h (see there for why).
+class Decider {
+  public:
+    Decider(sipalg_scan_result &sc, const Net &net, SlowState &st, Phone phone,
+            std::uint16_t public_port)
+        : sc_(sc), net_(net), st_(st), phone_(phone), pub_port_(public_port) {}
+
+    void outbound() {
+        for (std::uint32_t i = 0; i < sc_.n_occ; i++)
+            out_occ(sc_.occ[i]);
+        if (n_pin_) {
+            std::array<std::uint16_t, 8> ports{};
+            for (int i = 0; i < 4; i++) {
+                ports[i] = rtp_[i];
+                ports[i + 4] = rtcp_[i];
+            }
+            st_.media_remember(pub_port_, ports);
+        } else if (call_over()) {
+            st_.media_close(pub_port_);
+        }
+    }
+
+    void inbound() {
+        for (std::uint32_t i = 0; i < sc_.n_occ; i++)
+            in_occ(sc_.occ[i]);
+        if (!sc_.is_request && sc_.cseq_method == SIPALG_M_REGISTER && sc_.status >= 200 &&
+            sc_.status < 300) {
+            const std::int32_t e = sc_.contact_expires >= 0 ? sc_.contact_expires : sc_.expires;
+            if (e >= 0)
+                st_.binding_lifetime(pub_port_, static_cast<std::uint32_t>(e));
+        }
+        if (call_over()) {
+            st_.media_close(pub_port_);
+            return;
+        }
+        if (!(sc_.sdp.flags & SIPALG_SF_PRESENT) || !sc_.sdp.n_media)
+            return;
+        if (!sc_.is_request || sc_.method == SIPALG_M_ACK) {
+            std::array<std::uint32_t, 8> ips{};
+            for (std::uint32_t i = 0; i < 4 && i < sc_.sdp.n_media; i++) {
+                if (!sc_.sdp.m[i].port)
+                    continue;
+                ips[i] = sipalg_sdp_media_ip(&sc_, i, 0);
+                ips[i + 4] = sipalg_sdp_media_ip(&sc_, i, 1);
+            }
+            st_.media_scope(pub_port_, ips);
+            return;
+        }
+        if (const std::uint32_t ip = sipalg_sdp_media_ip(&sc_, 0, 0))
+            st_.media_offer(pub_port_, ip);
+    }
+
+    std::uint32_t n_set() const { return n_set_; }
+
+  private:
+    void set(sipalg_occ &o, std::uint32_t ip, std::uint32_t port) {
+        sipalg_occ_set(&o, ip, port);
+        n_set_++;
+    }
+
+    bool call_over() const {
+        if (sc_.is_request)
+            return sc_.method == SIPALG_M_BYE || sc_.method == SIPALG_M_CANCEL;
+        return sc_.cseq_method == SIPALG_M_INVITE && sc_.status >= 300;
+    }
+
+    std::uint16_t sip_port_of(std::uint32_t ip, std::uint32_t port) const {
+        if (ip == phone_.ip && port == phone_.port)
+            return pub_port_;
+        return st_.binding_port({ip, static_cast<std::uint16_t>(port)});
+    }
+
+    std::uint16_t pin(std::uint32_t ip, std::uint32_t port, std::uint32_t want) {
+        std::uint32_t remote = 0;
+        // A response (or ACK) carries the phone's answer to the offer that came in.
+        if (!sc_.is_request || sc_.method == SIPALG_M_ACK)
+            remote = st_.binding_offer_ip(pub_port_);
+        const std::uint16_t got =
+                st_.pinhole_open({ip, static_cast<std::uint16_t>(port)},
+                                 static_cast<std::uint16_t>(want), pub_port_, remote);
+        if (got)
+            n_pin_++;
+        return got;
+    }
+
+    void out_media(sipalg_occ &o) {
+        const std::uint32_t i = o.media & (SIPALG_MAX_MEDIA - 1);
+        const sipalg_sdp_media &md = sc_.sdp.m[i];
+        const bool remembered = i < 4; // the call memory holds four media lines
+        if (!o.port)
+            return;
+        if (o.kind == SIPALG_OCC_SDP_RTCP_PORT) {
+            const std::uint32_t want = remembered && rtp_[i] ? rtp_[i] + 1u : 0;
+            if (const std::uint16_t c = pin(o.ip, o.port, want)) {
+                if (remembered)
+                    rtcp_[i] = c;
+                set(o, net_.public_ip, c);
+            }
+            return;
+        }
+        const std::uint16_t p = pin(o.ip, o.port, 0);
+        if (!p)
+            return;
+        if (remembered)
+            rtp_[i] = p;
+        set(o, net_.public_ip, p);
+        if ((md.flags & SIPALG_MF_RTP) && !(md.flags & SIPALG_MF_RTCP) && o.port < 65535) {
+            const std::uint16_t c = pin(o.ip, o.port + 1u, p + 1u);
+            if (remembered)
+                rtcp_[i] = c;
+        }
+    }
+
+    void out_candidate_port(sipalg_occ &o) {
+        if (o.media >= 4)
+            return;
+        const sipalg_sdp_media &md = sc_.sdp.m[o.media];
+        const std::uint32_t rtcp = (md.flags & SIPALG_MF_RTCP) ? md.rtcp_port : md.port + 1u;
+        if (o.port == md.port && rtp_[o.media])
+            set(o, net_.public_ip, rtp_[o.media]);
+        else if (o.port == rtcp && rtcp_[o.media])
+            set(o, net_.public_ip, rtcp_[o.media]);
+    }
+
+    void out_occ(sipalg_occ &o) {
+        switch (o.kind) {
+        case SIPALG_OCC_SIP_HOST:
+        case SIPALG_OCC_SIP_RPORT: {
+            const std::uint32_t eff = o.port ? o.port : kSipPort;
+            const std::uint16_t pub = sip_port_of(o.ip, eff);
+            if (o.kind == SIPALG_OCC_SIP_RPORT) {
+                if (pub)
+                    set(o, net_.public_ip, pub);
+            } else if (!pub) {
+                set(o, net_.public_ip, o.port);
+            } else {
+                set(o, net_.public_ip, o.port || pub != kSipPort ? pub : 0);
+            }
+            break;
+        }
+        case SIPALG_OCC_SIP_ADDR:
+        case SIPALG_OCC_SDP_ORIGIN:
+        case SIPALG_OCC_SDP_CONN:
+        case SIPALG_OCC_SDP_RTCP_ADDR:
+        case SIPALG_OCC_SDP_CAND_ADDR:
+            set(o, net_.public_ip, 0);
+            break;
+        case SIPALG_OCC_SDP_MEDIA_PORT:
+        case SIPALG_OCC_SDP_RTCP_PORT:
+            out_media(o);
+            break;
+        case SIPALG_OCC_SDP_CAND_PORT:
+            out_candidate_port(o);
+            break;
+        case SIPALG_OCC_CALLID_HOST:
+            if (o.ip == phone_.ip)
+                set(o, net_.public_ip, 0);
+            break;
+        default:
+            break;
+        }
+    }
+
+    void in_occ(sipalg_occ &o) {
+        if (o.kind == SIPALG_OCC_SIP_ADDR || o.kind == SIPALG_OCC_CALLID_HOST) {
+            set(o, phone_.ip, 0);
+            return;
+        }
+        if (o.kind != SIPALG_OCC_SIP_HOST && o.kind != SIPALG_OCC_SIP_RPORT)
+            return;
+        const std::uint32_t eff = o.port ? o.port : kSipPort;
+        Phone ph;
+        if (eff > 65535 || !st_.binding_phone(static_cast<std::uint16_t>(eff), &ph))
+            return;
+        std::uint32_t port = ph.port;
+        if (o.kind == SIPALG_OCC_SIP_HOST && !o.port && port == kSipPort)
+            port = 0;
+        set(o, ph.ip, port);
+    }
+
+    sipalg_scan_result &sc_;
+    const Net &net_;
+    SlowState &st_;
+    Phone phone_;
+    std::uint16_t pub_port_;
+    std::uint32_t n_set_ = 0, n_pin_ = 0;
+    std::array<std::uint16_t, 4> rtp_{}, rtcp_{};
+};
+
+const char *verdict_name(int v) {
+    switch (v) {
+    case SIPALG_MALFORMED:
+        return "malformed";
+    case SIPALG_TOO_BIG:
+        return "too big";
+    case SIPALG_TOO_COMPLEX:
+        return "too complex";
+    default:
+        return "not rewritable";
+    }
+}
+
+Outcome failed(std::string why) {
+    Outcome o;
+    o.verdict = Verdict::Failed;
+    o.why = std::move(why);
+    return o;
+}
+
+} // namespace
+
+std::uint32_t slow_msg_max() {
+    return SIPALG_MSG_MAX;
+}
+
+Outcome process(const Datagram &d, const Net &net, SlowState &state) {
+    Outcome res;
+    if (d.payload.size() > SIPALG_MSG_MAX)
+        return failed("message of " + std::to_string(d.payload.size()) + " bytes, over " +
+                      std::to_string(SIPALG_MSG_MAX));
+    auto work = std::make_unique<Work>();
+    std::memcpy(work->w.msg, d.payload.data(), d.payload.size());
+    const auto len = static_cast<sa_u32>(d.payload.size());
+    std::memset(&work->mt, 0, sizeof(work->mt));
+    if (d.dir == Dir::Out) {
+        for (const auto &[pfx, plen] : net.lan)
+            sipalg_match_add(&work->mt, pfx, plen);
+    } else {
+        sipalg_match_add(&work->mt, net.public_ip, 32);
+    }
+    const int v = sipalg_scan(work->w.msg, len, &work->mt,
+                              d.dir == Dir::Out ? 0 : SIPALG_SCAN_NO_SDP_EDITS, &work->w.sc);
+    if (v != SIPALG_OK && v != SIPALG_NOT_SIP)
+        return failed(std::string("the rewriter refused it: ") + verdict_name(v));
+
+    // The NATed addresses, and the binding the message belongs to.
+    Phone phone;
+    std::uint16_t pub_port = 0;
+    if (d.dir == Dir::Out) {
+        phone = {d.src.ip, d.src.port};
+        const bool reg =
+                v == SIPALG_OK && work->w.sc.is_request && work->w.sc.method == SIPALG_M_REGISTER;
+        pub_port = state.binding_touch(phone, reg);
+        res.from = {net.public_ip, pub_port};
+        res.to = d.dst;
+    } else {
+        pub_port = d.dst.port;
+        if (!state.binding_phone(pub_port, &phone)) {
+            res.verdict = Verdict::NoBinding;
+            res.why = "no binding on public port " + std::to_string(pub_port);
+            return res;
+        }
+        res.from = d.src;
+        res.to = {phone.ip, phone.port};
+    }
+    if (!pub_port) {
+        res.verdict = Verdict::NoBinding;
+        res.why = "no public port for the phone";
+        return res;
+    }
+    res.payload = d.payload;
+    res.verdict = Verdict::Unchanged;
+    if (v == SIPALG_NOT_SIP)
+        return res; // keepalives and the like cross through the binding as they are
+
+    Decider dec(work->w.sc, net, state, phone, pub_port);
+    if (d.dir == Dir::Out)
+        dec.outbound();
+    else
+        dec.inbound();
+    if (!dec.n_set())
+        return res;
+    sa_u32 out_len = 0;
+    const int a = sipalg_apply(work->w.msg, &work->w.sc, work->w.out, &out_len);
+    if (a != SIPALG_OK || out_len == 0)
+        return failed(std::string("the rewrite failed: ") + verdict_name(a));
+    res.payload.assign(work->w.out, work->w.out + out_len);
+    res.verdict = Verdict::Rewritten;
+    return res;
+}
+
+} // namespace sipalg::slow

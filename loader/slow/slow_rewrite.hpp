@@ -1,0 +1,54 @@
+// The slow path's processing of one complete SIP message (a reassembled UDP datagram): the same
+// scanner/rewriter as the kernel (include/sipalg, host build with larger limits, see
+// slow_limits.hpp) and the same decisions as bpf/sip_out.bpf.h and bpf/sip_in.bpf.h, applied
+// through SlowState so that bindings and pinholes follow the fast path's rules exactly.
+#pragma once
+
+#include "slow_state.hpp"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sipalg::slow {
+
+struct Addr {
+    std::uint32_t ip = 0; // host order
+    std::uint16_t port = 0;
+    bool operator==(const Addr &) const = default;
+};
+
+enum class Dir { Out, In }; // Out: from a phone on the LAN; In: to the public address
+
+struct Datagram {
+    Dir dir = Dir::Out;
+    Addr src, dst; // as received (the original destination for tproxied packets)
+    std::vector<std::uint8_t> payload;
+};
+
+struct Net {
+    std::uint32_t public_ip = 0;                             // host order
+    std::vector<std::pair<std::uint32_t, std::uint8_t>> lan; // prefixes (host order, length)
+};
+
+enum class Verdict {
+    Rewritten, // send `payload` from `from` to `to`
+    Unchanged, // nothing to rewrite (keepalive, no LAN address): send as it is, NATed
+    Failed,    // the rewriter refused it (malformed, over even the slow path's limits): drop
+    NoBinding, // no public port could be had for the phone, or none maps to the phone: drop
+};
+
+struct Outcome {
+    Verdict verdict = Verdict::Failed;
+    std::vector<std::uint8_t> payload;
+    Addr from, to;   // the NATed addresses to send with
+    std::string why; // for the log, on Failed / NoBinding
+};
+
+// Largest message the slow path handles (the kernel's limit is 2048 bytes).
+std::uint32_t slow_msg_max();
+
+Outcome process(const Datagram &d, const Net &net, SlowState &state);
+
+} // namespace sipalg::slow

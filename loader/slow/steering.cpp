@@ -1,0 +1,109 @@
+#include "steering.hpp"
+
+#include "error.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+namespace sipalg::slow {
+
+namespace {
+
+// Runs argv (no shell), feeding `input` on stdin; returns the exit status (-1: not run).
+int run(const std::vector<std::string> &argv, const std::string &input = "") {
+    int in[2];
+    if (pipe(in) != 0)
+        return -1;
+    const pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(in[0], 0);
+        close(in[0]);
+        close(in[1]);
+        std::freopen("/dev/null", "w", stdout);
+        std::freopen("/dev/null", "w", stderr);
+        std::vector<char *> args;
+        for (const auto &a : argv)
+            args.push_back(const_cast<char *>(a.c_str()));
+        args.push_back(nullptr);
+        execvp(args[0], args.data());
+        _exit(127);
+    }
+    close(in[0]);
+    if (!input.empty() && write(in[1], input.data(), input.size()) < 0) {
+        // the child's exit status tells
+    }
+    close(in[1]);
+    int st = 0;
+    if (waitpid(pid, &st, 0) < 0)
+        return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::string hex(std::uint32_t v) {
+    std::ostringstream s;
+    s << "0x" << std::hex << v;
+    return s.str();
+}
+
+} // namespace
+
+Steering::Steering(std::string wan, std::uint32_t mark, std::uint32_t table, std::uint16_t port)
+    : wan_(std::move(wan)), mark_(mark), table_(table), port_(port) {}
+
+Steering::~Steering() {
+    remove();
+}
+
+std::string Steering::nft_table() const {
+    std::string t = "sipalg_slow_" + wan_;
+    for (char &c : t)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+            c = '_';
+    return t;
+}
+
+void Steering::install() {
+    remove(); // a killed daemon's leftovers
+    const std::string m = hex(mark_), tbl = std::to_string(table_);
+    // Marked packets are routed to the host itself...
+    if (run({"ip", "-4", "rule", "add", "fwmark", m, "lookup", tbl, "priority", "50"}) != 0 ||
+        run({"ip", "-4", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", tbl}) != 0)
+        throw UserError("cannot install the policy route for mark " + m +
+                        " (ip rule/route failed; is iproute2 installed?)");
+    // ...and there to the daemon's socket. Priority mangle: after conntrack's defragmentation
+    // (-400), so the reassembled datagram is what is steered.
+    const std::string rules = "table ip " + nft_table() +
+                              " {\n"
+                              "  chain prerouting {\n"
+                              "    type filter hook prerouting priority mangle; policy accept;\n"
+                              "    meta mark " +
+                              m + " meta l4proto udp tproxy to 127.0.0.1:" + std::to_string(port_) +
+                              "\n"
+                              "  }\n"
+                              "}\n";
+    if (run({"nft", "-f", "-"}, rules) != 0) {
+        remove();
+        throw UserError("cannot install the nftables tproxy rule (nft -f failed; needs nftables "
+                        "and the kernel's nft_tproxy)");
+    }
+    installed_ = true;
+}
+
+void Steering::remove() noexcept {
+    const std::string m = hex(mark_), tbl = std::to_string(table_);
+    run({"nft", "delete", "table", "ip", nft_table()});
+    // Remove every copy of the rule (bounded: a rule is added once per install).
+    for (int i = 0; i < 8 && run({"ip", "-4", "rule", "del", "fwmark", m, "lookup", tbl}) == 0;
+         i++) {
+    }
+    run({"ip", "-4", "route", "flush", "table", tbl});
+    installed_ = false;
+}
+
+} // namespace sipalg::slow
