@@ -15,17 +15,12 @@
 
 #include "sipalg_common.bpf.h"
 
-static __always_inline int sipalg_daemon_attached(const struct sipalg_state *st) {
-    return st && st->slow_mark && st->daemon_s &&
-           st->now_s + 1 - st->daemon_s <= SIPALG_DAEMON_STALE_S;
-}
-
 /* Counts `why` and marks the packet for the daemon if one is attached. */
 static __always_inline void sipalg_to_slow_path(struct __sk_buff *skb, enum sipalg_counter why) {
     const struct sipalg_state *st = sipalg_st();
 
     sipalg_count(why);
-    if (!sipalg_daemon_attached(st))
+    if (!st || !sipalg_daemon_fresh(st))
         return;
     skb->mark = st->slow_mark;
     sipalg_count(SIPALG_CTR_DAEMON_HANDED);

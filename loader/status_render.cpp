@@ -116,6 +116,13 @@ std::string render_human(const InstanceStatus &st) {
         else
             s << "never ran";
         s << "\n";
+        s << "    slow path: daemon "
+          << (sipalg_daemon_fresh(&*st.state) ? "attached"
+                                              : "not running (slow-path packets pass untouched)")
+          << "; handed " << st.counters[SIPALG_CTR_DAEMON_HANDED] << ", handled "
+          << st.counters[SIPALG_CTR_DAEMON_HANDLED] << ", failed "
+          << st.counters[SIPALG_CTR_DAEMON_FAILED] << ", dropped "
+          << st.counters[SIPALG_CTR_DAEMON_DROPPED] << "\n";
     }
     const CounterSummary sum = summarize(st.counters);
     s << "    summary:  seen " << sum.seen << ", NATed by the fast path " << sum.forwarded
@@ -217,6 +224,7 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
     if (st.state) {
         w.field("bindings", st.state->bindings).field("pinholes", st.state->pinholes);
         w.field("clock_s", st.state->now_s);
+        w.field("daemon_attached", sipalg_daemon_fresh(&*st.state) != 0);
         w.key("aging").begin_object().field("ticks", static_cast<std::uint64_t>(st.state->ticks));
         if (st.last_tick_age_s)
             w.field("last_tick_s_ago", static_cast<std::uint64_t>(*st.last_tick_age_s));
@@ -225,6 +233,7 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
         w.end_object();
     } else {
         w.key("bindings").null().key("pinholes").null().key("clock_s").null();
+        w.key("daemon_attached").null();
         w.key("aging").null();
     }
     const CounterSummary sum = summarize(st.counters);

@@ -193,8 +193,13 @@ struct sipalg_state {
     __u32 pad;
 };
 
-/* The daemon counts as attached while its heartbeat is at most this old (ALG seconds). */
+/* The daemon counts as attached while its heartbeat is at most this old (ALG seconds). The
+ * ALG clock stands still while the ALG is disabled, and then nothing is handed to it anyway. */
 #define SIPALG_DAEMON_STALE_S 3
+
+static inline int sipalg_daemon_fresh(const struct sipalg_state *st) {
+    return st->slow_mark && st->daemon_s && st->now_s + 1 - st->daemon_s <= SIPALG_DAEMON_STALE_S;
+}
 
 /* ---- ifaces: BPF_MAP_TYPE_ARRAY of struct sipalg_iface, SIPALG_IFACES entries ----
  * The egress interfaces cached routes point to (ifindex and its MAC, the source MAC of

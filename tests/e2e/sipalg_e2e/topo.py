@@ -228,8 +228,39 @@ class Topology:
             self.nft(r, LINUX_HELPER_NFT)
         if self.mode in ("sipalg", "sipalg-off"):
             self.sipalg("load", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
+            self.start_daemon()
         if self.mode == "sipalg":
             self.sipalg("enable", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
+
+    def start_daemon(self):
+        """The userspace slow path, as a router would run it next to the loaded ALG."""
+        log = open(os.path.join(self.workdir, "sipalg-daemon.log"), "ab")
+        p = subprocess.Popen(["nsenter", "--net=/run/netns/" + A.NS_ROUTER, self.sipalg_bin, "-v",
+                              "daemon", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT],
+                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+        log.close()
+        self.daemon = p
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if p.poll() is not None:
+                raise CommandError("sipalg daemon exited with %d (see %s)" % (
+                    p.returncode, os.path.join(self.workdir, "sipalg-daemon.log")))
+            if '"daemon_attached":true' in self.alg_status_json().replace(" ", ""):
+                return
+            time.sleep(0.1)
+        raise CommandError("sipalg daemon did not attach within 5 s")
+
+    def stop_daemon(self):
+        p = getattr(self, "daemon", None)
+        if p is None or p.poll() is not None:
+            return
+        p.terminate()  # SIGTERM: it detaches and removes its nftables rule
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
 
     def set_alg(self, enabled):
         self.sipalg("enable" if enabled else "disable", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
@@ -241,6 +272,7 @@ class Topology:
         self.run(A.NS_ROUTER, ["ip", "link", "set", A.WAN_IF, "up" if up else "down"])
 
     def down(self):
+        self.stop_daemon()
         for p in self.procs:
             if p.poll() is None:
                 try:
