@@ -296,3 +296,125 @@ TEST_F(SipRewrite, KeepaliveIsForwardedThroughTheBindingUnchanged) {
 }
 
 } // namespace
+
+namespace {
+
+// 183 with SDP (early media) scopes the pinholes exactly like the 200 does.
+TEST_F(SipRewrite, InboundSessionProgressWithSdpScopesThePinholes) {
+    register_phone1();
+    ASSERT_EQ(invite_out().ret, TC_ACT_REDIRECT);
+    const UdpFrameSpec in = from_internet(net::kRemote, 5060, 5060,
+                                          response("183 Session Progress", "203.0.113.1:5060",
+                                                   "1 INVITE", "", sdp("198.51.100.21", 50000)));
+    const RunResult r = run_wan_in(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    const auto expected =
+            build_udp_frame(with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+                                         response("183 Session Progress", "192.168.1.10:5060",
+                                                  "1 INVITE", "", sdp("198.51.100.21", 50000))));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_TRUE(udp_checksum_ok(r.out));
+    EXPECT_EQ(slot(40000).remote_ip, be32("198.51.100.21"));
+}
+
+// The phone's ACK: Via/From/Contact and the Call-ID host go public, nothing else changes.
+TEST_F(SipRewrite, OutboundAckIsRewrittenExactly) {
+    register_phone1();
+    auto ack = [](const std::string &host) {
+        return "ACK sip:2001@198.51.100.20:5060 SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP " +
+               host +
+               ";branch=z9hG4bK-ack;rport\r\n"
+               "From: <sip:1001@" +
+               host +
+               ">;tag=f1\r\n"
+               "To: <sip:2001@198.51.100.20>;tag=t2\r\n"
+               "Call-ID: c1@" +
+               host.substr(0, host.find(':')) + "\r\nCSeq: 1 ACK\r\nContact: <sip:1001@" + host +
+               ">\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+    };
+    const UdpFrameSpec in = from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060,
+                                       ack("192.168.1.10:5060"));
+    const RunResult r = run_lan(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    const auto expected =
+            build_udp_frame(with_payload(snat_expected(in, 5060), ack("203.0.113.1:5060")));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_TRUE(udp_checksum_ok(r.out));
+}
+
+// NOTIFY (message waiting) from the registrar reaches the phone its binding names.
+TEST_F(SipRewrite, InboundNotifyReachesThePhoneExactly) {
+    register_phone1();
+    const std::string body = "Messages-Waiting: yes\r\nVoice-Message: 2/0\r\n";
+    const std::string notify = "NOTIFY sip:1001@203.0.113.1:5060 SIP/2.0\r\n"
+                               "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-mwi\r\n"
+                               "From: <sip:voicemail@198.51.100.7>;tag=v1\r\n"
+                               "To: <sip:1001@203.0.113.1:5060>\r\n"
+                               "Call-ID: mwi-1\r\nCSeq: 1 NOTIFY\r\n"
+                               "Event: message-summary\r\nSubscription-State: active\r\n"
+                               "Content-Type: application/simple-message-summary\r\n"
+                               "Content-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n" + body;
+    const UdpFrameSpec in = from_internet(net::kRegistrar, 5060, 5060, notify);
+    const RunResult r = run_wan_in(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    const auto expected = build_udp_frame(
+            with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+                         replace_all(notify, "203.0.113.1:5060", "192.168.1.10:5060")));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_TRUE(udp_checksum_ok(r.out));
+}
+
+// REFER both ways: inbound, the phone's binding in the Request-URI is restored; outbound, a
+// Refer-To naming another LAN phone's socket gets that phone's public binding.
+TEST_F(SipRewrite, ReferIsRewrittenBothWays) {
+    register_phone1();
+    ASSERT_EQ(run_lan(build_udp_frame(
+                              from_phone(net::kPhone2, net::kPhone2Mac, 5062, net::kRegistrar, 5060,
+                                         sip_register(net::kPhone2, 5062, net::kRegistrar))))
+                      .ret,
+              TC_ACT_REDIRECT);
+    const auto b2 = binding(net::kPhone2, 5062);
+    ASSERT_TRUE(b2);
+    const std::string refer_in = "REFER sip:1001@203.0.113.1:5060 SIP/2.0\r\n"
+                                 "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-ref\r\n"
+                                 "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
+                                 "To: <sip:1001@203.0.113.1:5060>;tag=f1\r\n"
+                                 "Call-ID: call-1\r\nCSeq: 3 REFER\r\n"
+                                 "Refer-To: <sip:3000@198.51.100.20>\r\n"
+                                 "Content-Length: 0\r\n\r\n";
+    const UdpFrameSpec in = from_internet(net::kRemote, 5060, 5060, refer_in);
+    const RunResult r = run_wan_in(build_udp_frame(in));
+    ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
+    const auto expected = build_udp_frame(
+            with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+                         replace_all(refer_in, "203.0.113.1:5060", "192.168.1.10:5060")));
+    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+
+    auto refer_out = [](const std::string &me, const std::string &target) {
+        return "REFER sip:2001@198.51.100.20 SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP " +
+               me +
+               ";branch=z9hG4bK-ref2\r\n"
+               "From: <sip:1001@" +
+               me +
+               ">;tag=f1\r\n"
+               "To: <sip:2001@198.51.100.20>;tag=t2\r\n"
+               "Call-ID: call-1\r\nCSeq: 4 REFER\r\n"
+               "Refer-To: <sip:1002@" +
+               target + ">\r\nContent-Length: 0\r\n\r\n";
+    };
+    const UdpFrameSpec out =
+            from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060,
+                       refer_out("192.168.1.10:5060", std::string(net::kPhone2) + ":5062"));
+    const RunResult o = run_lan(build_udp_frame(out));
+    ASSERT_EQ(o.ret, TC_ACT_REDIRECT);
+    const auto want_out = build_udp_frame(with_payload(
+            snat_expected(out, 5060),
+            refer_out("203.0.113.1:5060", "203.0.113.1:" + std::to_string(b2->public_port))));
+    EXPECT_EQ(o.out, want_out) << first_diff(o.out, want_out);
+    EXPECT_TRUE(udp_checksum_ok(o.out));
+}
+
+} // namespace
