@@ -98,6 +98,7 @@ std::string reference(const uint8_t *msg, uint32_t len, const sipalg_scan_result
         case SIPALG_OCC_SIP_RPORT:
         case SIPALG_OCC_SDP_MEDIA_PORT:
         case SIPALG_OCC_SDP_RTCP_PORT:
+        case SIPALG_OCC_SDP_CAND_PORT:
             t = std::to_string(o.new_port);
             break;
         default:
