@@ -19,12 +19,12 @@
 
 /* Untouched to the stack; messages over an in-kernel limit also to the slow-path daemon (a
  * malformed one would be malformed there too). */
-static __always_inline int sipalg_sip_pass(struct __sk_buff *skb, const struct sipalg_sip_msg *m,
-                                           __u32 why) {
+static __always_inline int sipalg_sip_pass(struct __sk_buff *skb, const struct sipalg_state *st,
+                                           const struct sipalg_sip_msg *m, __u32 why) {
     if (why == SIPALG_CTR_SIP_MALFORMED)
         sipalg_count(why);
     else
-        sipalg_to_slow_path(skb, (enum sipalg_counter)why);
+        sipalg_to_slow_path(skb, st, (enum sipalg_counter)why);
     sipalg_count(m->dir == SIPALG_DIR_OUT ? SIPALG_CTR_LAN_PASS : SIPALG_CTR_WAN_IN_PASS);
     return TC_ACT_OK;
 }
@@ -40,7 +40,7 @@ static __noinline int sipalg_sip_finish(struct __sk_buff *skb) {
         return TC_ACT_OK; /* cannot happen: the main step found them */
     r = sipalg_sip_rewrite(skb, cfg, st, &rw->msg, &reason);
     if (r == SIPALG_RW_SLOW)
-        return sipalg_sip_pass(skb, &rw->msg, reason);
+        return sipalg_sip_pass(skb, st, &rw->msg, reason);
     if (r == SIPALG_RW_DROP) {
         sipalg_count(SIPALG_CTR_DROPPED);
         return TC_ACT_SHOT;

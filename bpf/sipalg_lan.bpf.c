@@ -25,8 +25,9 @@ static __always_inline int lan_pass_why(enum sipalg_counter why) {
 }
 
 /* Untouched to the stack, and to the slow-path daemon if one is attached. */
-static __always_inline int lan_slow(struct __sk_buff *skb, enum sipalg_counter why) {
-    sipalg_to_slow_path(skb, why);
+static __always_inline int lan_slow(struct __sk_buff *skb, const struct sipalg_state *st,
+                                    enum sipalg_counter why) {
+    sipalg_to_slow_path(skb, st, why);
     return lan_pass();
 }
 
@@ -97,7 +98,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     if (!m)
         return lan_pass();
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
-        return lan_slow(skb, SIPALG_CTR_SLOW_TOO_LARGE);
+        return lan_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE);
     why = lan_route(skb, cfg, st, p, NULL, &r);
     if (why)
         return lan_pass_why(why);
@@ -158,7 +159,7 @@ static __noinline int lan_main(struct __sk_buff *skb) {
     if (p.frag == SIPALG_FRAG_FIRST) {
         /* Only the first fragment has the ports; the datagram must be reassembled first. */
         if (sipalg_is_sip_port(cfg, p.udp->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
-            return lan_slow(skb, SIPALG_CTR_SLOW_FRAGMENT);
+            return lan_slow(skb, st, SIPALG_CTR_SLOW_FRAGMENT);
         if (bpf_map_lookup_elem(&sipalg_pins, &ep)) /* media: no slow path, just counted */
             return lan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
         return lan_pass();

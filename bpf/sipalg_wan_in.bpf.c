@@ -28,6 +28,13 @@ static __always_inline int wan_pass_why(enum sipalg_counter why) {
     return wan_pass();
 }
 
+/* Untouched to the stack, and to the slow-path daemon if one is attached. */
+static __always_inline int wan_slow(struct __sk_buff *skb, const struct sipalg_state *st,
+                                    enum sipalg_counter why) {
+    sipalg_to_slow_path(skb, st, why);
+    return wan_pass();
+}
+
 /* Packets XDP has NATed carry its metadata: only the redirect is left to do. */
 static __always_inline int from_xdp(struct __sk_buff *skb, int *verdict) {
     struct sipalg_xdp_meta *meta = (void *)(long)skb->data_meta;
@@ -100,10 +107,8 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
 
     if (!m)
         return wan_pass();
-    if (p->payload_len > SIPALG_KERNEL_SIP_MAX) {
-        sipalg_to_slow_path(skb, SIPALG_CTR_SLOW_TOO_LARGE);
-        return wan_pass();
-    }
+    if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
+        return wan_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE);
     sipalg_nat_to_phone(&n, p->ip->daddr, p->udp->dest, s->priv_ip, s->priv_port);
     why = wan_route(skb, cfg, st, p, n.new_ip, NULL, &r);
     if (why)
@@ -175,8 +180,7 @@ static __noinline int wan_in_main(struct __sk_buff *skb) {
     if (p.frag == SIPALG_FRAG_FIRST) {
         if (s->state != SIPALG_PORT_BINDING) /* media: no slow path, just counted */
             return wan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
-        sipalg_to_slow_path(skb, SIPALG_CTR_SLOW_FRAGMENT);
-        return wan_pass();
+        return wan_slow(skb, st, SIPALG_CTR_SLOW_FRAGMENT);
     }
     if (s->state == SIPALG_PORT_PINHOLE)
         return media_in(skb, cfg, st, &p, s);

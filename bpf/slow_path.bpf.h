@@ -16,9 +16,8 @@
 #include "sipalg_common.bpf.h"
 
 /* Counts `why` and marks the packet for the daemon if one is attached. */
-static __always_inline void sipalg_to_slow_path(struct __sk_buff *skb, enum sipalg_counter why) {
-    const struct sipalg_state *st = sipalg_st();
-
+static __always_inline void
+sipalg_to_slow_path(struct __sk_buff *skb, const struct sipalg_state *st, enum sipalg_counter why) {
     sipalg_count(why);
     if (!st || !sipalg_daemon_fresh(st))
         return;

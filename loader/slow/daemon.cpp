@@ -17,6 +17,8 @@
 // the fast path would have sent.
 #include "daemon.hpp"
 
+#include "config.hpp"
+#include "discover.hpp"
 #include "error.hpp"
 #include "logging.hpp"
 #include "maps_io.hpp"
@@ -32,6 +34,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -56,10 +59,7 @@ sockaddr_in sin_of(Addr a) {
 }
 
 std::string str(Addr a) {
-    char buf[INET_ADDRSTRLEN] = {};
-    const in_addr in{htonl(a.ip)};
-    inet_ntop(AF_INET, &in, buf, sizeof(buf));
-    return std::string(buf) + ":" + std::to_string(a.port);
+    return format_ipv4(a.ip) + ":" + std::to_string(a.port);
 }
 
 void set_opt(int fd, int level, int name, int val, const char *what) {
@@ -100,10 +100,9 @@ bool send_from(Addr from, Addr to, const std::vector<std::uint8_t> &payload, std
 }
 
 bool in_lan(const Net &net, std::uint32_t ip) {
-    for (const auto &[pfx, plen] : net.lan)
-        if (plen && ((ip ^ pfx) >> (32 - plen)) == 0)
-            return true;
-    return false;
+    return std::any_of(net.lan.begin(), net.lan.end(), [&](const Prefix &p) {
+        return prefix_contains(p, Prefix{ip, 32});
+    });
 }
 
 class Daemon {
@@ -118,9 +117,7 @@ class Daemon {
                             "; run: sipalg load --wan " + o.target.ifname);
         const sipalg_config cfg = maps_.read_config();
         net_.public_ip = ntohl(cfg.public_ip);
-        for (int i = 0; i < SIPALG_MAX_LAN_PREFIXES; i++)
-            if (cfg.lan_plen[i])
-                net_.lan.emplace_back(ntohl(cfg.lan_net[i]), cfg.lan_plen[i]);
+        net_.lan = config_prefixes(cfg);
     }
 
     int run() {

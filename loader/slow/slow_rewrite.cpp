@@ -7,6 +7,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 namespace sipalg::slow {
 
@@ -27,6 +28,10 @@ class Decider {
         : sc_(sc), net_(net), st_(st), phone_(phone), pub_port_(public_port) {}
 
     void outbound() {
+        // A response (or ACK) carries the phone's answer to the offer that came in: its pinholes
+        // open already scoped to that offer's media address.
+        if (!sc_.is_request || sc_.method == SIPALG_M_ACK)
+            offer_ip_ = st_.binding_offer_ip(pub_port_);
         for (std::uint32_t i = 0; i < sc_.n_occ; i++)
             out_occ(sc_.occ[i]);
         if (n_pin_) {
@@ -92,13 +97,9 @@ class Decider {
     }
 
     std::uint16_t pin(std::uint32_t ip, std::uint32_t port, std::uint32_t want) {
-        std::uint32_t remote = 0;
-        // A response (or ACK) carries the phone's answer to the offer that came in.
-        if (!sc_.is_request || sc_.method == SIPALG_M_ACK)
-            remote = st_.binding_offer_ip(pub_port_);
         const std::uint16_t got =
                 st_.pinhole_open({ip, static_cast<std::uint16_t>(port)},
-                                 static_cast<std::uint16_t>(want), pub_port_, remote);
+                                 static_cast<std::uint16_t>(want), pub_port_, offer_ip_);
         if (got)
             n_pin_++;
         return got;
@@ -205,6 +206,7 @@ class Decider {
     Phone phone_;
     std::uint16_t pub_port_;
     std::uint32_t n_set_ = 0, n_pin_ = 0;
+    std::uint32_t offer_ip_ = 0;
     std::array<std::uint16_t, 4> rtp_{}, rtcp_{};
 };
 
@@ -244,8 +246,8 @@ Outcome process(const Datagram &d, const Net &net, SlowState &state) {
     const auto len = static_cast<sa_u32>(d.payload.size());
     std::memset(&work->mt, 0, sizeof(work->mt));
     if (d.dir == Dir::Out) {
-        for (const auto &[pfx, plen] : net.lan)
-            sipalg_match_add(&work->mt, pfx, plen);
+        for (const Prefix &p : net.lan)
+            sipalg_match_add(&work->mt, p.net, p.len);
     } else {
         sipalg_match_add(&work->mt, net.public_ip, 32);
     }

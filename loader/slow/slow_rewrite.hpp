@@ -4,11 +4,11 @@
 // through SlowState so that bindings and pinholes follow the fast path's rules exactly.
 #pragma once
 
+#include "discover.hpp"
 #include "slow_state.hpp"
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace sipalg::slow {
@@ -28,8 +28,8 @@ struct Datagram {
 };
 
 struct Net {
-    std::uint32_t public_ip = 0;                             // host order
-    std::vector<std::pair<std::uint32_t, std::uint8_t>> lan; // prefixes (host order, length)
+    std::uint32_t public_ip = 0; // host order
+    std::vector<Prefix> lan;     // LAN prefixes (host order)
 };
 
 enum class Verdict {

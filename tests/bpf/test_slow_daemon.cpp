@@ -76,7 +76,7 @@ class SlowDaemon : public Datapath {
         admin_fd_ = bpf_program__fd(skel_->progs.sipalg_admin);
         state_ = std::make_unique<MapSlowState>(*maps_, admin_fd_);
         net_.public_ip = h(kPub);
-        net_.lan = {{h("192.168.0.0"), 16}};
+        net_.lan = {sipalg::Prefix{h("192.168.0.0"), 16}};
     }
     void TearDown() override {
         state_.reset();
