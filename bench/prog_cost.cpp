@@ -13,6 +13,7 @@
 // marked "FIB every packet".
 //
 // Usage: prog_cost [single-run samples per round, default 100000]     (root)
+#include "bpf_util.hpp"
 #include "packet.hpp"
 #include "prog_cost.skel.h"
 #include "sipalg_maps.h"
@@ -39,14 +40,6 @@ using namespace sipalg::test;
 namespace {
 
 constexpr int kRounds = 5;
-
-int quiet(enum libbpf_print_level level, const char *fmt, va_list args) {
-    return level == LIBBPF_WARN ? std::vfprintf(stderr, fmt, args) : 0;
-}
-
-__be32 be32(const char *a) {
-    return htonl(ipv4_addr(a));
-}
 
 constexpr int kRepeat = 100000;
 
@@ -171,25 +164,16 @@ int main(int argc, char **argv) {
     }
     try {
         const net::Topology &topo = net::enter();
-        libbpf_set_print(quiet);
+        libbpf_set_print(quiet_libbpf);
         prog_cost_bpf *skel = prog_cost_bpf__open_and_load();
         if (!skel)
             throw std::runtime_error("cannot load the benchmark BPF object");
 
-        sipalg_config cfg{};
-        cfg.enabled = 1;
-        cfg.public_ip = be32(net::kPublicIp);
-        cfg.wan_ifindex = topo.wan_ifindex;
-        cfg.sip_port[0] = 5060;
-        cfg.port_min = 1024;
-        cfg.port_max = 65535;
-        cfg.bind_lifetime_s = 300;
-        cfg.reg_lifetime_s = 3600;
+        // Limits above the tests': the aging case fills 4097 pinholes.
+        sipalg_config cfg = topology_config(topo, true);
         cfg.pin_idle_s = 120;
         cfg.pin_max_phone = 64;
         cfg.pin_max_total = 65536;
-        cfg.lan_net[0] = be32("192.168.0.0");
-        cfg.lan_plen[0] = 16;
         const __u32 zero = 0;
         auto set_enabled = [&](bool on) {
             cfg.enabled = on;

@@ -3,6 +3,7 @@
 // program on a frame, to drive the admin program and to read counters and map entries.
 #pragma once
 
+#include "bpf_util.hpp"
 #include "packet.hpp"
 #include "sipalg.skel.h"
 #include "sipalg_maps.h"
@@ -17,21 +18,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdarg>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace sipalg::test {
-
-inline int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list args) {
-    return level == LIBBPF_WARN ? std::vfprintf(stderr, fmt, args) : 0;
-}
-
-inline __be32 be32(const char *dotted) {
-    return htonl(ipv4_addr(dotted));
-}
 
 struct RunResult {
     std::uint32_t ret = 0;
@@ -54,23 +46,7 @@ class Datapath : public testing::Test {
             sipalg_bpf__destroy(skel_);
     }
 
-    sipalg_config default_config(bool enabled) const {
-        sipalg_config c{};
-        c.enabled = enabled ? 1 : 0;
-        c.public_ip = be32(net::kPublicIp);
-        c.wan_ifindex = topo_.wan_ifindex;
-        c.sip_port[0] = 5060;
-        c.port_min = 1024;
-        c.port_max = 65535;
-        c.bind_lifetime_s = 300;
-        c.reg_lifetime_s = 3600;
-        c.pin_idle_s = 60;
-        c.pin_max_phone = 16;
-        c.pin_max_total = 1024;
-        c.lan_net[0] = be32("192.168.0.0");
-        c.lan_plen[0] = 16;
-        return c;
-    }
+    sipalg_config default_config(bool enabled) const { return topology_config(topo_, enabled); }
 
     void write_config(const sipalg_config &c) {
         const __u32 key = SIPALG_CONFIG_KEY;
@@ -89,16 +65,7 @@ class Datapath : public testing::Test {
     }
 
     std::uint64_t counter(enum sipalg_counter idx) const {
-        const int ncpus = libbpf_num_possible_cpus();
-        std::vector<__u64> vals(static_cast<size_t>(ncpus));
-        const __u32 key = idx;
-        EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.sipalg_counters, &key, sizeof(key), vals.data(),
-                                       vals.size() * sizeof(__u64), 0),
-                  0);
-        std::uint64_t sum = 0;
-        for (auto v : vals)
-            sum += v;
-        return sum;
+        return percpu_sum(skel_->maps.sipalg_counters, idx);
     }
 
     // tc program on an skb that arrived on `ifindex`.

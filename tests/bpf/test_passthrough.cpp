@@ -3,6 +3,7 @@
 // packet), the WAN programs must pass every packet byte-for-byte unchanged and count it, whether
 // the ALG is enabled or not. The datapath itself is tested in test_{outbound,inbound,...}.cpp.
 // Needs root (loads programs).
+#include "bpf_util.hpp"
 #include "packet.hpp"
 #include "sipalg.skel.h"
 #include "sipalg_maps.h"
@@ -15,7 +16,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdarg>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -23,11 +23,6 @@
 using namespace sipalg::test;
 
 namespace {
-
-int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list args) {
-    // Keep warnings (e.g. the verifier log on a load failure); drop debug chatter.
-    return level == LIBBPF_WARN ? std::vfprintf(stderr, fmt, args) : 0;
-}
 
 struct Frame {
     const char *name;
@@ -100,17 +95,7 @@ class BpfProgs : public testing::Test {
     }
 
     std::uint64_t counter(enum sipalg_counter idx) {
-        const int ncpus = libbpf_num_possible_cpus();
-        EXPECT_GT(ncpus, 0);
-        std::vector<__u64> vals(static_cast<size_t>(ncpus));
-        const __u32 key = idx;
-        EXPECT_EQ(bpf_map__lookup_elem(skel_->maps.sipalg_counters, &key, sizeof(key), vals.data(),
-                                       vals.size() * sizeof(__u64), 0),
-                  0);
-        std::uint64_t sum = 0;
-        for (auto v : vals)
-            sum += v;
-        return sum;
+        return percpu_sum(skel_->maps.sipalg_counters, idx);
     }
 
     // Runs `prog` once on `in`; returns the program's return value and fills `out`.

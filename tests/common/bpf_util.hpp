@@ -1,0 +1,65 @@
+// Small helpers for the programs that load the BPF object next to the test topology: the BPF
+// tests and the benchmarks.
+#pragma once
+
+#include "packet.hpp"
+#include "sipalg_maps.h"
+#include "testnet.hpp"
+
+#include <arpa/inet.h>
+#include <bpf/libbpf.h>
+
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sipalg::test {
+
+// Keep libbpf's warnings (e.g. the verifier log on a load failure); drop its debug chatter.
+inline int quiet_libbpf(enum libbpf_print_level level, const char *fmt, va_list args) {
+    return level == LIBBPF_WARN ? std::vfprintf(stderr, fmt, args) : 0;
+}
+
+inline __be32 be32(const char *dotted) {
+    return htonl(ipv4_addr(dotted));
+}
+
+// A per-CPU array counter summed over all possible CPUs. Throws if it cannot be read.
+inline std::uint64_t percpu_sum(const bpf_map *map, __u32 key) {
+    const int ncpus = libbpf_num_possible_cpus();
+    if (ncpus <= 0)
+        throw std::runtime_error("libbpf_num_possible_cpus failed");
+    std::vector<__u64> vals(static_cast<size_t>(ncpus));
+    if (bpf_map__lookup_elem(map, &key, sizeof(key), vals.data(), vals.size() * sizeof(__u64), 0) !=
+        0)
+        throw std::runtime_error("cannot read per-CPU entry " + std::to_string(key));
+    std::uint64_t sum = 0;
+    for (auto v : vals)
+        sum += v;
+    return sum;
+}
+
+// The ALG configured for the test topology (testnet.hpp), as `sipalg load` would configure it
+// there; callers adjust the limits they exercise.
+inline sipalg_config topology_config(const net::Topology &topo, bool enabled) {
+    sipalg_config c{};
+    c.enabled = enabled ? 1 : 0;
+    c.public_ip = be32(net::kPublicIp);
+    c.wan_ifindex = topo.wan_ifindex;
+    c.sip_port[0] = 5060;
+    c.port_min = 1024;
+    c.port_max = 65535;
+    c.bind_lifetime_s = 300;
+    c.reg_lifetime_s = 3600;
+    c.pin_idle_s = 60;
+    c.pin_max_phone = 16;
+    c.pin_max_total = 1024;
+    c.lan_net[0] = be32("192.168.0.0");
+    c.lan_plen[0] = 16;
+    return c;
+}
+
+} // namespace sipalg::test
