@@ -152,11 +152,14 @@ for i in range(n):
 ' "${@:2}"
 }
 
-# Remote: counts datagrams arriving at ADDR:PORT for SECONDS.
-remote_listen() { # ADDR PORT SECONDS
-    ns "$IN" timeout 30 "$PY" -c '
+# Counts the datagrams arriving at ADDR:PORT in namespace NS for SECONDS; prints the count.
+count_udp() { # NS ADDR PORT SECONDS
+    local where=$1
+    shift
+    ns "$where" timeout 30 "$PY" -c '
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2])))
 s.settimeout(0.1)
 end, got = time.time() + float(sys.argv[3]), 0
@@ -169,25 +172,8 @@ while time.time() < end:
 print(got)
 ' "$@"
 }
-
-# Phone: listens on 40000 for a while, prints how many datagrams arrived.
-phone_listen() { # SECONDS
-    ns "$PH" timeout 30 "$PY" -c '
-import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("192.168.10.11", 40000))
-s.settimeout(0.1)
-end, got = time.time() + float(sys.argv[1]), 0
-while time.time() < end:
-    try:
-        s.recvfrom(2048)
-        got += 1
-    except socket.timeout:
-        pass
-print(got)
-' "$1"
-}
+remote_listen() { count_udp "$IN" "$@"; }                  # ADDR PORT SECONDS
+phone_listen() { count_udp "$PH" 192.168.10.11 40000 "$1"; } # SECONDS (the phone's RTP port)
 
 send_from_inet() { # SRC_IP SRC_PORT COUNT
     ns "$IN" timeout 20 "$PY" -c '
