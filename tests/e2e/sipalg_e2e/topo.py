@@ -112,6 +112,7 @@ class Topology:
         self.workdir = workdir
         self.sipalg_bin = sipalg_bin
         self.procs = []
+        self.daemon = None  # the slow-path daemon, in the sipalg modes
         self.namespaces = []
         os.makedirs(workdir, exist_ok=True)
 
@@ -121,11 +122,13 @@ class Topology:
         return _sh(["ip", "netns", "exec", ns] + list(argv), timeout=timeout, check=check,
                    input=input)
 
-    def spawn(self, ns, argv, log_name=None):
-        """Start a background process in a namespace; down() kills it."""
+    def spawn(self, ns, argv, log_name=None, host_sys=False):
+        """Start a background process in a namespace; down() kills it. host_sys: enter
+        only the network namespace (nsenter), keeping the host's /sys and its bpffs."""
         log = open(os.path.join(self.workdir, log_name or (os.path.basename(argv[0]) + ".log")),
                    "ab")
-        p = subprocess.Popen(["ip", "netns", "exec", ns] + list(argv), stdout=log,
+        enter = ["nsenter", "--net=/run/netns/" + ns] if host_sys else ["ip", "netns", "exec", ns]
+        p = subprocess.Popen(enter + list(argv), stdout=log,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              start_new_session=True)
         log.close()
@@ -234,12 +237,8 @@ class Topology:
 
     def start_daemon(self):
         """The userspace slow path, as a router would run it next to the loaded ALG."""
-        log = open(os.path.join(self.workdir, "sipalg-daemon.log"), "ab")
-        p = subprocess.Popen(["nsenter", "--net=/run/netns/" + A.NS_ROUTER, self.sipalg_bin, "-v",
-                              "daemon", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT],
-                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             start_new_session=True)
-        log.close()
+        p = self.spawn(A.NS_ROUTER, [self.sipalg_bin, "-v", "daemon", "--wan", A.WAN_IF,
+                                     "--pin-root", PIN_ROOT], "sipalg-daemon.log", host_sys=True)
         self.daemon = p
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -252,7 +251,7 @@ class Topology:
         raise CommandError("sipalg daemon did not attach within 5 s")
 
     def stop_daemon(self):
-        p = getattr(self, "daemon", None)
+        p = self.daemon
         if p is None or p.poll() is not None:
             return
         p.terminate()  # SIGTERM: it detaches and removes its nftables rule
@@ -272,7 +271,7 @@ class Topology:
         self.run(A.NS_ROUTER, ["ip", "link", "set", A.WAN_IF, "up" if up else "down"])
 
     def down(self):
-        self.stop_daemon()
+        self.stop_daemon()  # gracefully first: it removes its nftables table on SIGTERM
         for p in self.procs:
             if p.poll() is None:
                 try:
