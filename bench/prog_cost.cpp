@@ -59,26 +59,18 @@ struct Case {
 std::uint32_t run(const Case &c, int fd, int repeat, std::vector<std::uint8_t> &buf,
                   std::uint32_t *ret) {
     buf.resize(c.frame.size() + 256);
-    if (c.xdp) {
-        xdp_md ctx{};
-        ctx.data_end = static_cast<__u32>(c.frame.size());
-        ctx.ingress_ifindex = c.ifindex;
-        LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = c.frame.data(), .data_out = buf.data(),
-                    .data_size_in = static_cast<__u32>(c.frame.size()),
-                    .data_size_out = static_cast<__u32>(buf.size()), .ctx_in = &ctx,
-                    .ctx_size_in = sizeof(ctx), .repeat = repeat);
-        if (bpf_prog_test_run_opts(fd, &o))
-            throw std::runtime_error("test run failed for " + c.name);
-        *ret = o.retval;
-        return o.duration;
-    }
-    __sk_buff ctx{};
-    ctx.ifindex = c.ifindex;
-    ctx.ingress_ifindex = c.ifindex;
+    xdp_md xctx{};
+    xctx.data_end = static_cast<__u32>(c.frame.size());
+    xctx.ingress_ifindex = c.ifindex;
+    __sk_buff sctx{};
+    sctx.ifindex = c.ifindex;
+    sctx.ingress_ifindex = c.ifindex;
     LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = c.frame.data(), .data_out = buf.data(),
                 .data_size_in = static_cast<__u32>(c.frame.size()),
-                .data_size_out = static_cast<__u32>(buf.size()), .ctx_in = &ctx,
-                .ctx_size_in = sizeof(ctx), .repeat = repeat);
+                .data_size_out = static_cast<__u32>(buf.size()),
+                .ctx_in = c.xdp ? static_cast<const void *>(&xctx) : &sctx,
+                .ctx_size_in = static_cast<__u32>(c.xdp ? sizeof(xctx) : sizeof(sctx)),
+                .repeat = repeat);
     if (bpf_prog_test_run_opts(fd, &o))
         throw std::runtime_error("test run failed for " + c.name);
     *ret = o.retval;
