@@ -147,7 +147,10 @@ static __noinline int lan_main(struct __sk_buff *skb) {
     if (!sipalg_is_lan(cfg, p.ip->saddr) || sipalg_is_lan(cfg, p.ip->daddr) || !p.udp)
         return lan_pass();
     if (p.proto == IPPROTO_TCP) {
-        if (sipalg_is_sip_port(cfg, p.udp->dest) || sipalg_is_sip_port(cfg, p.udp->source))
+        /* A phone's connection to a SIP server: the daemon proxies it (loader/slow/tcp_proxy). */
+        if (sipalg_is_sip_port(cfg, p.udp->dest))
+            return lan_slow(skb, st, SIPALG_CTR_SLOW_TCP);
+        if (sipalg_is_sip_port(cfg, p.udp->source))
             return lan_pass_why(SIPALG_CTR_SLOW_TCP);
         return lan_pass();
     }

@@ -13,7 +13,9 @@
 static __always_inline int alg_sent(const struct sipalg_config *cfg, const struct sipalg_pkt *p) {
     const struct sipalg_port *s;
 
-    if (p->proto != IPPROTO_UDP || p->ip->saddr != cfg->public_ip)
+    /* UDP from the fast path or the daemon, TCP from the daemon's proxy: both leave from a
+     * binding's port. */
+    if (p->ip->saddr != cfg->public_ip)
         return 0;
     s = sipalg_port_slot(bpf_ntohs(p->udp->source));
     return s && s->state == SIPALG_PORT_BINDING;

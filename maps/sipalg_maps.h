@@ -285,7 +285,7 @@ struct sipalg_admin {
     X(MALFORMED, "malformed", "IPv4/UDP packets with inconsistent lengths (passed untouched)")     \
     X(DROPPED, "dropped", "packets dropped because a helper failed after NAT had begun")           \
     X(SLOW_FRAGMENT, "slow_fragment", "SIP or pinhole traffic in IP fragments (passed)")           \
-    X(SLOW_TCP, "slow_tcp", "SIP over TCP (passed)")                                               \
+    X(SLOW_TCP, "slow_tcp", "SIP over TCP (to the daemon)")                                        \
     X(SLOW_TOO_LARGE, "slow_too_large", "SIP messages longer than the in-kernel limit (passed)")   \
     X(SLOW_TOO_COMPLEX, "slow_too_complex", "SIP messages over an in-kernel limit (passed)")       \
     X(SLOW_MTU, "slow_mtu", "ALG packets larger than the egress MTU (passed)")                     \

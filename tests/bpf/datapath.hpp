@@ -29,6 +29,7 @@ struct RunResult {
     std::uint32_t ret = 0;
     std::vector<std::uint8_t> out;
     std::vector<std::uint8_t> meta; // XDP metadata in front of the frame (XDP only)
+    std::uint32_t mark = 0;         // the skb's mark afterwards (tc only)
 };
 
 class Datapath : public testing::Test {
@@ -73,17 +74,19 @@ class Datapath : public testing::Test {
                      int repeat = 1) {
         RunResult r;
         std::vector<std::uint8_t> buf(in.size() + 4096, 0xa5);
-        __sk_buff ctx{};
+        __sk_buff ctx{}, ctx_out{};
         ctx.ifindex = ifindex;
         ctx.ingress_ifindex = ifindex;
         LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = buf.data(),
                     .data_size_in = static_cast<__u32>(in.size()),
                     .data_size_out = static_cast<__u32>(buf.size()), .ctx_in = &ctx,
-                    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+                    .ctx_out = &ctx_out, .ctx_size_in = sizeof(ctx),
+                    .ctx_size_out = sizeof(ctx_out), .repeat = repeat);
         EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0)
                 << "BPF_PROG_TEST_RUN failed: " << errno;
         buf.resize(opts.data_size_out);
         r.ret = opts.retval;
+        r.mark = ctx_out.mark;
         r.out = std::move(buf);
         return r;
     }

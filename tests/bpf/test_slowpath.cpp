@@ -122,6 +122,49 @@ TEST_F(SlowPath, SipOverTcpIsCounted) {
     EXPECT_EQ(counter(SIPALG_CTR_WAN_SIP_UNOWNED), 2u);
 }
 
+// With the daemon attached, a phone's TCP connection to a SIP server is marked for its
+// transparent proxy; nothing else TCP is, and the proxy's own upstream connection (from the
+// public address and the phone's binding port) counts as the ALG's SIP on the WAN.
+TEST_F(SlowPath, SipOverTcpToAServerIsMarkedForTheAttachedDaemon) {
+    make_state();
+    sipalg_admin beat{};
+    beat.op = SIPALG_OP_DAEMON_BEAT;
+    beat.arg = 0x51a1;
+    ASSERT_EQ(admin(beat).result, 0);
+
+    const auto to_server = with_protocol(sip_out_frame(), 6);
+    RunResult r = run_lan(to_server);
+    EXPECT_EQ(r.ret, TC_ACT_OK);
+    EXPECT_EQ(r.out, to_server);
+    EXPECT_EQ(r.mark, 0x51a1u);
+    const auto served = with_protocol(
+            build_udp_frame(from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 40000,
+                                       "SIP/2.0 200 OK\r\n\r\n")),
+            6);
+    r = run_lan(served);
+    EXPECT_EQ(r.out, served);
+    EXPECT_EQ(r.mark, 0u);
+    r = run_wan_in(with_protocol(sip_in_frame(), 6));
+    EXPECT_EQ(r.ret, TC_ACT_OK);
+    EXPECT_EQ(r.mark, 0u);
+    EXPECT_EQ(counter(SIPALG_CTR_DAEMON_HANDED), 1u);
+    EXPECT_EQ(counter(SIPALG_CTR_SLOW_TCP), 3u);
+
+    const auto b = binding(net::kPhone1, 5060);
+    ASSERT_TRUE(b);
+    UdpFrameSpec up = from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060,
+                                 sip_register(net::kPublicIp, b->public_port, net::kRegistrar));
+    up.src_ip = ipv4_addr(net::kPublicIp);
+    up.src_port = b->public_port;
+    EXPECT_EQ(run_wan_out(with_protocol(build_udp_frame(up), 6)).ret, TC_ACT_OK);
+    EXPECT_EQ(counter(SIPALG_CTR_WAN_SIP_UNOWNED), 0u);
+
+    // Once the heartbeat stops, nothing is marked: the connection is plain NAT's.
+    beat.arg = 0;
+    ASSERT_EQ(admin(beat).result, 0);
+    EXPECT_EQ(run_lan(to_server).mark, 0u);
+}
+
 TEST_F(SlowPath, OversizeSipIsCountedAndNotBound) {
     std::string big = sip_register(net::kPhone1, 5062, net::kRegistrar);
     big.insert(big.size() - 2, "X-Pad: " + std::string(2100, 'p') + "\r\n");
