@@ -3,7 +3,8 @@
 // Hand-off: the BPF programs pass every packet they cannot finish to the stack untouched, as
 // before, and while this daemon is attached also give it the daemon's skb mark
 // (bpf/slow_path.bpf.h). An nftables tproxy rule (steering.cpp) delivers marked UDP to our
-// transparent socket after netfilter has reassembled it. Why this and not AF_XDP or a ring
+// transparent socket after netfilter has reassembled it, and a phone's TCP connections to a SIP
+// server to our transparent proxy (tcp_proxy.cpp). Why this and not AF_XDP or a ring
 // buffer: the kernel already does IP reassembly right (limits, timeouts, overlap checks, its
 // ReasmFails/ReasmTimeout counters), fragments that never complete are dropped there and never
 // reach anyone; the daemon only ever sees whole datagrams, and it sends its results through
@@ -25,7 +26,9 @@
 #include "pin_paths.hpp"
 #include "preflight.hpp"
 #include "slow_rewrite.hpp"
+#include "sock_util.hpp"
 #include "steering.hpp"
+#include "tcp_proxy.hpp"
 #include "unique_fd.hpp"
 
 #include <arpa/inet.h>
@@ -39,6 +42,7 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <optional>
 
 namespace sipalg::slow {
 
@@ -48,23 +52,6 @@ volatile std::sig_atomic_t g_stop = 0;
 
 void on_signal(int) {
     g_stop = 1;
-}
-
-sockaddr_in sin_of(Addr a) {
-    sockaddr_in s{};
-    s.sin_family = AF_INET;
-    s.sin_addr.s_addr = htonl(a.ip);
-    s.sin_port = htons(a.port);
-    return s;
-}
-
-std::string str(Addr a) {
-    return format_ipv4(a.ip) + ":" + std::to_string(a.port);
-}
-
-void set_opt(int fd, int level, int name, int val, const char *what) {
-    if (setsockopt(fd, level, name, &val, sizeof(val)) != 0)
-        throw UserError(std::string("cannot set ") + what + " (" + errno_text(errno) + ")");
 }
 
 UniqueFd listen_socket(std::uint16_t port) {
@@ -111,7 +98,13 @@ class Daemon {
         : o_(o), maps_(InstanceMaps::open(dir, o.target.ifname, true)),
           admin_(bpf_obj_get(pin_file(dir, SIPALG_PIN_PROG_ADMIN).c_str())),
           state_(maps_, admin_.get()),
-          steering_(o.target.ifname, o.mark, o.route_table, o.listen_port) {
+          steering_(o.target.ifname, o.mark, o.route_table, o.listen_port),
+          tcp_(net_, state_, [this](std::optional<sipalg_counter> c, const std::string &line) {
+              if (c)
+                  count(*c);
+              if (!c || *c != SIPALG_CTR_DAEMON_HANDLED || o_.verbose)
+                  std::cerr << "sipalg daemon: " << line << "\n";
+          }) {
         if (!admin_.valid())
             throw UserError("sipalg is not loaded on " + o.target.ifname +
                             "; run: sipalg load --wan " + o.target.ifname);
@@ -122,6 +115,7 @@ class Daemon {
 
     int run() {
         UniqueFd sock = listen_socket(o_.listen_port);
+        tcp_.listen(o_.listen_port);
         steering_.install();
         beat(o_.mark);
         std::cerr << "sipalg daemon: " << o_.target.ifname << ": slow path attached (mark 0x"
@@ -129,20 +123,30 @@ class Daemon {
                   << ", messages up to " << slow_msg_max() << " bytes)\n";
         auto last_beat = std::chrono::steady_clock::now();
         std::vector<std::uint8_t> buf(65536);
+        std::vector<pollfd> fds;
         while (!g_stop) {
-            pollfd p{sock.get(), POLLIN, 0};
-            const int n = poll(&p, 1, 500);
+            fds.assign(1, pollfd{sock.get(), POLLIN, 0});
+            tcp_.fill(fds);
+            const int n = poll(fds.data(), fds.size(), 500);
             if (n < 0 && errno != EINTR)
                 throw UserError("poll failed (" + errno_text(errno) + ")");
             // Bounded: at most 64 datagrams per wake-up, so the heartbeat is never starved.
-            for (int i = 0; n > 0 && i < 64 && receive_one(sock.get(), buf); i++) {
+            for (int i = 0;
+                 n > 0 && (fds[0].revents & POLLIN) && i < 64 && receive_one(sock.get(), buf);
+                 i++) {
             }
+            if (n > 0)
+                tcp_.serve(fds, 1);
             const auto now = std::chrono::steady_clock::now();
             if (now - last_beat >= std::chrono::milliseconds(500)) {
                 beat(o_.mark);
                 last_beat = now;
+                // Disabled means plain NAT for everything: the proxy's connections go too.
+                if (tcp_.connections() && !maps_.read_config().enabled)
+                    tcp_.close_all("the ALG was disabled");
             }
         }
+        tcp_.close_all("the daemon is stopping");
         beat(0);
         steering_.remove();
         std::cerr << "sipalg daemon: " << o_.target.ifname << ": detached\n";
@@ -246,6 +250,7 @@ class Daemon {
     MapSlowState state_;
     Steering steering_;
     Net net_;
+    TcpProxy tcp_;
 };
 
 } // namespace

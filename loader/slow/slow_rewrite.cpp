@@ -302,4 +302,27 @@ Outcome process(const Datagram &d, const Net &net, SlowState &state) {
     return res;
 }
 
+std::uint16_t phone_sip_port(const std::vector<std::uint8_t> &msg, const Net &net,
+                             std::uint32_t phone_ip, std::uint16_t fallback) {
+    if (msg.size() > SIPALG_MSG_MAX)
+        return fallback;
+    auto work = std::make_unique<Work>();
+    std::memcpy(work->w.msg, msg.data(), msg.size());
+    std::memset(&work->mt, 0, sizeof(work->mt));
+    for (const Prefix &p : net.lan)
+        sipalg_match_add(&work->mt, p.net, p.len);
+    if (sipalg_scan(work->w.msg, static_cast<sa_u32>(msg.size()), &work->mt, 0, &work->w.sc) !=
+        SIPALG_OK)
+        return fallback;
+    const sipalg_scan_result &sc = work->w.sc;
+    for (const std::uint8_t hdr : {SIPALG_H_VIA, SIPALG_H_CONTACT}) {
+        for (std::uint32_t i = 0; i < sc.n_occ; i++) {
+            const sipalg_occ &o = sc.occ[i];
+            if (o.kind == SIPALG_OCC_SIP_HOST && o.hdr == hdr && o.ip == phone_ip)
+                return o.port ? o.port : static_cast<std::uint16_t>(kSipPort);
+        }
+    }
+    return fallback;
+}
+
 } // namespace sipalg::slow

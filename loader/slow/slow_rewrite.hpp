@@ -51,4 +51,11 @@ std::uint32_t slow_msg_max();
 
 Outcome process(const Datagram &d, const Net &net, SlowState &state);
 
+// The port a phone's message names as its own SIP address: the sent-by of its Via (or else its
+// Contact) where that is the phone's address, `fallback` if neither is. Over TCP this, not the
+// connection's ephemeral source port, is the phone's SIP socket: the binding is keyed by it,
+// as the fast path keys a UDP phone's binding by the port it sends from and listens on.
+std::uint16_t phone_sip_port(const std::vector<std::uint8_t> &msg, const Net &net,
+                             std::uint32_t phone_ip, std::uint16_t fallback);
+
 } // namespace sipalg::slow

@@ -77,17 +77,20 @@ void Steering::install() {
         run({"ip", "-4", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", tbl}) != 0)
         throw UserError("cannot install the policy route for mark " + m +
                         " (ip rule/route failed; is iproute2 installed?)");
-    // ...and there to the daemon's socket. Priority mangle: after conntrack's defragmentation
-    // (-400), so the reassembled datagram is what is steered.
-    const std::string rules = "table ip " + nft_table() +
-                              " {\n"
-                              "  chain prerouting {\n"
-                              "    type filter hook prerouting priority mangle; policy accept;\n"
-                              "    meta mark " +
-                              m + " meta l4proto udp tproxy to 127.0.0.1:" + std::to_string(port_) +
-                              "\n"
-                              "  }\n"
-                              "}\n";
+    // ...and there to the daemon's sockets. Priority mangle: after conntrack's defragmentation
+    // (-400), so the reassembled datagram is what is steered. TCP: a phone's new connection
+    // (a marked SYN) goes to the proxy's listener; packets of connections the proxy holds go to
+    // their socket whether marked or not (the proxy resets them itself on `disable`, so the
+    // phone never sends on one nobody holds); any other marked TCP packet belongs to a
+    // connection that began before the daemon did: it loses the mark and goes on as plain NAT.
+    const std::string to = " tproxy to 127.0.0.1:" + std::to_string(port_);
+    const std::string rules =
+            "table ip " + nft_table() + " {\n  chain prerouting {\n" +
+            "    type filter hook prerouting priority mangle; policy accept;\n" + "    meta mark " +
+            m + " meta l4proto udp" + to + "\n" +
+            "    meta l4proto tcp socket transparent 1 meta mark set " + m + " accept\n" +
+            "    meta mark " + m + " tcp flags & (fin|syn|rst|ack) == syn" + to + " accept\n" +
+            "    meta mark " + m + " meta l4proto tcp meta mark set 0\n" + "  }\n}\n";
     if (run({"nft", "-f", "-"}, rules) != 0) {
         remove();
         throw UserError("cannot install the nftables tproxy rule (nft -f failed; needs nftables "

@@ -4,6 +4,7 @@
 // the result is sent with, and the state it leaves behind.
 #include "datapath.hpp"
 #include "slow_rewrite.hpp"
+#include "tcp_relay.hpp"
 
 #include <sys/stat.h>
 
@@ -164,6 +165,148 @@ TEST_F(SlowDaemon, WhatCannotBeFinishedIsNeverSentOn) {
     ASSERT_EQ(k.verdict, Verdict::Unchanged);
     EXPECT_EQ(k.from, (Addr{h(kPub), 5060}));
     EXPECT_EQ(std::string(k.payload.begin(), k.payload.end()), "\r\n\r\n");
+}
+
+// ---- SIP over TCP: the proxy's relay (loader/slow/tcp_relay) ----
+
+// A phone on TCP: its SIP socket listens on 5062 (Via/Contact), its connection comes from an
+// ephemeral port; the binding is the SIP socket's.
+constexpr std::uint16_t kTcpSipPort = 5062, kTcpEphemeral = 45678;
+
+std::string with_length(const std::string &head, const std::string &body) {
+    return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string tcp_register(const std::string &host) {
+    return with_length("REGISTER sip:198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/TCP " + host +
+                               ";branch=z9hG4bK-r1\r\nFrom: <sip:1001@198.51.100.7>;tag=a\r\n"
+                               "To: <sip:1001@198.51.100.7>\r\nCall-ID: tcp-reg\r\n"
+                               "CSeq: 1 REGISTER\r\nContact: <sip:1001@" +
+                               host + ";transport=tcp>\r\nExpires: 300\r\n",
+                       "");
+}
+
+std::string small_sdp(const std::string &ip, std::uint16_t port) {
+    return "v=0\r\no=- 1 1 IN IP4 " + ip + "\r\ns=-\r\nc=IN IP4 " + ip + "\r\nt=0 0\r\nm=audio " +
+           std::to_string(port) + " RTP/AVP 0\r\n";
+}
+
+std::string tcp_invite(const std::string &host, const std::string &media_ip, std::uint16_t port) {
+    return with_length("INVITE sip:2001@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/TCP " + host +
+                               ";branch=z9hG4bK-i1\r\nFrom: <sip:1001@198.51.100.7>;tag=b\r\n"
+                               "To: <sip:2001@198.51.100.7>\r\nCall-ID: tcp-call\r\n"
+                               "CSeq: 1 INVITE\r\nContact: <sip:1001@" +
+                               host + ";transport=tcp>\r\nContent-Type: application/sdp\r\n",
+                       small_sdp(media_ip, port));
+}
+
+// What the server sends for the phone: an incoming INVITE to the registered Contact.
+std::string tcp_incoming(const std::string &contact) {
+    return with_length("INVITE sip:1001@" + contact +
+                               ";transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.7;"
+                               "branch=z9hG4bK-s1\r\nFrom: <sip:2001@198.51.100.7>;tag=c\r\n"
+                               "To: <sip:1001@198.51.100.7>\r\nCall-ID: tcp-in\r\n"
+                               "CSeq: 7 INVITE\r\nContact: <sip:2001@198.51.100.7;transport=tcp>"
+                               "\r\nContent-Type: application/sdp\r\n",
+                       small_sdp("198.51.100.30", 30000));
+}
+
+std::string text(const std::vector<std::uint8_t> &b) {
+    return {b.begin(), b.end()};
+}
+
+class SlowTcp : public SlowDaemon {
+  protected:
+    void SetUp() override {
+        SlowDaemon::SetUp();
+        relay_ = std::make_unique<TcpRelay>(Addr{h(net::kPhone1), kTcpEphemeral},
+                                            Addr{h(net::kRegistrar), 5060}, net_, *state_);
+    }
+    void TearDown() override {
+        relay_.reset();
+        SlowDaemon::TearDown();
+    }
+    // Feeds `bytes` from the phone in the given cuts (offsets), collecting all output.
+    RelayOutput from_phone(const std::string &bytes, std::vector<std::size_t> cuts) {
+        RelayOutput o;
+        cuts.push_back(bytes.size());
+        std::size_t at = 0;
+        for (const std::size_t c : cuts) {
+            relay_->from_phone(reinterpret_cast<const std::uint8_t *>(bytes.data()) + at, c - at,
+                               o);
+            at = c;
+        }
+        return o;
+    }
+    RelayOutput from_server(const std::string &bytes) {
+        RelayOutput o;
+        relay_->from_server(reinterpret_cast<const std::uint8_t *>(bytes.data()), bytes.size(), o);
+        return o;
+    }
+    std::unique_ptr<TcpRelay> relay_;
+};
+
+TEST_F(SlowTcp, MessagesSplitAndJoinedAcrossSegmentsAreRewrittenExactly) {
+    const std::string phone = std::string(net::kPhone1) + ":" + std::to_string(kTcpSipPort);
+    const std::string reg = tcp_register(phone), inv = tcp_invite(phone, net::kPhone1, 40000);
+    // Cut inside the first message, then one segment holding the end of it, a keepalive and
+    // the start of the next, then the rest.
+    const std::string stream = reg + "\r\n\r\n" + inv;
+    const RelayOutput o = from_phone(stream, {7, reg.size() + 30});
+    ASSERT_FALSE(o.close) << o.why;
+
+    const auto b = binding(net::kPhone1, kTcpSipPort);
+    ASSERT_TRUE(b) << "the binding is keyed by the phone's SIP port, not the connection's";
+    EXPECT_FALSE(binding(net::kPhone1, kTcpEphemeral));
+    EXPECT_EQ(relay_->upstream_from(), (Addr{h(kPub), b->public_port}));
+    const auto rtp = pinhole(net::kPhone1, 40000);
+    ASSERT_TRUE(rtp);
+    const std::string pub = std::string(kPub) + ":" + std::to_string(b->public_port);
+    EXPECT_EQ(text(o.to_server),
+              tcp_register(pub) + "\r\n\r\n" + tcp_invite(pub, kPub, rtp->public_port));
+    EXPECT_TRUE(o.to_phone.empty());
+    ASSERT_EQ(o.events.size(), 2u);
+    EXPECT_EQ(o.events[0].counter, SIPALG_CTR_DAEMON_HANDLED);
+    EXPECT_EQ(o.events[1].counter, SIPALG_CTR_DAEMON_HANDLED);
+
+    // The server's incoming call on the same connection reaches the phone's SIP socket; a
+    // keepalive answer passes as it is.
+    const RelayOutput in = from_server("\r\n" + tcp_incoming(pub));
+    ASSERT_FALSE(in.close) << in.why;
+    EXPECT_EQ(text(in.to_phone), "\r\n" + tcp_incoming(phone));
+    EXPECT_TRUE(in.to_server.empty());
+}
+
+TEST_F(SlowTcp, ResponsesUseTheFirstMessagesSipPortAndUnframeableStreamsClose) {
+    const std::string phone = std::string(net::kPhone1) + ":" + std::to_string(kTcpSipPort);
+    ASSERT_FALSE(from_phone(tcp_register(phone), {}).close);
+    const auto b = binding(net::kPhone1, kTcpSipPort);
+    ASSERT_TRUE(b);
+    // A response from the phone names no Via of its own: the connection's SIP port holds.
+    const std::string ok = with_length(
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 198.51.100.7;branch=z9hG4bK-s1\r\n"
+            "From: <sip:2001@198.51.100.7>;tag=c\r\nTo: <sip:1001@198.51.100.7>;tag=d\r\n"
+            "Call-ID: tcp-in\r\nCSeq: 7 INVITE\r\nContact: <sip:1001@" +
+                    phone + ";transport=tcp>\r\n",
+            "");
+    const RelayOutput r = from_phone(ok, {});
+    const std::string pub = std::string(kPub) + ":" + std::to_string(b->public_port);
+    std::string want = ok;
+    want.replace(want.find(phone), phone.size(), pub);
+    EXPECT_EQ(text(r.to_server), want);
+    // No Content-Length on a stream: it cannot be framed, the connection closes, nothing sent.
+    const RelayOutput bad =
+            from_phone("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP " + phone + "\r\n\r\n", {});
+    EXPECT_TRUE(bad.close);
+    EXPECT_TRUE(bad.to_server.empty());
+    // A server speaking before the phone has no binding to speak to: dropped and counted.
+    TcpRelay fresh({h(net::kPhone2), kTcpEphemeral}, {h(net::kRegistrar), 5060}, net_, *state_);
+    RelayOutput early;
+    const std::string req = tcp_incoming(pub);
+    fresh.from_server(reinterpret_cast<const std::uint8_t *>(req.data()), req.size(), early);
+    EXPECT_TRUE(early.to_phone.empty());
+    ASSERT_EQ(early.events.size(), 1u);
+    EXPECT_EQ(early.events[0].counter, SIPALG_CTR_DAEMON_DROPPED);
 }
 
 } // namespace

@@ -1,0 +1,59 @@
+// One proxied SIP-over-TCP connection, without sockets: what the daemon's transparent proxy
+// (tcp_proxy.cpp) does with the bytes of the phone's connection and of the upstream connection
+// it opens from the phone's binding. Each direction is framed into whole messages (SipStream),
+// every message goes through the same processing as a UDP datagram (process()), and the
+// result is written on the other connection, so sequence numbers and lengths are each
+// connection's own business and never need fixing up.
+#pragma once
+
+#include "sip_stream.hpp"
+#include "slow_rewrite.hpp"
+
+#include "sipalg_maps.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sipalg::slow {
+
+struct RelayEvent {
+    sipalg_counter counter; // DAEMON_HANDLED, DAEMON_FAILED or DAEMON_DROPPED
+    std::string what;       // for the log
+};
+
+struct RelayOutput {
+    std::vector<std::uint8_t> to_server; // bytes to write on the upstream connection
+    std::vector<std::uint8_t> to_phone;  // bytes to write on the phone's connection
+    std::vector<RelayEvent> events;
+    bool close = false; // the stream is broken or the binding changed: close both connections
+    std::string why;    // when close
+};
+
+class TcpRelay {
+  public:
+    // phone: the connection's peer on the LAN; server: its original destination.
+    TcpRelay(Addr phone, Addr server, const Net &net, SlowState &state);
+
+    void from_phone(const std::uint8_t *data, std::size_t len, RelayOutput &out);
+    void from_server(const std::uint8_t *data, std::size_t len, RelayOutput &out);
+
+    // Where the upstream connection must come from (the public address and the phone's binding
+    // port); port 0 until the phone's first message has been processed.
+    Addr upstream_from() const { return upstream_; }
+    Addr phone() const { return phone_; }
+    Addr server() const { return server_; }
+
+  private:
+    void outbound(std::vector<std::uint8_t> msg, RelayOutput &out);
+    void inbound(std::vector<std::uint8_t> msg, RelayOutput &out);
+
+    Addr phone_, server_;
+    const Net &net_;
+    SlowState &state_;
+    SipStream up_, down_;        // bytes from the phone, bytes from the server
+    std::uint16_t sip_port_ = 0; // the phone's SIP port (see phone_sip_port), once known
+    Addr upstream_{};
+};
+
+} // namespace sipalg::slow
