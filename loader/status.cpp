@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace sipalg {
 namespace {
@@ -47,6 +49,41 @@ CounterSummary summarize(const CounterValues &c) {
     return s;
 }
 
+std::optional<ReasmCounters> parse_reasm(const std::string &snmp) {
+    std::istringstream in(snmp);
+    std::string names, values, line;
+    while (std::getline(in, line)) {
+        if (line.rfind("Ip: ", 0) != 0)
+            continue;
+        if (names.empty())
+            names = line;
+        else {
+            values = line;
+            break;
+        }
+    }
+    if (values.empty())
+        return std::nullopt;
+    std::istringstream n(names), v(values);
+    std::string name, value;
+    ReasmCounters r;
+    int found = 0;
+    while (n >> name && v >> value) {
+        std::uint64_t *to = name == "ReasmFails"     ? &r.fails
+                            : name == "ReasmTimeout" ? &r.timeouts
+                                                     : nullptr;
+        if (!to)
+            continue;
+        try {
+            *to = std::stoull(value);
+            found++;
+        } catch (const std::exception &) {
+            return std::nullopt;
+        }
+    }
+    return found == 2 ? std::optional<ReasmCounters>(r) : std::nullopt;
+}
+
 InstanceStatus query_instance(const std::string &root, const std::string &ifname) {
     InstanceStatus st;
     st.ifname = ifname;
@@ -70,6 +107,12 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
             st.last_tick_age_s = monotonic_s() - static_cast<double>(st.state->last_tick_ns) / 1e9;
     } catch (const UserError &e) {
         st.problems.push_back(std::string("maps unreadable: ") + e.what());
+    }
+    {
+        std::ifstream f("/proc/net/snmp");
+        std::stringstream all;
+        all << f.rdbuf();
+        st.reasm = parse_reasm(all.str());
     }
     if (st.state && (!st.last_tick_age_s || *st.last_tick_age_s > kTimerStaleS))
         st.problems.push_back("the aging timer is not running (bindings and pinholes never "

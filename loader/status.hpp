@@ -28,6 +28,16 @@ struct CounterSummary {
 };
 CounterSummary summarize(const CounterValues &c);
 
+// The kernel's IPv4 reassembly failures in this network namespace (/proc/net/snmp): the slow
+// path's fragments that never completed (a lone fragment, a timeout) die there, never
+// forwarded half-rewritten, and this is where they are counted.
+struct ReasmCounters {
+    std::uint64_t fails = 0;    // ReasmFails (timeouts included)
+    std::uint64_t timeouts = 0; // ReasmTimeout
+};
+// Parses the two "Ip:" lines of /proc/net/snmp; empty if they are not there.
+std::optional<ReasmCounters> parse_reasm(const std::string &snmp);
+
 struct InstanceStatus {
     std::string ifname;
     unsigned int ifindex = 0; // 0: the interface no longer exists
@@ -41,6 +51,7 @@ struct InstanceStatus {
     std::optional<sipalg_config> config;
     std::optional<sipalg_state> state; // bindings, pinholes, clock, timer
     std::optional<double> last_tick_age_s;
+    std::optional<ReasmCounters> reasm;
     // Human-readable descriptions of anything wrong, each with what to do. Empty == healthy.
     std::vector<std::string> problems;
 

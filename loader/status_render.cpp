@@ -122,7 +122,11 @@ std::string render_human(const InstanceStatus &st) {
           << "; handed " << st.counters[SIPALG_CTR_DAEMON_HANDED] << ", handled "
           << st.counters[SIPALG_CTR_DAEMON_HANDLED] << ", failed "
           << st.counters[SIPALG_CTR_DAEMON_FAILED] << ", dropped "
-          << st.counters[SIPALG_CTR_DAEMON_DROPPED] << "\n";
+          << st.counters[SIPALG_CTR_DAEMON_DROPPED];
+        if (st.reasm)
+            s << "; kernel reassembly (IPv4, this netns): " << st.reasm->fails << " failed, "
+              << st.reasm->timeouts << " timed out";
+        s << "\n";
     }
     const CounterSummary sum = summarize(st.counters);
     s << "    summary:  seen " << sum.seen << ", NATed by the fast path " << sum.forwarded
@@ -225,6 +229,13 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
         w.field("bindings", st.state->bindings).field("pinholes", st.state->pinholes);
         w.field("clock_s", st.state->now_s);
         w.field("daemon_attached", sipalg_daemon_fresh(&*st.state) != 0);
+        if (st.reasm) {
+            w.key("reassembly").begin_object();
+            w.field("fails", st.reasm->fails).field("timeouts", st.reasm->timeouts);
+            w.end_object();
+        } else {
+            w.key("reassembly").null();
+        }
         w.key("aging").begin_object().field("ticks", static_cast<std::uint64_t>(st.state->ticks));
         if (st.last_tick_age_s)
             w.field("last_tick_s_ago", static_cast<std::uint64_t>(*st.last_tick_age_s));

@@ -128,3 +128,24 @@ TEST(StatusRender, JsonKeys) {
         EXPECT_NE(j.find(needle), std::string::npos) << needle << " not in " << j;
     EXPECT_EQ(render_json(std::vector<InstanceStatus>{}), "[]");
 }
+
+TEST(StatusRender, SlowPathShowsTheKernelsReassemblyFailures) {
+    const std::string snmp =
+            "Ip: Forwarding DefaultTTL InReceives ReasmTimeout ReasmReqds ReasmOKs ReasmFails\n"
+            "Ip: 1 64 1000 3 40 18 5\n"
+            "Icmp: InMsgs InErrors\nIcmp: 0 0\n";
+    const auto r = parse_reasm(snmp);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->fails, 5u);
+    EXPECT_EQ(r->timeouts, 3u);
+    EXPECT_FALSE(parse_reasm("Icmp: InMsgs\nIcmp: 0\n"));
+    EXPECT_FALSE(parse_reasm("Ip: ReasmFails ReasmTimeout\nIp: 5 x\n"));
+
+    InstanceStatus st = sample_status(true);
+    st.state = sipalg_state{};
+    st.reasm = r;
+    EXPECT_NE(render_human(st).find("kernel reassembly (IPv4, this netns): 5 failed, 3 timed out"),
+              std::string::npos);
+    EXPECT_NE(render_json(st).find("\"reassembly\":{\"fails\":5,\"timeouts\":3}"),
+              std::string::npos);
+}
