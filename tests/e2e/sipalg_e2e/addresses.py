@@ -6,7 +6,11 @@ project's network-safety rules require. Nothing here is ever routed to a
 real interface.
 """
 
-PREFIX = "sae-"  # every namespace the harness creates starts with this
+import os
+
+# Every namespace the harness creates starts with this. SAE_PREFIX lets another user of
+# the harness (bench/signalling.py) run a sandbox beside it without touching the e2e one.
+PREFIX = os.environ.get("SAE_PREFIX", "sae-")
 
 NS_ROUTER = PREFIX + "router"
 NS_INET = PREFIX + "inet"

@@ -34,7 +34,8 @@ MODES = ("none", "linux", "sipalg", "sipalg-off", "direct")
 
 # Pinned maps of the harness's sipalg instances live under their own root so a
 # killed run can be cleaned without touching a production sipalg on the host.
-PIN_ROOT = "/sys/fs/bpf/sipalg-e2e"
+# SAE_PIN_ROOT overrides it (bench/signalling.py, next to SAE_PREFIX).
+PIN_ROOT = os.environ.get("SAE_PIN_ROOT", "/sys/fs/bpf/sipalg-e2e")
 
 FIREWALL_NFT = """
 table inet sae_filter {
