@@ -20,6 +20,30 @@ struct sipalg_route {
 };
 
 /*
+ * The route's MTU toward dst. Needed when the lookup below ends in NO_NEIGH: the kernel checks
+ * the packet against the MTU but returns before writing mtu_result, which shares its place with
+ * tot_len (so it would read back as the packet's own length, and any rewrite that grows the
+ * message would look over the MTU). Asking again with the largest length makes the MTU check
+ * fail, and that answer carries the MTU. A subprogram: its lookup struct lives in its own frame.
+ */
+static __noinline __u32 sipalg_route_mtu(void *ctx, __u32 in_ifindex, __be32 src, __be32 dst,
+                                         __u8 proto) {
+    struct bpf_fib_lookup fib = {};
+    long rc;
+
+    if (!ctx)
+        return 0;
+    fib.family = AF_INET;
+    fib.l4_protocol = proto;
+    fib.tot_len = 0xffff;
+    fib.ifindex = in_ifindex;
+    fib.ipv4_src = src;
+    fib.ipv4_dst = dst;
+    rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+    return rc == BPF_FIB_LKUP_RET_FRAG_NEEDED ? fib.mtu_result : 0xffff;
+}
+
+/*
  * Looks up the route of the packet as the stack would on `in_ifindex` (before any NAT: routing
  * happens before SNAT in the stack too). 0 on success, else the counter that says why the
  * packet is not forwarded by the fast path (it then passes to the stack untouched).
@@ -45,8 +69,9 @@ static __always_inline int sipalg_route(void *ctx, const struct sipalg_pkt *p, _
         return SIPALG_CTR_NO_ROUTE;
     r->ifindex = fib.ifindex;
     r->nh = fib.ipv4_dst; /* the kernel replaced it with the gateway, if any */
-    r->mtu = fib.mtu_result;
     r->have_macs = rc == BPF_FIB_LKUP_RET_SUCCESS;
+    r->mtu = r->have_macs ? fib.mtu_result
+                          : sipalg_route_mtu(ctx, in_ifindex, p->ip->saddr, dst, p->proto);
     __builtin_memcpy(r->smac, fib.smac, 6);
     __builtin_memcpy(r->dmac, fib.dmac, 6);
     return 0;

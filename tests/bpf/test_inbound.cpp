@@ -163,4 +163,30 @@ TEST_F(Inbound, PhoneWithoutNeighbourEntryIsHandedToRedirectNeigh) {
     EXPECT_EQ(t.out, build_udp_frame(want));
 }
 
+// The router learns no neighbour entry from traffic the fast path carries, so a phone's may be
+// missing: the FIB then reports NO_NEIGH without the MTU, and a rewrite that grows the message
+// must still be forwarded (MTU from a second lookup), not handed up as over the MTU.
+TEST_F(Inbound, SipGrowingToAPhoneWithoutNeighbourEntryIsForwarded) {
+    const auto reg = build_udp_frame(
+            from_phone(net::kPhoneNoNeigh, net::kPhone1Mac, 5070, net::kRegistrar, 5060,
+                       sip_register(net::kPhoneNoNeigh, 5070, net::kRegistrar)));
+    ASSERT_EQ(run_lan(reg).ret, TC_ACT_REDIRECT);
+    const auto b = binding(net::kPhoneNoNeigh, 5070);
+    ASSERT_TRUE(b);
+    const std::string pub = std::string(net::kPublicIp) + ":" + std::to_string(b->public_port);
+    const UdpFrameSpec in =
+            from_internet(net::kRegistrar, 5060, b->public_port,
+                          "INVITE sip:1001@" + pub + " SIP/2.0\r\nContent-Length: 0\r\n\r\n");
+    const RunResult r = run_wan_in(build_udp_frame(in));
+    EXPECT_EQ(r.ret, TC_ACT_REDIRECT);
+    EXPECT_EQ(counter(SIPALG_CTR_SLOW_MTU), 0u);
+    UdpFrameSpec want = with_payload(dnat_expected(in, net::kPhoneNoNeigh, net::kPhone1Mac, 5070),
+                                     replace_all(in.payload, "@" + pub + " ",
+                                                 std::string("@") + net::kPhoneNoNeigh + ":5070 "));
+    want.src_mac = in.src_mac; // MACs left to bpf_redirect_neigh
+    want.dst_mac = in.dst_mac;
+    ASSERT_GT(want.payload.size(), in.payload.size());
+    EXPECT_EQ(r.out, build_udp_frame(want)) << first_diff(r.out, build_udp_frame(want));
+}
+
 } // namespace
