@@ -20,9 +20,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
 out=build/bench-out
-rm -rf "$out" && mkdir -p "$out"
 start=$(date +%s)
 step() { echo "== $1 ($(($(date +%s) - start)) s)" >&2; }
+if [ "${SIPALG_BENCH_RENDER_ONLY:-}" != 1 ]; then  # 1: rewrite RESULTS.md from $out only
+rm -rf "$out" && mkdir -p "$out"
 
 step "per-program cost (BPF_PROG_TEST_RUN)"
 samples=100000; [ ${#quick[@]} -gt 0 ] && samples=20000
@@ -38,49 +39,34 @@ build/bench/scale "${quick[@]}" --sipalg build/sipalg --json "$out/scale.json" -
 step "slow path"
 python3 bench/slow_path.py "${quick[@]}" --build build --json "$out/slow_path.json" \
   --md "$out/slow_path.md" >&2
-
+echo $(($(date +%s) - start)) > "$out/seconds"
+git rev-parse --short HEAD > "$out/commit"
+fi
 step "plot"
-python3 - "$out/media_fwd.json" > "$out/media_fwd.dat" <<'PY'
-import json, sys
-names = {"0": "no router", "a": "a: masquerade", "b": "b: nf_nat_sip", "c": "c: flowtable",
-         "d": "d: sipalg", "e": "e: XDP redirect"}
-s = json.load(open(sys.argv[1]))["summary"].get("fixed", {}).get("configs", {})
-for c in ("a", "b", "c", "d", "e"):
-    if c in s:
-        x = s[c]
-        ns = x.get("router_whole", x.get("whole"))
-        print('"%s" %.0f %.1f' % (names[c], x["rx_pps"] / 1e3, ns))
-PY
-gnuplot <<EOF_GP
-set terminal pngcairo size 900,420 font "sans,10"
-set output "bench/media_fwd.png"
-set multiplot layout 1,2 title "Media forwarding through the router (bench/media_fwd.py, medians)"
-set style data histograms
-set style fill solid 0.8 border -1
-set boxwidth 0.7
-set xtics rotate by -30
-set yrange [0:*]
-set title "received kpps"
-plot "$out/media_fwd.dat" using 2:xtic(1) notitle lc rgb "#4a7ab5"
-set title "router CPU ns per forwarded packet"
-plot "$out/media_fwd.dat" using 3:xtic(1) notitle lc rgb "#c0504d"
-unset multiplot
-EOF_GP
+python3 bench/media_plot.py "$out/media_fwd.json" bench/media_fwd.png
 
 {
   echo "# Benchmark results"
   echo
-  echo "$(date -u +%Y-%m-%d) · kernel $(uname -r) · $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') · $(nproc) cores · commit $(git rev-parse --short HEAD)"
+  echo "$(date -u +%Y-%m-%d) · kernel $(uname -r) · $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') · $(nproc) cores · commit $(cat "$out/commit")"
   echo
-  echo "Produced by \`bash bench/run.sh\` in $(($(date +%s) - start)) s. Shared, noisy machine:"
+  echo "Produced by \`bash bench/run.sh\` in $(cat "$out/seconds") s. Shared, noisy machine:"
   echo "medians, interleaved configurations, ratios within one run."
   echo
-  if [ -f bench/TARGETS.md ]; then cat bench/TARGETS.md; echo; fi
   echo "## 1. Per-program cost (bench/prog_cost, BPF_PROG_TEST_RUN)"
   echo
   echo '```'
   cat "$out/prog_cost.txt"
   echo '```'
+  echo
+  echo "Targets (issue 5), steady figures above:"
+  echo
+  awk -F'  +' '
+    function verdict(v, t) { return v <= t ? "met" : sprintf("NOT met (%.1fx the target)", v / t) }
+    /^SIP INVITE\+SDP out/ { printf "- INVITE with SDP rewritten in the kernel <= 2 us: %d ns, %s\n", $2, verdict($2, 2000) }
+    /^RTP in, XDP: pinhole/ { printf "- RTP lookup-and-NAT <= 100 ns, inbound (XDP): %d ns, %s\n", $2, verdict($2, 100) }
+    /^RTP out, tc lan: pinhole/ { printf "- RTP lookup-and-NAT <= 100 ns, outbound (tc): %d ns, %s\n", $2, verdict($2, 100) }
+  ' "$out/prog_cost.txt"
   echo
   cat "$out/media_fwd.md"; echo
   echo "![media forwarding](media_fwd.png)"; echo
