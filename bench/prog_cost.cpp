@@ -209,18 +209,7 @@ int main(int argc, char **argv) {
         a.remote_port = htons(50000);
         admin(a);
 
-        auto udp = [](const char *src, const Mac &smac, const Mac &dmac, std::uint16_t sp,
-                      const char *dst, std::uint16_t dp, std::string payload) {
-            UdpFrameSpec s;
-            s.src_mac = smac;
-            s.dst_mac = dmac;
-            s.src_ip = ipv4_addr(src);
-            s.dst_ip = ipv4_addr(dst);
-            s.src_port = sp;
-            s.dst_port = dp;
-            s.payload = std::move(payload);
-            return build_udp_frame(s);
-        };
+        const auto udp = udp_frame;
         const auto rtp_in = udp(net::kRemote, net::kGatewayMac, net::kWanMac, 50000, net::kPublicIp,
                                 40000, rtp());
         const auto rtp_out =

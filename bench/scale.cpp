@@ -505,18 +505,12 @@ struct LookupRow {
     std::map<std::uint32_t, std::vector<double>> raw; // per-round differences
 };
 
-std::vector<std::uint8_t> udp_frame(const char *src, const Mac &smac, const Mac &dmac,
+// An RTP-sized packet (12-byte RTP header + 160 bytes) from src to dst.
+std::vector<std::uint8_t> rtp_frame(const char *src, const Mac &smac, const Mac &dmac,
                                     std::uint16_t sp, const char *dst, std::uint16_t dp) {
-    UdpFrameSpec s;
-    s.src_mac = smac;
-    s.dst_mac = dmac;
-    s.src_ip = ipv4_addr(src);
-    s.dst_ip = ipv4_addr(dst);
-    s.src_port = sp;
-    s.dst_port = dp;
-    s.payload = std::string("\x80\x00\x00\x01\x00\x00\x00\xa0\xde\xad\xbe\xef", 12) +
-                std::string(160, '\x55');
-    return build_udp_frame(s);
+    return udp_frame(src, smac, dmac, sp, dst, dp,
+                     std::string("\x80\x00\x00\x01\x00\x00\x00\xa0\xde\xad\xbe\xef", 12) +
+                             std::string(160, '\x55'));
 }
 
 struct Frames {
@@ -525,10 +519,10 @@ struct Frames {
 
 Frames make_frames() {
     Frames f;
-    f.rtp_out = udp_frame(net::kPhone1, net::kPhone1Mac, net::kLanMac, 40000, net::kRemote, 50000);
+    f.rtp_out = rtp_frame(net::kPhone1, net::kPhone1Mac, net::kLanMac, 40000, net::kRemote, 50000);
     f.rtp_in =
-            udp_frame(net::kRemote, net::kGatewayMac, net::kWanMac, 50000, net::kPublicIp, 40000);
-    f.other_out = udp_frame(net::kPhone1, net::kPhone1Mac, net::kLanMac, 33333, net::kRemote, 443);
+            rtp_frame(net::kRemote, net::kGatewayMac, net::kWanMac, 50000, net::kPublicIp, 40000);
+    f.other_out = rtp_frame(net::kPhone1, net::kPhone1Mac, net::kLanMac, 33333, net::kRemote, 443);
     return f;
 }
 

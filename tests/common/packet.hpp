@@ -123,6 +123,21 @@ inline std::vector<std::uint8_t> build_udp_frame(const UdpFrameSpec &s) {
     return f;
 }
 
+// A frame from src (MAC smac) port sp to dst port dp, next hop dmac (benches, tests).
+inline std::vector<std::uint8_t> udp_frame(const char *src, const Mac &smac, const Mac &dmac,
+                                           std::uint16_t sp, const char *dst, std::uint16_t dp,
+                                           std::string payload) {
+    UdpFrameSpec s;
+    s.src_mac = smac;
+    s.dst_mac = dmac;
+    s.src_ip = ipv4_addr(src);
+    s.dst_ip = ipv4_addr(dst);
+    s.src_port = sp;
+    s.dst_port = dp;
+    s.payload = std::move(payload);
+    return build_udp_frame(s);
+}
+
 // True if the frame is Ethernet/IPv4 and the IPv4 header checksum verifies (sum over the
 // header including the checksum field folds to 0xffff).
 inline bool ipv4_checksum_ok(const std::vector<std::uint8_t> &f) {
