@@ -53,6 +53,8 @@ import subprocess
 import sys
 import time
 
+from machine import cpu_model
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PREFIX = "bsg-"
@@ -735,17 +737,6 @@ def render(rows, results, args, meta):
                      "measures; a PBX behind the router is this case.")
         L.append("")
     return "\n".join(L) + "\n"
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for ln in f:
-                if ln.startswith("model name"):
-                    return ln.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():

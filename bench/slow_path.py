@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 
+from machine import cpu_model
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 os.environ.setdefault("SAE_PREFIX", "bsp-")
@@ -38,17 +40,6 @@ def probe(build, *args):
     if out.returncode != 0:
         raise RuntimeError("slow_path_probe failed: " + out.stderr.strip())
     return json.loads(out.stdout)
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def counters(t):
