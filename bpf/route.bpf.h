@@ -12,7 +12,7 @@
 struct sipalg_route {
     __u32 ifindex;  /* egress interface */
     __be32 nh;      /* next hop (for bpf_redirect_neigh when the MACs are unknown) */
-    __u16 mtu;      /* egress MTU */
+    __u16 mtu;      /* egress MTU; 0: not known (cached route, or no neighbour entry yet) */
     __u8 have_macs; /* smac/dmac valid: the neighbour is resolved */
     __u8 pad;
     unsigned char smac[6];
@@ -20,11 +20,12 @@ struct sipalg_route {
 };
 
 /*
- * The route's MTU toward dst. Needed when the lookup below ends in NO_NEIGH: the kernel checks
- * the packet against the MTU but returns before writing mtu_result, which shares its place with
- * tot_len (so it would read back as the packet's own length, and any rewrite that grows the
- * message would look over the MTU). Asking again with the largest length makes the MTU check
- * fail, and that answer carries the MTU. A subprogram: its lookup struct lives in its own frame.
+ * The route's MTU toward dst, for a SIP rewrite when sipalg_route() could not tell it: a lookup
+ * that ends in NO_NEIGH has checked the packet against the MTU but returned before writing
+ * mtu_result, which shares its place with tot_len. Asking again with the largest length makes
+ * the MTU check fail, and that answer carries the MTU. Only SIP asks (media never grows), so
+ * packets to a phone the router has not resolved yet pay one lookup, not two. A subprogram:
+ * its lookup struct lives in its own frame.
  */
 static __noinline __u32 sipalg_route_mtu(void *ctx, __u32 in_ifindex, __be32 src, __be32 dst,
                                          __u8 proto) {
@@ -70,11 +71,17 @@ static __always_inline int sipalg_route(void *ctx, const struct sipalg_pkt *p, _
     r->ifindex = fib.ifindex;
     r->nh = fib.ipv4_dst; /* the kernel replaced it with the gateway, if any */
     r->have_macs = rc == BPF_FIB_LKUP_RET_SUCCESS;
-    r->mtu = r->have_macs ? fib.mtu_result
-                          : sipalg_route_mtu(ctx, in_ifindex, p->ip->saddr, dst, p->proto);
+    r->mtu = r->have_macs ? fib.mtu_result : 0;
     __builtin_memcpy(r->smac, fib.smac, 6);
     __builtin_memcpy(r->dmac, fib.dmac, 6);
     return 0;
+}
+
+/* The MTU a SIP rewrite of the packet routed by sipalg_route() to dst must fit. */
+static __always_inline __u32 sipalg_route_sip_mtu(void *ctx, const struct sipalg_pkt *p,
+                                                  __u32 in_ifindex, __be32 dst,
+                                                  const struct sipalg_route *r) {
+    return r->mtu ? r->mtu : sipalg_route_mtu(ctx, in_ifindex, p->ip->saddr, dst, p->proto);
 }
 
 /* ---- route cache (media only; SIP always asks the FIB, it is rare and needs the MTU) ---- */

@@ -109,7 +109,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     sipalg_nat_to_public(&n, ep->ip, ep->port, cfg->public_ip, (__u16)public_port);
     m->l4_off = p->l4_off;
     m->payload_len = p->payload_len;
-    m->mtu = r.mtu;
+    m->mtu = sipalg_route_sip_mtu(skb, p, skb->ingress_ifindex, p->ip->daddr, &r);
     m->dir = SIPALG_DIR_OUT;
     m->public_port = (__u16)public_port;
     m->priv_ip = ep->ip;

@@ -116,7 +116,7 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
 
     m->l4_off = p->l4_off;
     m->payload_len = p->payload_len;
-    m->mtu = r.mtu;
+    m->mtu = sipalg_route_sip_mtu(skb, p, skb->ingress_ifindex, n.new_ip, &r);
     m->dir = SIPALG_DIR_IN;
     m->public_port = (__u16)public_port;
     m->priv_ip = n.new_ip;
