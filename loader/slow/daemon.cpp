@@ -213,13 +213,9 @@ class Daemon {
 
     void handle(const Datagram &d) {
         const Outcome r = process(d, net_, state_);
-        if (r.verdict == Verdict::Failed) {
-            count(SIPALG_CTR_DAEMON_FAILED);
+        if (!outcome_sendable(r.verdict)) {
+            count(outcome_counter(r.verdict));
             log(d, "dropped: " + r.why);
-            return;
-        }
-        if (r.verdict == Verdict::NoBinding) {
-            drop(d, r.why);
             return;
         }
         std::string err;

@@ -39,6 +39,25 @@ enum class Verdict {
     NoBinding, // no public port could be had for the phone, or none maps to the phone: drop
 };
 
+// The daemon counter a message with this verdict ends in, once it is sent (Rewritten,
+// Unchanged: handled) or not (Failed: failed; NoBinding: dropped).
+inline sipalg_counter outcome_counter(Verdict v) {
+    switch (v) {
+    case Verdict::Rewritten:
+    case Verdict::Unchanged:
+        return SIPALG_CTR_DAEMON_HANDLED;
+    case Verdict::Failed:
+        return SIPALG_CTR_DAEMON_FAILED;
+    case Verdict::NoBinding:
+        break;
+    }
+    return SIPALG_CTR_DAEMON_DROPPED;
+}
+
+inline bool outcome_sendable(Verdict v) {
+    return v == Verdict::Rewritten || v == Verdict::Unchanged;
+}
+
 struct Outcome {
     Verdict verdict = Verdict::Failed;
     std::vector<std::uint8_t> payload;

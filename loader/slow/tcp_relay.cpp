@@ -12,21 +12,12 @@ void append(std::vector<std::uint8_t> &to, const std::vector<std::uint8_t> &byte
 
 // Counts and logs one message's outcome; true if it is to be sent.
 bool settle(const Outcome &r, const char *dir, RelayOutput &out) {
-    switch (r.verdict) {
-    case Verdict::Rewritten:
-    case Verdict::Unchanged:
-        out.events.push_back({SIPALG_CTR_DAEMON_HANDLED,
-                              std::string(dir) + (r.verdict == Verdict::Rewritten ? " rewritten"
-                                                                                  : " unchanged")});
-        return true;
-    case Verdict::Failed:
-        out.events.push_back({SIPALG_CTR_DAEMON_FAILED, std::string(dir) + " dropped: " + r.why});
-        return false;
-    case Verdict::NoBinding:
-        break;
-    }
-    out.events.push_back({SIPALG_CTR_DAEMON_DROPPED, std::string(dir) + " dropped: " + r.why});
-    return false;
+    const bool send = outcome_sendable(r.verdict);
+    out.events.push_back({outcome_counter(r.verdict),
+                          std::string(dir) + (!send ? " dropped: " + r.why
+                                              : r.verdict == Verdict::Rewritten ? " rewritten"
+                                                                                : " unchanged")});
+    return send;
 }
 
 } // namespace
