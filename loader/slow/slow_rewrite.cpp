@@ -223,6 +223,21 @@ const char *verdict_name(int v) {
     }
 }
 
+// Scans a message (at most SIPALG_MSG_MAX bytes) into `work` as the kernel does for that
+// direction: outbound the LAN prefixes are the addresses to find, inbound the public address.
+int scan(Work &work, const std::vector<std::uint8_t> &payload, const Net &net, Dir dir) {
+    std::memcpy(work.w.msg, payload.data(), payload.size());
+    std::memset(&work.mt, 0, sizeof(work.mt));
+    if (dir == Dir::Out) {
+        for (const Prefix &p : net.lan)
+            sipalg_match_add(&work.mt, p.net, p.len);
+    } else {
+        sipalg_match_add(&work.mt, net.public_ip, 32);
+    }
+    return sipalg_scan(work.w.msg, static_cast<sa_u32>(payload.size()), &work.mt,
+                       dir == Dir::Out ? 0 : SIPALG_SCAN_NO_SDP_EDITS, &work.w.sc);
+}
+
 Outcome failed(std::string why) {
     Outcome o;
     o.verdict = Verdict::Failed;
@@ -242,17 +257,7 @@ Outcome process(const Datagram &d, const Net &net, SlowState &state) {
         return failed("message of " + std::to_string(d.payload.size()) + " bytes, over " +
                       std::to_string(SIPALG_MSG_MAX));
     auto work = std::make_unique<Work>();
-    std::memcpy(work->w.msg, d.payload.data(), d.payload.size());
-    const auto len = static_cast<sa_u32>(d.payload.size());
-    std::memset(&work->mt, 0, sizeof(work->mt));
-    if (d.dir == Dir::Out) {
-        for (const Prefix &p : net.lan)
-            sipalg_match_add(&work->mt, p.net, p.len);
-    } else {
-        sipalg_match_add(&work->mt, net.public_ip, 32);
-    }
-    const int v = sipalg_scan(work->w.msg, len, &work->mt,
-                              d.dir == Dir::Out ? 0 : SIPALG_SCAN_NO_SDP_EDITS, &work->w.sc);
+    const int v = scan(*work, d.payload, net, d.dir);
     if (v != SIPALG_OK && v != SIPALG_NOT_SIP)
         return failed(std::string("the rewriter refused it: ") + verdict_name(v));
 
@@ -307,12 +312,7 @@ std::uint16_t phone_sip_port(const std::vector<std::uint8_t> &msg, const Net &ne
     if (msg.size() > SIPALG_MSG_MAX)
         return fallback;
     auto work = std::make_unique<Work>();
-    std::memcpy(work->w.msg, msg.data(), msg.size());
-    std::memset(&work->mt, 0, sizeof(work->mt));
-    for (const Prefix &p : net.lan)
-        sipalg_match_add(&work->mt, p.net, p.len);
-    if (sipalg_scan(work->w.msg, static_cast<sa_u32>(msg.size()), &work->mt, 0, &work->w.sc) !=
-        SIPALG_OK)
+    if (scan(*work, msg, net, Dir::Out) != SIPALG_OK)
         return fallback;
     const sipalg_scan_result &sc = work->w.sc;
     for (const std::uint8_t hdr : {SIPALG_H_VIA, SIPALG_H_CONTACT}) {
