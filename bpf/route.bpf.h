@@ -14,7 +14,7 @@ struct sipalg_route {
     __be32 nh;      /* next hop (for bpf_redirect_neigh when the MACs are unknown) */
     __u16 mtu;      /* egress MTU; 0: not known (cached route, or no neighbour entry yet) */
     __u8 have_macs; /* smac/dmac valid: the neighbour is resolved */
-    __u8 pad;
+    __u8 xdp_xmit;  /* XDP may redirect to ifindex (SIPALG_IFACE_XDP_XMIT; cached routes only) */
     unsigned char smac[6];
     unsigned char dmac[6];
 };
@@ -71,6 +71,7 @@ static __always_inline int sipalg_route(void *ctx, const struct sipalg_pkt *p, _
     r->ifindex = fib.ifindex;
     r->nh = fib.ipv4_dst; /* the kernel replaced it with the gateway, if any */
     r->have_macs = rc == BPF_FIB_LKUP_RET_SUCCESS;
+    r->xdp_xmit = 0;
     r->mtu = r->have_macs ? fib.mtu_result : 0;
     __builtin_memcpy(r->smac, fib.smac, 6);
     __builtin_memcpy(r->dmac, fib.dmac, 6);
@@ -95,8 +96,9 @@ union sipalg_route_word {
     unsigned char b[8]; /* 0-5 next-hop MAC, 6 interface index, 7 generation */
 };
 
-/* Index of `ifindex` in sipalg_ifaces (added if new, MAC kept current), or -1 if full. */
-static __always_inline int sipalg_iface_index(__u32 ifindex, const unsigned char *mac) {
+/* Index of `ifindex` in sipalg_ifaces (added if new, MAC and flags kept current), or -1 if
+ * full. */
+static __always_inline int sipalg_iface_index(__u32 ifindex, const unsigned char *mac, __u8 flags) {
     for (__u32 i = 0; i < SIPALG_IFACES; i++) {
         __u32 key = i;
         struct sipalg_iface *e = bpf_map_lookup_elem(&sipalg_ifaces, &key);
@@ -110,9 +112,28 @@ static __always_inline int sipalg_iface_index(__u32 ifindex, const unsigned char
         if (*(__u32 *)e->mac != *(const __u32 *)mac ||
             *(__u16 *)(e->mac + 4) != *(const __u16 *)(mac + 4))
             __builtin_memcpy(e->mac, mac, 6);
+        if (e->flags != flags)
+            e->flags = flags;
         return (int)i;
     }
     return -1;
+}
+
+/* SIPALG_IFACE_* of a LAN port the loader hooked with XDP (a plain LAN interface can be both
+ * the FIB's answer and a port), 0 for any other interface. */
+static __always_inline __u8 sipalg_port_flags(__u32 ifindex) {
+    const struct sipalg_lan_port *lp = bpf_map_lookup_elem(&sipalg_xports, &ifindex);
+
+    return lp ? lp->flags : 0;
+}
+
+static __always_inline __u64 sipalg_route_word(const unsigned char *dmac, int idx, __u32 gen) {
+    union sipalg_route_word w;
+
+    __builtin_memcpy(w.b, dmac, 6);
+    w.b[6] = (__u8)idx;
+    w.b[7] = (__u8)gen;
+    return w.v;
 }
 
 /*
@@ -136,6 +157,7 @@ static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pk
             r->nh = 0;
             r->mtu = 0;
             r->have_macs = 1;
+            r->xdp_xmit = e->flags & SIPALG_IFACE_XDP_XMIT;
             __builtin_memcpy(r->smac, e->mac, 6);
             __builtin_memcpy(r->dmac, w.b, 6);
             return 0;
@@ -144,14 +166,42 @@ static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pk
     why = sipalg_route(ctx, p, in_ifindex, dst, r);
     if (why || !r->have_macs || !gen)
         return why;
-    idx = sipalg_iface_index(r->ifindex, r->smac);
-    if (idx < 0)
-        return 0;
-    __builtin_memcpy(w.b, r->dmac, 6);
-    w.b[6] = (__u8)idx;
-    w.b[7] = (__u8)gen;
-    s->route[dir] = w.v; /* one 8-byte store: readers never see half an entry */
+    r->xdp_xmit = sipalg_port_flags(r->ifindex) & SIPALG_IFACE_XDP_XMIT;
+    idx = sipalg_iface_index(r->ifindex, r->smac, r->xdp_xmit);
+    if (idx >= 0)
+        s->route[dir] = sipalg_route_word(r->dmac, idx, gen); /* one 8-byte store: readers
+                                                               * never see half an entry */
     return 0;
+}
+
+/*
+ * The route toward the phone, learned from its outbound media on a LAN port (sipalg_lan_xdp):
+ * out of that port, to the phone's MAC, from the router's. It replaces what the FIB says
+ * (the bridge), so inbound media skips the bridge; XDP sends it to the port itself when the
+ * port accepts XDP frames. Written only when it differs, so a busy flow does not keep dirtying
+ * the slot's cache line.
+ */
+static __always_inline void sipalg_route_learn(struct sipalg_port *s, __u32 port_ifindex,
+                                               const unsigned char *phone_mac,
+                                               const unsigned char *router_mac, __u8 flags,
+                                               __u32 gen) {
+    union sipalg_route_word w = {.v = s->route[SIPALG_TO_LAN]};
+    const struct sipalg_iface *e;
+    __u32 key = w.b[6];
+    int idx;
+
+    if (!gen)
+        return;
+    /* The common case, the route already learned: one array lookup instead of a search. */
+    if (w.b[7] == (__u8)gen && *(__u32 *)w.b == *(const __u32 *)phone_mac &&
+        *(__u16 *)(w.b + 4) == *(const __u16 *)(phone_mac + 4)) {
+        e = bpf_map_lookup_elem(&sipalg_ifaces, &key);
+        if (e && e->ifindex == port_ifindex && e->flags == flags)
+            return;
+    }
+    idx = sipalg_iface_index(port_ifindex, router_mac, flags);
+    if (idx >= 0)
+        s->route[SIPALG_TO_LAN] = sipalg_route_word(phone_mac, idx, gen);
 }
 
 /* The aging sweep drops entries older than the previous generation, so that a generation

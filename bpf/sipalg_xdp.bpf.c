@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * WAN ingress (XDP): the earliest hook, an accelerator for established media. A UDP packet to
- * a pinhole's public port from the remote it is scoped to is routed (FIB lookup), DNATed to
- * the phone (TTL, checksums, MACs) and marked in the XDP metadata; the WAN tc ingress program
- * then only has to redirect it (XDP cannot transmit into a bridge). Everything else, SIP
- * included, passes untouched to the tc program, which owns every other decision and all
- * reason counters. If metadata cannot be added, XDP leaves the packet alone and tc does the
- * whole job: the outcome is the same either way.
+ * a pinhole's public port from the remote it is scoped to is routed (the pinhole's route cache
+ * or a FIB lookup) and DNATed to the phone (TTL, checksums, MACs). When the route leads to a
+ * LAN port that accepts XDP frames (learned from the phone's outbound media by
+ * sipalg_lan_xdp.bpf.c), XDP redirects it there itself; otherwise it marks it in the XDP
+ * metadata and the WAN tc ingress program only has to redirect it (XDP cannot transmit into a
+ * bridge). Everything else, SIP included, passes untouched to the tc program, which owns every
+ * other decision and all reason counters. If metadata cannot be added, XDP leaves the packet
+ * alone and tc does the whole job: the outcome is the same either way.
  */
 #include "nat.bpf.h"
 #include "pinhole.bpf.h"
@@ -45,11 +47,22 @@ static __always_inline int xdp_main(struct xdp_md *ctx) {
     if (!s || s->state != SIPALG_PORT_PINHOLE ||
         sipalg_pinhole_admits(s, p.ip->saddr, p.udp->source) != SIPALG_ADMIT_OK || p.ip->ttl <= 1)
         return xdp_pass();
+    if (sipalg_udp_csum_is_seed(p.ip, p.udp)) {
+        sipalg_count(SIPALG_CTR_CSUM_PARTIAL);
+        return xdp_pass();
+    }
     sipalg_nat_to_phone(&n, p.ip->daddr, p.udp->dest, s->priv_ip, s->priv_port);
     if (sipalg_route_cached(ctx, &p, ctx->ingress_ifindex, n.new_ip, s, SIPALG_TO_LAN,
                             st->route_gen, &r) ||
         r.ifindex == cfg->wan_ifindex)
         return xdp_pass();
+    if (r.xdp_xmit && r.have_macs) {
+        sipalg_nat_xdp(&p, &n, &r);
+        sipalg_pinhole_seen(s, st->now_s);
+        sipalg_count(SIPALG_CTR_MEDIA_IN);
+        sipalg_count(SIPALG_CTR_XDP_IN_DIRECT);
+        return (int)bpf_redirect(r.ifindex, 0);
+    }
 
     /* Room for the metadata first: without it the packet must stay untouched for tc. */
     if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(*meta)))

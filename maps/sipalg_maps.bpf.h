@@ -25,6 +25,8 @@ _Static_assert(sizeof(struct sipalg_port) == 40, "port slot layout");
 _Static_assert(sizeof(struct sipalg_endpoint) == 8, "endpoint key layout");
 _Static_assert(sizeof(struct sipalg_binding) == 8, "binding value layout");
 _Static_assert(sizeof(struct sipalg_pinhole) == 8, "pinhole value layout");
+_Static_assert(sizeof(struct sipalg_iface) == 12, "iface layout");
+_Static_assert(sizeof(struct sipalg_lan_port) == 12, "lan port layout");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -92,5 +94,12 @@ struct {
     __type(key, __u32);
     __type(value, struct sipalg_iface);
 } sipalg_ifaces SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SIPALG_MAX_LAN_PORTS);
+    __type(key, __u32);
+    __type(value, struct sipalg_lan_port);
+} sipalg_xports SEC(".maps") __weak;
 
 #endif /* SIPALG_MAPS_BPF_H */

@@ -38,17 +38,21 @@
 #define SIPALG_MAP_STATE "sipalg_state"
 #define SIPALG_MAP_LANIFS "sipalg_lanifs"
 #define SIPALG_MAP_IFACES "sipalg_ifaces"
+#define SIPALG_MAP_XPORTS "sipalg_xports"
 
 /* Program names (the C function names in bpf/, as reported by bpftool) and their pins. */
-#define SIPALG_PROG_XDP "sipalg_xdp"       /* WAN ingress XDP: media fast path (accelerator) */
-#define SIPALG_PROG_TC "sipalg_tc"         /* WAN egress tc: counts, N14 guard */
-#define SIPALG_PROG_WAN_IN "sipalg_wan_in" /* WAN ingress tc: inbound SIP, media, handoff */
-#define SIPALG_PROG_LAN "sipalg_lan"       /* LAN ingress tc: outbound SIP and media */
-#define SIPALG_PROG_ADMIN "sipalg_admin"   /* syscall program: aging timer, admin operations */
+#define SIPALG_PROG_XDP "sipalg_xdp"         /* WAN ingress XDP: media fast path (accelerator) */
+#define SIPALG_PROG_TC "sipalg_tc"           /* WAN egress tc: counts, N14 guard */
+#define SIPALG_PROG_WAN_IN "sipalg_wan_in"   /* WAN ingress tc: inbound SIP, media, handoff */
+#define SIPALG_PROG_LAN "sipalg_lan"         /* LAN ingress tc: outbound SIP and media */
+#define SIPALG_PROG_LAN_XDP "sipalg_lan_xdp" /* LAN port XDP: outbound media straight to the WAN   \
+                                              */
+#define SIPALG_PROG_ADMIN "sipalg_admin"     /* syscall program: aging timer, admin operations */
 #define SIPALG_PIN_PROG_XDP "prog_xdp"
 #define SIPALG_PIN_PROG_TC "prog_tc"
 #define SIPALG_PIN_PROG_WAN_IN "prog_wan_in"
 #define SIPALG_PIN_PROG_LAN "prog_lan"
+#define SIPALG_PIN_PROG_LAN_XDP "prog_lan_xdp"
 #define SIPALG_PIN_PROG_ADMIN "prog_admin"
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry (key 0), written only by the loader ---- */
@@ -65,7 +69,7 @@
  *    0 enabled        4 public_ip       8 wan_ifindex    12 sip_port[2]
  *   16 port_min      18 port_max       20 bind_lifetime_s 24 reg_lifetime_s
  *   28 pin_idle_s    32 pin_max_phone  36 pin_max_total  40 lan_net[4]
- *   56 lan_plen[4]   60 reserved[1]
+ *   56 lan_plen[4]   60 xdp_flags
  */
 struct sipalg_config {
     __u32 enabled;     /* 0: pass everything untouched (default); 1: ALG active */
@@ -81,8 +85,12 @@ struct sipalg_config {
     __u32 pin_max_total;   /* pinholes in total */
     __be32 lan_net[SIPALG_MAX_LAN_PREFIXES]; /* LAN prefixes: network address, already masked */
     __u8 lan_plen[SIPALG_MAX_LAN_PREFIXES];  /* their lengths; 0 marks an unused slot */
-    __u32 reserved[1];
+    __u32 xdp_flags; /* SIPALG_XDP_*: what the loader found the interfaces can do */
 };
+
+/* The WAN interface accepts XDP frames (its driver has ndo_xdp_xmit; a veth only while its peer
+ * runs an XDP program): the LAN port XDP program may redirect media straight to it. */
+#define SIPALG_XDP_WAN_XMIT 0x1
 
 /* ---- ports: BPF_MAP_TYPE_ARRAY, 65536 entries, key = public port (host order) ----
  *
@@ -209,7 +217,26 @@ static inline int sipalg_daemon_fresh(const struct sipalg_state *st) {
 struct sipalg_iface {
     __u32 ifindex; /* 0: free entry */
     __u8 mac[6];
-    __u16 pad;
+    __u8 flags; /* SIPALG_IFACE_* */
+    __u8 pad;
+};
+
+/* The interface accepts XDP frames: XDP may redirect to it directly (a LAN port the loader
+ * found able to, learned from a phone's outbound media). Without it, XDP hands the packet to
+ * tc, which redirects the skb. */
+#define SIPALG_IFACE_XDP_XMIT 0x1
+
+/* ---- xports: BPF_MAP_TYPE_HASH, key = ifindex (__u32) of a LAN port the LAN XDP program is
+ * attached to (a port of the LAN bridge, or the LAN interface itself when it is no bridge).
+ * Written by the loader. ---- */
+#define SIPALG_MAX_LAN_PORTS 64
+
+struct sipalg_lan_port {
+    __u32 l3_ifindex;   /* the LAN interface with the router's address (the bridge): routes are
+                         * looked up as if the packet arrived there */
+    __u8 router_mac[6]; /* its MAC: only frames sent to the router are routed */
+    __u8 flags;         /* SIPALG_IFACE_XDP_XMIT if the port accepts XDP frames */
+    __u8 pad;
 };
 
 /* ---- lanifs: BPF_MAP_TYPE_ARRAY of __u32 ifindex: the LAN interfaces the loader hooked ----
@@ -308,7 +335,13 @@ struct sipalg_admin {
       "SIP messages the daemon could not rewrite (sent on untouched)")                             \
     X(DAEMON_DROPPED, "daemon_dropped", "SIP messages the daemon dropped (unusable, send failed)") \
     X(HELD_OFF, "held_while_off",                                                                  \
-      "inbound packets of ALG flows dropped while disabled until conntrack knows the flow")
+      "inbound packets of ALG flows dropped while disabled until conntrack knows the flow")        \
+    X(XDP_LAN_SEEN, "xdp_lan_seen", "packets seen by the LAN port XDP program")                    \
+    X(XDP_OUT, "xdp_out", "media packets LAN port XDP NATed and redirected straight to the WAN")   \
+    X(XDP_IN_DIRECT, "xdp_in_direct",                                                              \
+      "media packets WAN XDP NATed and redirected straight to the phone's LAN port")               \
+    X(CSUM_PARTIAL, "csum_partial",                                                                \
+      "media with a local sender's partial UDP checksum, left to tc (XDP cannot finish it)")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {
