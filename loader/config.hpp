@@ -24,6 +24,7 @@ struct AlgSettings {
     unsigned pinhole_idle_s = 120;         // --pinhole-idle: like conntrack's UDP stream timeout
     unsigned max_pinholes_per_phone = 64;  // --max-pinholes-per-phone
     unsigned max_pinholes = SIPALG_PINHOLES_ENTRIES; // --max-pinholes
+    bool lan_xdp = true; // --no-lan-xdp: never attach the LAN port XDP program
 };
 
 // "LO-HI" -> {LO, HI}; throws UserError unless 1 <= LO <= HI <= 65535.

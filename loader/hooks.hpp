@@ -21,7 +21,7 @@ ProgRef prog_ref_by_id(std::uint32_t id);
 // Id of the program pinned at `path`, 0 if none.
 std::uint32_t pinned_prog_id(const std::string &path);
 
-// ---- XDP (WAN ingress) ----
+// ---- XDP (WAN ingress, LAN ports) ----
 
 struct XdpState {
     bool attached = false;  // a sipalg_xdp program is on the interface
@@ -32,10 +32,11 @@ struct XdpState {
     ProgRef foreign;        // some other XDP program is attached instead (if id != 0)
 };
 
-// Looks for a program named sipalg_xdp on `ifindex`; if `want_id` is non-zero only that
-// exact program counts (another sipalg instance could not be on the same interface, but a
-// stale pin could point elsewhere).
-XdpState query_xdp(unsigned int ifindex, std::uint32_t want_id = 0);
+// Looks for a program named `name` (sipalg_xdp, or sipalg_lan_xdp on a LAN port) on
+// `ifindex`; if `want_id` is non-zero only that exact program counts (another sipalg instance
+// could not be on the same interface, but a stale pin could point elsewhere).
+XdpState query_xdp(unsigned int ifindex, std::uint32_t want_id = 0,
+                   const char *name = SIPALG_PROG_XDP);
 
 struct XdpAttachResult {
     std::uint32_t prog_id = 0;

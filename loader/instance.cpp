@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "hooks.hpp"
+#include "links.hpp"
 #include "maps_io.hpp"
 #include "netif.hpp"
 #include "pin_paths.hpp"
@@ -24,8 +25,9 @@
 namespace sipalg {
 namespace {
 
-const char *const kProgPins[] = {SIPALG_PIN_PROG_XDP, SIPALG_PIN_PROG_TC, SIPALG_PIN_PROG_WAN_IN,
-                                 SIPALG_PIN_PROG_LAN, SIPALG_PIN_PROG_ADMIN};
+const char *const kProgPins[] = {SIPALG_PIN_PROG_XDP,    SIPALG_PIN_PROG_TC,
+                                 SIPALG_PIN_PROG_WAN_IN, SIPALG_PIN_PROG_LAN,
+                                 SIPALG_PIN_PROG_ADMIN,  SIPALG_PIN_PROG_LAN_XDP};
 
 bool exists(const std::string &path) {
     struct stat st {};
@@ -115,6 +117,34 @@ std::string ifname_of(unsigned int ifindex) {
     return ::if_indextoname(ifindex, buf) ? std::string(buf) : std::to_string(ifindex);
 }
 
+bool accepts_xdp_frames(unsigned int ifindex) {
+    const auto f = xdp_features(ifindex);
+    return f && (*f & kXdpActNdoXmit);
+}
+
+// The LAN ports the LAN XDP program goes on, or the reason it cannot be used at all (empty
+// list). It only helps when it can redirect media to the WAN, i.e. when the WAN accepts XDP
+// frames; otherwise it would only cost every LAN packet an XDP pass.
+std::vector<LanPort> plan_lan_xdp(const Target &t, unsigned int wan_ifindex,
+                                  const std::vector<std::uint32_t> &lan_ifindexes,
+                                  std::string &why_not) {
+    const auto wan = xdp_features(wan_ifindex);
+    if (!wan) {
+        why_not = "this kernel does not report XDP features (netdev netlink family, 6.3+)";
+        return {};
+    }
+    if (!(*wan & kXdpActNdoXmit)) {
+        why_not = t.ifname + " does not accept XDP frames (no ndo_xdp_xmit in its driver; a veth "
+                             "accepts them only while its peer runs an XDP program)";
+        return {};
+    }
+    std::vector<unsigned int> l3(lan_ifindexes.begin(), lan_ifindexes.end());
+    auto ports = lan_ports(l3, dump_links(), accepts_xdp_frames);
+    if (ports.empty())
+        why_not = "the LAN interfaces have no Ethernet ports";
+    return ports;
+}
+
 std::string not_loaded(const std::string &ifname, const std::string &dir) {
     return "sipalg is not loaded on " + ifname + " (no " + dir + "); run: sipalg load --wan " +
            ifname;
@@ -153,7 +183,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
         require_lan_free(idx, name);
         lan_ifs.emplace_back(name, idx);
     }
-    const sipalg_config cfg = make_config(settings, public_ip, ifindex, lan.prefixes);
+    sipalg_config cfg = make_config(settings, public_ip, ifindex, lan.prefixes);
 
     Rollback rollback;
     if (!exists(root)) {
@@ -218,6 +248,35 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
         rep.lan.emplace_back(name, id);
         lan_ifindexes.push_back(idx);
     }
+    std::vector<LanPort> ports;
+    if (settings.lan_xdp)
+        ports = plan_lan_xdp(t, ifindex, lan_ifindexes, rep.lan_xdp_off);
+    else
+        rep.lan_xdp_off = "not wanted (--no-lan-xdp)";
+    for (const LanPort &port : ports) {
+        // Directly, not through libxdp: its dispatcher would need a second copy of the object.
+        // A port that already runs another XDP program keeps it and only loses the shortcut.
+        sipalg_lan_port v{};
+        v.l3_ifindex = port.l3_ifindex;
+        std::copy(port.router_mac.begin(), port.router_mac.end(), v.router_mac);
+        v.flags = port.xdp_xmit ? SIPALG_IFACE_XDP_XMIT : 0;
+        const __u32 key = port.ifindex;
+        if (bpf_map_update_elem(bpf_map__fd(skel->maps.sipalg_xports), &key, &v, BPF_ANY) != 0)
+            throw UserError("cannot write the LAN port map (" + errno_text(errno) + ")");
+        try {
+            const XdpAttachResult a = attach_xdp_direct(bpf_program__fd(skel->progs.sipalg_lan_xdp),
+                                                        port.ifindex, port.name);
+            rollback.add([idx = port.ifindex, id = a.prog_id] { detach_xdp(idx, id); });
+            rep.lan_xdp.push_back({port.name, a.prog_id, port.xdp_xmit});
+        } catch (const UserError &e) {
+            bpf_map_delete_elem(bpf_map__fd(skel->maps.sipalg_xports), &key);
+            rep.lan_xdp_skipped.push_back(port.name + ": " + e.what());
+        }
+    }
+    if (!rep.lan_xdp.empty())
+        cfg.xdp_flags |= SIPALG_XDP_WAN_XMIT;
+    else if (rep.lan_xdp_off.empty())
+        rep.lan_xdp_off = "no LAN port could take it";
 
     const std::pair<const char *, const bpf_map *> maps[] = {
             {SIPALG_MAP_CONFIG, skel->maps.sipalg_config},
@@ -228,7 +287,8 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
             {SIPALG_MAP_PHONES, skel->maps.sipalg_phones},
             {SIPALG_MAP_STATE, skel->maps.sipalg_state},
             {SIPALG_MAP_LANIFS, skel->maps.sipalg_lanifs},
-            {SIPALG_MAP_IFACES, skel->maps.sipalg_ifaces}};
+            {SIPALG_MAP_IFACES, skel->maps.sipalg_ifaces},
+            {SIPALG_MAP_XPORTS, skel->maps.sipalg_xports}};
     for (const auto &[name, map] : maps)
         pin_fd(bpf_map__fd(map), pin_file(dir, name));
     const std::pair<const char *, const bpf_program *> progs[] = {
@@ -236,7 +296,8 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
             {SIPALG_PIN_PROG_TC, skel->progs.sipalg_tc},
             {SIPALG_PIN_PROG_WAN_IN, skel->progs.sipalg_wan_in},
             {SIPALG_PIN_PROG_LAN, skel->progs.sipalg_lan},
-            {SIPALG_PIN_PROG_ADMIN, skel->progs.sipalg_admin}};
+            {SIPALG_PIN_PROG_ADMIN, skel->progs.sipalg_admin},
+            {SIPALG_PIN_PROG_LAN_XDP, skel->progs.sipalg_lan_xdp}};
     for (const auto &[name, prog] : progs)
         pin_fd(bpf_program__fd(prog), pin_file(dir, name));
 
@@ -295,6 +356,28 @@ UnloadReport unload_instance(const Target &t) {
             ::if_freenameindex(all);
         }
     }
+    // LAN port XDP: the ports recorded at load, plus any port running exactly our program.
+    const std::uint32_t lan_xdp_prog = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_LAN_XDP));
+    std::vector<unsigned int> xdp_ports;
+    try {
+        for (const auto &[idx, port] : InstanceMaps::open(dir, t.ifname, true).read_lan_ports())
+            xdp_ports.push_back(idx);
+    } catch (const UserError &) {
+    }
+    if (lan_xdp_prog != 0) {
+        for (const Link &l : dump_links())
+            if (query_xdp(l.ifindex, lan_xdp_prog).attached)
+                xdp_ports.push_back(l.ifindex);
+    }
+    for (unsigned int idx : xdp_ports) {
+        const std::string name = ifname_of(idx);
+        const std::uint32_t id =
+                lan_xdp_prog ? lan_xdp_prog : query_xdp(idx, 0, SIPALG_PROG_LAN_XDP).prog.id;
+        if (id != 0 && detach_xdp(idx, id) &&
+            std::find(rep.lan_xdp_detached.begin(), rep.lan_xdp_detached.end(), name) ==
+                    rep.lan_xdp_detached.end())
+            rep.lan_xdp_detached.push_back(name);
+    }
     for (unsigned int idx : lan_ifs) {
         const std::string name = ifname_of(idx);
         if (detach_tc(idx, kLanIngress) &&
@@ -314,7 +397,7 @@ UnloadReport unload_instance(const Target &t) {
         rep.wan_in_detached = detach_tc(ifindex, kWanIngress);
     }
     if (!have_dir && !rep.xdp_detached && !rep.tc_detached && !rep.wan_in_detached &&
-        rep.lan_detached.empty())
+        rep.lan_detached.empty() && rep.lan_xdp_detached.empty())
         throw UserError(not_loaded(t.ifname, dir));
     remove_pins(dir);
     if (exists(dir))

@@ -24,6 +24,17 @@ struct LoadReport {
     std::uint32_t tc_id = 0;                                // WAN egress
     std::uint32_t wan_in_id = 0;                            // WAN ingress
     std::vector<std::pair<std::string, std::uint32_t>> lan; // LAN interface, program id
+    // The LAN port XDP program: the ports it was attached to (port, program id, whether
+    // inbound media can be XDP-redirected to it), the ports it could not go on and why, or
+    // why it was not attached at all.
+    struct LanXdpPort {
+        std::string port;
+        std::uint32_t id = 0;
+        bool xdp_xmit = false;
+    };
+    std::vector<LanXdpPort> lan_xdp;
+    std::vector<std::string> lan_xdp_skipped;
+    std::string lan_xdp_off;
     bool multiprog = false;
     std::string fallback_reason;
     std::uint32_t public_ip = 0; // host order
@@ -38,6 +49,7 @@ struct UnloadReport {
     bool tc_detached = false;
     bool wan_in_detached = false;
     std::vector<std::string> lan_detached;
+    std::vector<std::string> lan_xdp_detached; // LAN ports
     bool interface_gone = false;
 };
 

@@ -78,6 +78,14 @@ int cmd_load(const Options &o) {
               << " (clsact ingress); LAN";
     for (const auto &[name, id] : r.lan)
         std::cout << " " << name << " (" SIPALG_PROG_LAN " id " << id << ")";
+    std::cout << "; LAN port XDP " SIPALG_PROG_LAN_XDP ":";
+    for (const auto &p : r.lan_xdp)
+        std::cout << " " << p.port << " (id " << p.id
+                  << (p.xdp_xmit ? ", media both ways in XDP)" : ", outbound media in XDP)");
+    if (r.lan_xdp.empty())
+        std::cout << " not attached (" << r.lan_xdp_off << ")";
+    for (const auto &why : r.lan_xdp_skipped)
+        std::cout << "; not on " << why;
     std::cout << "; public " << format_ipv4(r.public_ip) << ", LAN prefixes";
     for (const auto &p : r.lan_prefixes)
         std::cout << " " << format_prefix(p);
@@ -100,6 +108,8 @@ int cmd_unload(const Options &o) {
         std::cout << " none";
     for (const auto &name : r.lan_detached)
         std::cout << " " << name;
+    for (const auto &name : r.lan_xdp_detached)
+        std::cout << " " << name << " (xdp)";
     std::cout << ", removed " << r.pin_dir << "\n";
     return 0;
 }
@@ -237,6 +247,11 @@ int main(int argc, char **argv) {
                      "pinholes one phone (private address) may hold")
             ->capture_default_str();
     load->add_option("--max-pinholes", a.max_pinholes, "pinholes in total")->capture_default_str();
+    load->add_flag(
+            "--no-lan-xdp", [&a](std::int64_t) { a.lan_xdp = false; },
+            "Never attach the LAN port XDP program. By default it goes on every port of "
+            "the LAN bridge (or the LAN interface) when the WAN accepts XDP frames, so "
+            "established media skips the bridge and the stack both ways");
     load->callback([&] { rc = cmd_load(o); });
 
     auto *daemon = app.add_subcommand(

@@ -82,6 +82,10 @@ InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifnam
     m.lanifs_ = open_checked(dir, ifname,
                              {SIPALG_MAP_LANIFS, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(__u32)},
                              nullptr);
+    m.xports_ = open_checked(
+            dir, ifname,
+            {SIPALG_MAP_XPORTS, BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(sipalg_lan_port)},
+            nullptr);
     return m;
 }
 
@@ -139,6 +143,28 @@ void InstanceMaps::write_lan_ifindexes(const std::vector<std::uint32_t> &ifindex
         if (bpf_map_update_elem(lanifs_.get(), &key, &v, BPF_ANY) != 0)
             throw UserError("cannot write the LAN interface map (" + errno_text(errno) + ")");
     }
+}
+
+std::vector<std::pair<std::uint32_t, sipalg_lan_port>> InstanceMaps::read_lan_ports() const {
+    std::vector<std::pair<std::uint32_t, sipalg_lan_port>> out;
+    __u32 key = 0, next = 0;
+    const void *prev = nullptr;
+    // Bounded: the map holds at most SIPALG_MAX_LAN_PORTS entries.
+    for (int i = 0;
+         i < SIPALG_MAX_LAN_PORTS && bpf_map_get_next_key(xports_.get(), prev, &next) == 0; ++i) {
+        sipalg_lan_port v{};
+        if (bpf_map_lookup_elem(xports_.get(), &next, &v) == 0)
+            out.emplace_back(next, v);
+        key = next;
+        prev = &key;
+    }
+    return out;
+}
+
+void InstanceMaps::write_lan_port(std::uint32_t ifindex, const sipalg_lan_port &port) const {
+    const __u32 key = ifindex;
+    if (bpf_map_update_elem(xports_.get(), &key, &port, BPF_ANY) != 0)
+        throw UserError("cannot write the LAN port map (" + errno_text(errno) + ")");
 }
 
 sipalg_port InstanceMaps::read_slot(std::uint16_t port) const {

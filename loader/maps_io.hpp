@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sipalg {
@@ -28,9 +29,9 @@ using CounterValues = std::array<std::uint64_t, SIPALG_CTR_COUNT>;
 
 // Every pinned map of an instance, by pin file name (the maps' own names).
 inline constexpr const char *kMapPins[] = {
-        SIPALG_MAP_CONFIG,   SIPALG_MAP_COUNTERS, SIPALG_MAP_PORTS,
-        SIPALG_MAP_BINDINGS, SIPALG_MAP_PINHOLES, SIPALG_MAP_PHONES,
-        SIPALG_MAP_STATE,    SIPALG_MAP_LANIFS,   SIPALG_MAP_IFACES};
+        SIPALG_MAP_CONFIG,   SIPALG_MAP_COUNTERS, SIPALG_MAP_PORTS, SIPALG_MAP_BINDINGS,
+        SIPALG_MAP_PINHOLES, SIPALG_MAP_PHONES,   SIPALG_MAP_STATE, SIPALG_MAP_LANIFS,
+        SIPALG_MAP_IFACES,   SIPALG_MAP_XPORTS};
 
 // One binding or pinhole as listed: its forward entry joined with its port slot.
 struct NatEntry {
@@ -63,6 +64,9 @@ class InstanceMaps {
     sipalg_state read_state() const;
     std::vector<std::uint32_t> read_lan_ifindexes() const;
     void write_lan_ifindexes(const std::vector<std::uint32_t> &ifindexes) const;
+    // The LAN ports the LAN XDP program was attached to, by ifindex.
+    std::vector<std::pair<std::uint32_t, sipalg_lan_port>> read_lan_ports() const;
+    void write_lan_port(std::uint32_t ifindex, const sipalg_lan_port &port) const;
     std::vector<NatEntry> bindings() const;
     std::vector<NatEntry> pinholes() const;
     // One port slot (all zero = FREE if it cannot be read), and the public port of the binding
@@ -76,7 +80,7 @@ class InstanceMaps {
     UniqueFd config_;
     UniqueFd counters_;
     std::uint32_t counter_entries_ = 0;
-    UniqueFd ports_, binds_, pins_, state_, lanifs_;
+    UniqueFd ports_, binds_, pins_, state_, lanifs_, xports_;
 };
 
 // Runs the instance's pinned admin program (SIPALG_PIN_PROG_ADMIN in `dir`) with `req`;

@@ -1,6 +1,7 @@
 #include "status.hpp"
 
 #include "error.hpp"
+#include "links.hpp"
 #include "netif.hpp"
 #include "pin_paths.hpp"
 
@@ -96,6 +97,7 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
     const std::string reload =
             "; fix: sipalg unload --wan " + ifname + " && sipalg load --wan " + ifname;
     std::vector<std::uint32_t> lan_ifindexes;
+    std::vector<std::pair<std::uint32_t, sipalg_lan_port>> lan_ports;
     try {
         const InstanceMaps maps = InstanceMaps::open(st.pin_dir, ifname, true);
         st.config = maps.read_config();
@@ -103,6 +105,7 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
         st.counters = maps.read_counters();
         st.state = maps.read_state();
         lan_ifindexes = maps.read_lan_ifindexes();
+        lan_ports = maps.read_lan_ports();
         if (st.state->last_tick_ns)
             st.last_tick_age_s = monotonic_s() - static_cast<double>(st.state->last_tick_ns) / 1e9;
     } catch (const UserError &e) {
@@ -129,6 +132,30 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
                                   " ingress" + reload);
         st.lan.push_back(h);
     }
+    const auto accepts = [](unsigned int idx) {
+        const auto f = xdp_features(idx);
+        return f && (*f & kXdpActNdoXmit);
+    };
+    const std::uint32_t lan_xdp_pinned =
+            pinned_prog_id(pin_file(st.pin_dir, SIPALG_PIN_PROG_LAN_XDP));
+    for (const auto &[idx, port] : lan_ports) {
+        LanPortStatus p;
+        p.ifindex = idx;
+        p.ifname = ifname_or_index(idx);
+        p.xdp = query_xdp(idx, lan_xdp_pinned, SIPALG_PROG_LAN_XDP);
+        p.xdp_xmit = port.flags & SIPALG_IFACE_XDP_XMIT;
+        p.xdp_xmit_now = accepts(idx);
+        if (!p.xdp.attached)
+            st.problems.push_back("LAN port program " SIPALG_PROG_LAN_XDP " is not attached to " +
+                                  p.ifname + reload);
+        // XDP redirects to a device that no longer takes XDP frames are dropped by the kernel.
+        if (p.xdp_xmit && !p.xdp_xmit_now)
+            st.problems.push_back("LAN port " + p.ifname +
+                                  " no longer accepts XDP frames (a veth whose peer lost its XDP "
+                                  "program?): inbound media redirected to it is dropped" +
+                                  reload);
+        st.lan_xdp.push_back(p);
+    }
     if (st.config && lan_ifindexes.empty())
         st.problems.push_back("no LAN interface is recorded for this instance" + reload);
 
@@ -138,6 +165,12 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
                               " no longer exists; fix: sipalg unload --wan " + ifname);
         return st;
     }
+    st.wan_xdp_xmit_now = accepts(st.ifindex);
+    if (st.config && (st.config->xdp_flags & SIPALG_XDP_WAN_XMIT) && !st.wan_xdp_xmit_now)
+        st.problems.push_back(ifname +
+                              " no longer accepts XDP frames: outbound media the LAN port program "
+                              "redirects to it is dropped" +
+                              reload);
     const std::uint32_t xdp_pinned = pinned_prog_id(pin_file(st.pin_dir, SIPALG_PIN_PROG_XDP));
     st.xdp = query_xdp(st.ifindex, xdp_pinned);
     if (!st.xdp.attached)

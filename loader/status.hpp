@@ -16,6 +16,15 @@ struct LanHookStatus {
     TcState tc;
 };
 
+// A LAN port with the LAN XDP program (sipalg_lan_xdp), as recorded at load and as it is now.
+struct LanPortStatus {
+    std::string ifname;
+    unsigned int ifindex = 0;
+    XdpState xdp;
+    bool xdp_xmit = false;     // recorded: inbound media is XDP-redirected to the port
+    bool xdp_xmit_now = false; // the port accepts XDP frames now
+};
+
 // Totals over the counters, in the terms of the brief: what was seen, NATed by the fast path,
 // rewritten, passed untouched, dropped, and what needed the slow path.
 struct CounterSummary {
@@ -48,6 +57,8 @@ struct InstanceStatus {
     TcState tc;     // WAN egress
     TcState wan_in; // WAN ingress
     std::vector<LanHookStatus> lan;
+    std::vector<LanPortStatus> lan_xdp;
+    bool wan_xdp_xmit_now = false; // the WAN accepts XDP frames now
     std::optional<sipalg_config> config;
     std::optional<sipalg_state> state; // bindings, pinholes, clock, timer
     std::optional<double> last_tick_age_s;

@@ -95,6 +95,17 @@ std::string render_human(const InstanceStatus &st) {
         human_tc(s, l.tc, "ingress");
         s << "\n";
     }
+    if (st.lan_xdp.empty())
+        s << "    lan xdp:  none (media from the LAN goes through the bridge to tc)\n";
+    for (const auto &p : st.lan_xdp) {
+        s << "    lan xdp:  " << p.ifname << ": ";
+        if (p.xdp.attached)
+            s << prog_text(p.xdp.prog) << ", " << p.xdp.mode << " mode; media out in XDP, in "
+              << (p.xdp_xmit ? "XDP-redirected to this port" : "via tc");
+        else
+            s << "MISSING";
+        s << "\n";
+    }
 
     if (st.config) {
         const sipalg_config &c = *st.config;
@@ -152,6 +163,9 @@ std::string render_human(const InstanceStatus &st) {
 //   tc:  {attached, prog_id, prog_name, hook ("egress"), handle, priority}   (WAN egress)
 //   wan_in: the same for the WAN ingress tc program (hook "ingress")
 //   lan: [{interface, ifindex, attached, prog_id, prog_name, hook, handle, priority}, ...]
+//   lan_xdp: [{interface, ifindex, attached, prog_id, prog_name, mode, xdp_xmit,
+//              xdp_xmit_now}, ...]  (the LAN port XDP program; [] when not attached),
+//   wan_xdp_xmit: {configured, now}  (the WAN accepts XDP frames: at load, and now)
 //   public_ip (string|null), lan_prefixes: ["a.b.c.d/len", ...],
 //   config: {sip_ports: [...], port_min, port_max, binding_lifetime_s, register_lifetime_s,
 //            pinhole_idle_s, max_pinholes_per_phone, max_pinholes} | null
@@ -197,6 +211,21 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
         w.end_object();
     }
     w.end_array();
+    w.key("lan_xdp").begin_array();
+    for (const auto &p : st.lan_xdp) {
+        w.begin_object();
+        w.field("interface", p.ifname).field("ifindex", p.ifindex);
+        w.field("attached", p.xdp.attached);
+        json_prog(w, "prog_id", "prog_name", p.xdp.attached ? p.xdp.prog : ProgRef{});
+        w.field("mode", p.xdp.mode);
+        w.field("xdp_xmit", p.xdp_xmit).field("xdp_xmit_now", p.xdp_xmit_now);
+        w.end_object();
+    }
+    w.end_array();
+    w.key("wan_xdp_xmit").begin_object();
+    w.field("configured", st.config && (st.config->xdp_flags & SIPALG_XDP_WAN_XMIT) != 0);
+    w.field("now", st.wan_xdp_xmit_now);
+    w.end_object();
 
     if (st.config) {
         const sipalg_config &c = *st.config;

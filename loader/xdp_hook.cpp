@@ -34,10 +34,10 @@ ProgRef ref_of(const xdp_program *p) {
     return r;
 }
 
-bool is_ours(const xdp_program *p, std::uint32_t want_id) {
+bool is_ours(const xdp_program *p, std::uint32_t want_id, const char *name) {
     if (want_id != 0)
         return xdp_program__id(p) == want_id;
-    return ref_of(p).name == SIPALG_PROG_XDP;
+    return ref_of(p).name == name;
 }
 
 // RAII for libxdp's multiprog view of an interface.
@@ -58,7 +58,7 @@ struct Multiprog {
 
 } // namespace
 
-XdpState query_xdp(unsigned int ifindex, std::uint32_t want_id) {
+XdpState query_xdp(unsigned int ifindex, std::uint32_t want_id, const char *name) {
     XdpState st;
     Multiprog m(ifindex);
     if (!m.mp)
@@ -70,7 +70,7 @@ XdpState query_xdp(unsigned int ifindex, std::uint32_t want_id) {
     st.mode = mode_name(xdp_multiprog__attach_mode(m.mp));
     if (xdp_multiprog__is_legacy(m.mp)) {
         // A plain XDP program on the interface: ours (direct fallback) or someone else's.
-        if (is_ours(main, want_id)) {
+        if (is_ours(main, want_id, name)) {
             st.attached = true;
             st.prog = st.if_prog;
         } else {
@@ -81,7 +81,7 @@ XdpState query_xdp(unsigned int ifindex, std::uint32_t want_id) {
     st.multiprog = true;
     for (xdp_program *p = xdp_multiprog__next_prog(nullptr, m.mp); p;
          p = xdp_multiprog__next_prog(p, m.mp)) {
-        if (is_ours(p, want_id)) {
+        if (is_ours(p, want_id, name)) {
             st.attached = true;
             st.prog = ref_of(p);
             break;
