@@ -100,19 +100,19 @@ class Datapath : public testing::Test {
         return run_tc(skel_->progs.sipalg_tc, in, topo_.wan_ifindex);
     }
 
-    // XDP program on a frame received by the WAN interface; splits off the metadata.
-    RunResult run_xdp(const std::vector<std::uint8_t> &in) {
+    // XDP program `prog` on a frame received by `ifindex`; splits off the metadata.
+    RunResult run_xdp_on(bpf_program *prog, const std::vector<std::uint8_t> &in, unsigned ifindex) {
         RunResult r;
         std::vector<std::uint8_t> buf(in.size() + 4096, 0xa5);
         xdp_md ctx_in{}, ctx_out{};
         ctx_in.data_end = static_cast<__u32>(in.size());
-        ctx_in.ingress_ifindex = topo_.wan_ifindex;
+        ctx_in.ingress_ifindex = ifindex;
         LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = buf.data(),
                     .data_size_in = static_cast<__u32>(in.size()),
                     .data_size_out = static_cast<__u32>(buf.size()), .ctx_in = &ctx_in,
                     .ctx_out = &ctx_out, .ctx_size_in = sizeof(ctx_in),
                     .ctx_size_out = sizeof(ctx_out), .repeat = 1);
-        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.sipalg_xdp), &opts), 0)
+        EXPECT_EQ(bpf_prog_test_run_opts(bpf_program__fd(prog), &opts), 0)
                 << "BPF_PROG_TEST_RUN (xdp) failed: " << errno;
         buf.resize(opts.data_size_out);
         // The output starts at data_meta; ctx_out.data is the metadata length.
@@ -121,6 +121,10 @@ class Datapath : public testing::Test {
         r.out.assign(buf.begin() + static_cast<long>(meta_len), buf.end());
         r.ret = opts.retval;
         return r;
+    }
+    // The WAN XDP program (sipalg_xdp) on a frame from the Internet.
+    RunResult run_xdp(const std::vector<std::uint8_t> &in) {
+        return run_xdp_on(skel_->progs.sipalg_xdp, in, topo_.wan_ifindex);
     }
 
     sipalg_admin admin(sipalg_admin a) {

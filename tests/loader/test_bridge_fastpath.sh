@@ -7,14 +7,24 @@
 # the pinhole's scope must not get in. A control run with the ALG disabled proves the counters
 # do count when the stack forwards.
 #
-# Usage: test_bridge_fastpath.sh /path/to/sipalg      (root; ctest: bridge_fastpath)
+# Usage: test_bridge_fastpath.sh /path/to/sipalg [--xdp-peers xdp_pass.bpf.o]
+#        (root; ctest: bridge_fastpath, bridge_fastpath_xdp)
+#
+# --xdp-peers puts an XDP program on the phone's and the Internet host's veths. A veth accepts
+# XDP frames only then (a NIC driver with ndo_xdp_xmit always does), so sipalg attaches its
+# LAN port XDP program and media goes XDP to XDP both ways, skipping bridge, skbs and stack;
+# the receiving kernels then verify the UDP checksums (frames from XDP carry no offload state).
 #
 #   sdp-<pid>-phone: eth0 192.168.10.11 --veth-- lan-p0 [br-lan 192.168.10.1] sdp-<pid>-router
 #   sdp-<pid>-router: wan0 203.0.113.1 --veth-- inet0 sdp-<pid>-inet (203.0.113.2, remote
 #   198.51.100.20, stranger 198.51.100.66)
 set -euo pipefail
 
-SIPALG=$(readlink -f "${1:?usage: test_bridge_fastpath.sh /path/to/sipalg}")
+SIPALG=$(readlink -f "${1:?usage: test_bridge_fastpath.sh /path/to/sipalg [--xdp-peers OBJ]}")
+XDP_PEERS=""
+if [[ ${2:-} == --xdp-peers ]]; then
+    XDP_PEERS=$(readlink -f "${3:?--xdp-peers needs the xdp_pass object}")
+fi
 export PATH="$PATH:/usr/sbin:/sbin"
 PY=/usr/bin/python3
 
@@ -258,9 +268,23 @@ table ip sdp_watch {
 NFT
 ok "bridge topology with masquerade, stateful firewall and watch counters"
 
+if [[ -n $XDP_PEERS ]]; then
+    ns "$PH" ip link set dev eth0 xdp obj "$XDP_PEERS" sec xdp || fail "xdp on the phone's eth0"
+    ns "$IN" ip link set dev inet0 xdp obj "$XDP_PEERS" sec xdp || fail "xdp on inet0"
+    ok "XDP programs on the phone's and the Internet host's veths"
+fi
+
 # ---- sipalg ----
 sipalg load --wan wan0 >"$TMP/load.log" 2>&1 || fail "load"
 grep -q "LAN br-lan" "$TMP/load.log" || fail "load did not find br-lan as the LAN"
+if [[ -n $XDP_PEERS ]]; then
+    grep -q "LAN port XDP sipalg_lan_xdp: lan-p0 (id [0-9]*, media both ways in XDP)" \
+        "$TMP/load.log" || fail "LAN port XDP not on lan-p0: $(cat "$TMP/load.log")"
+    ns "$R" ip link show lan-p0 | grep -q "prog/xdp id" || fail "no XDP program on lan-p0"
+else
+    grep -q "LAN port XDP sipalg_lan_xdp: not attached (wan0 does not accept XDP frames" \
+        "$TMP/load.log" || fail "LAN port XDP should stay off: $(cat "$TMP/load.log")"
+fi
 sipalg enable --wan wan0 >/dev/null || fail "enable"
 sipalg pinholes add --wan wan0 --private 192.168.10.11:40000 --remote 198.51.100.20:50000 \
     >"$TMP/pin.log" 2>&1 || fail "pinholes add"
@@ -280,26 +304,43 @@ HITS=$(nft_hits)
 [[ $HITS == 0 ]] || fail "netfilter saw $HITS packets of the fast-path flow"
 MOUT=$(counter media_out)
 MIN=$(counter media_in)
-XFWD=$(counter xdp_fwd)
-[[ $MOUT -ge $PACKETS && $MIN -ge $((PACKETS - 2)) && $XFWD -ge $((PACKETS - 2)) ]] ||
-    fail "counters: media_out=$MOUT media_in=$MIN xdp_fwd=$XFWD"
-ok "netfilter never saw the flow (nft counters 0); media_out=$MOUT media_in=$MIN xdp_fwd=$XFWD"
+PARTIAL=$(counter csum_partial)
+[[ $MOUT -ge $PACKETS && $MIN -ge $((PACKETS - 2)) ]] ||
+    fail "counters: media_out=$MOUT media_in=$MIN"
+# A local socket's datagram over a veth carries only the checksum seed (CHECKSUM_PARTIAL):
+# XDP cannot finish it, so every such packet the XDP programs see is left to tc.
+[[ $PARTIAL -ge $((PACKETS - 2)) ]] || fail "csum_partial=$PARTIAL: XDP took partial checksums"
+ok "netfilter never saw the flow (nft counters 0); media_out=$MOUT media_in=$MIN, $PARTIAL partial checksums left to tc"
 
-# Locally sent UDP over veth carries a partial checksum that receivers do not verify; raw
-# sockets send complete ones, so these rounds check the NAT's checksum arithmetic end to end.
-phone_listen 2 >"$TMP/listen.out" &
+# Raw sockets send complete checksums, as frames from a wire have: these take XDP and check
+# the NAT's checksum arithmetic end to end. Both ways at once, as a call's media flows: the
+# LAN port program learns the phone's port from the outbound stream (a learned route lasts as
+# long as the route cache's generation, a second, so the inbound stream must overlap it).
+remote_listen 198.51.100.20 50000 3 >"$TMP/rlisten.out" &
+phone_listen 3 >"$TMP/listen.out" &
 sleep 0.3
+raw_send "$PH" 192.168.10.11 40000 198.51.100.20 50000 60 &
+sleep 0.05
 raw_send "$IN" 198.51.100.20 50000 203.0.113.1 40000 20
 wait
-[[ $(cat "$TMP/listen.out") == 20 ]] || fail "phone got $(cat "$TMP/listen.out")/20 raw datagrams (XDP DNAT)"
-remote_listen 198.51.100.20 50000 2 >"$TMP/rlisten.out" &
-sleep 0.3
-raw_send "$PH" 192.168.10.11 40000 198.51.100.20 50000 20
-wait
-[[ $(cat "$TMP/rlisten.out") == 20 ]] || fail "remote got $(cat "$TMP/rlisten.out")/20 raw datagrams (tc SNAT)"
+[[ $(cat "$TMP/rlisten.out") == 60 ]] || fail "remote got $(cat "$TMP/rlisten.out")/60 raw datagrams (SNAT)"
+[[ $(cat "$TMP/listen.out") == 20 ]] || fail "phone got $(cat "$TMP/listen.out")/20 raw datagrams (DNAT)"
 [[ $(csum_errors "$PH") == 0 && $(csum_errors "$IN") == 0 ]] ||
     fail "UDP checksum errors: phone $(csum_errors "$PH"), remote $(csum_errors "$IN")"
-ok "complete checksums survive the NAT both ways (20+20 raw datagrams, 0 checksum errors)"
+XOUT=$(counter xdp_out)
+XDIRECT=$(counter xdp_in_direct)
+XFWD=$(counter xdp_fwd)
+if [[ -n $XDP_PEERS ]]; then
+    # At most one inbound packet per route generation change can beat the relearning.
+    [[ $XOUT -ge 60 && $XDIRECT -ge 18 ]] ||
+        fail "XDP to XDP: xdp_out=$XOUT (want 60) xdp_in_direct=$XDIRECT (want >= 18 of 20)"
+    WHERE="XDP to XDP both ways: xdp_out=$XOUT xdp_in_direct=$XDIRECT"
+else
+    [[ $XOUT == 0 && $XFWD -ge 20 ]] || fail "xdp_out=$XOUT xdp_fwd=$XFWD (want 0, 20)"
+    WHERE="inbound NATed by XDP, redirected by tc: xdp_fwd=$XFWD"
+fi
+[[ $(nft_hits) == 0 ]] || fail "netfilter saw $(nft_hits) packets of the raw rounds"
+ok "complete checksums survive the NAT both ways (60+20 raw datagrams, 0 checksum errors); $WHERE"
 
 IDLE=$(sipalg pinholes --wan wan0 -j | jq '.pinholes[0].idle_s')
 [[ $IDLE -le 4 ]] || fail "pinhole idle_s=$IDLE after traffic"
@@ -343,6 +384,18 @@ HITS=$(nft_hits)
 [[ $(counter media_out) == "$MOUT" ]] || fail "disabled: the fast path still forwarded"
 ok "control (disabled): the stack forwards the flow and the nft counters see it ($HITS)"
 
+if [[ -n $XDP_PEERS ]]; then
+    sipalg status --wan wan0 -j | jq -e '.healthy and .lan_xdp[0].interface == "lan-p0" and
+        .lan_xdp[0].attached and .lan_xdp[0].xdp_xmit and .wan_xdp_xmit.configured and
+        .wan_xdp_xmit.now' >/dev/null || fail "status: $(sipalg status --wan wan0 -j | jq -c .lan_xdp)"
+    # A veth takes XDP frames only while its peer runs XDP: status must say when that stops.
+    ns "$PH" ip link set dev eth0 xdp off
+    S=$(sipalg status --wan wan0 -j) && fail "status exits 0 while a port drops redirected media"
+    jq -e '(.healthy | not) and (.problems | join(" ") | test("lan-p0 no longer accepts XDP frames"))' \
+        <<<"$S" >/dev/null || fail "status did not report the port that lost XDP: $(jq -c .problems <<<"$S")"
+    ok "status shows lan-p0's XDP program, and the problem once the port stops taking XDP frames"
+fi
 sipalg unload --wan wan0 >/dev/null || fail "unload"
-ok "unload"
+if ns "$R" ip link show lan-p0 | grep -q "prog/xdp"; then fail "unload left XDP on lan-p0"; fi
+ok "unload (no XDP left on the LAN port)"
 echo "$PASSED passed, 0 failed"
