@@ -124,7 +124,7 @@ static __always_inline int sipalg_iface_index(__u32 ifindex, const unsigned char
 static __always_inline __u8 sipalg_port_flags(__u32 ifindex) {
     const struct sipalg_lan_port *lp = bpf_map_lookup_elem(&sipalg_xports, &ifindex);
 
-    return lp ? lp->flags : 0;
+    return lp ? lp->flags | SIPALG_IFACE_LAN_PORT : 0;
 }
 
 static __always_inline __u64 sipalg_route_word(const unsigned char *dmac, int idx, __u32 gen) {
@@ -144,15 +144,17 @@ static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pk
                                                __u32 in_ifindex, __be32 dst, struct sipalg_port *s,
                                                __u32 dir, __u32 gen, struct sipalg_route *r) {
     union sipalg_route_word w;
+    __u8 prev = (__u8)(gen > 1 ? gen - 1 : 255), flags;
     int why, idx;
 
     dir &= 1;
     w.v = s->route[dir];
-    if (gen && w.b[7] == (__u8)gen && p->ip_len <= SIPALG_ROUTE_CACHE_MAX_LEN) {
+    if (gen && (w.b[7] == (__u8)gen || w.b[7] == prev) && p->ip_len <= SIPALG_ROUTE_CACHE_MAX_LEN) {
         __u32 key = w.b[6];
         const struct sipalg_iface *e = bpf_map_lookup_elem(&sipalg_ifaces, &key);
 
-        if (e && e->ifindex) {
+        /* A learned LAN port route also from the previous generation (SIPALG_IFACE_LAN_PORT). */
+        if (e && e->ifindex && (w.b[7] == (__u8)gen || (e->flags & SIPALG_IFACE_LAN_PORT))) {
             r->ifindex = e->ifindex;
             r->nh = 0;
             r->mtu = 0;
@@ -166,8 +168,9 @@ static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pk
     why = sipalg_route(ctx, p, in_ifindex, dst, r);
     if (why || !r->have_macs || !gen)
         return why;
-    r->xdp_xmit = sipalg_port_flags(r->ifindex) & SIPALG_IFACE_XDP_XMIT;
-    idx = sipalg_iface_index(r->ifindex, r->smac, r->xdp_xmit);
+    flags = sipalg_port_flags(r->ifindex);
+    r->xdp_xmit = flags & SIPALG_IFACE_XDP_XMIT;
+    idx = sipalg_iface_index(r->ifindex, r->smac, flags);
     if (idx >= 0)
         s->route[dir] = sipalg_route_word(r->dmac, idx, gen); /* one 8-byte store: readers
                                                                * never see half an entry */
@@ -190,6 +193,7 @@ static __always_inline void sipalg_route_learn(struct sipalg_port *s, __u32 port
     __u32 key = w.b[6];
     int idx;
 
+    flags |= SIPALG_IFACE_LAN_PORT;
     if (!gen)
         return;
     /* The common case, the route already learned: one array lookup instead of a search. */

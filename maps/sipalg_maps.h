@@ -41,13 +41,14 @@
 #define SIPALG_MAP_XPORTS "sipalg_xports"
 
 /* Program names (the C function names in bpf/, as reported by bpftool) and their pins. */
-#define SIPALG_PROG_XDP "sipalg_xdp"         /* WAN ingress XDP: media fast path (accelerator) */
-#define SIPALG_PROG_TC "sipalg_tc"           /* WAN egress tc: counts, N14 guard */
-#define SIPALG_PROG_WAN_IN "sipalg_wan_in"   /* WAN ingress tc: inbound SIP, media, handoff */
-#define SIPALG_PROG_LAN "sipalg_lan"         /* LAN ingress tc: outbound SIP and media */
-#define SIPALG_PROG_LAN_XDP "sipalg_lan_xdp" /* LAN port XDP: outbound media straight to the WAN   \
-                                              */
-#define SIPALG_PROG_ADMIN "sipalg_admin"     /* syscall program: aging timer, admin operations */
+#define SIPALG_PROG_XDP "sipalg_xdp"       /* WAN ingress XDP: media fast path (accelerator) */
+#define SIPALG_PROG_TC "sipalg_tc"         /* WAN egress tc: counts, N14 guard */
+#define SIPALG_PROG_WAN_IN "sipalg_wan_in" /* WAN ingress tc: inbound SIP, media, handoff */
+#define SIPALG_PROG_LAN "sipalg_lan"       /* LAN ingress tc: outbound SIP and media */
+#define SIPALG_PROG_LAN_XDP                                                                        \
+    "sipalg_lan_xdp"                     /* LAN port XDP: outbound media straight to the WAN       \
+                                          */
+#define SIPALG_PROG_ADMIN "sipalg_admin" /* syscall program: aging timer, admin operations */
 #define SIPALG_PIN_PROG_XDP "prog_xdp"
 #define SIPALG_PIN_PROG_TC "prog_tc"
 #define SIPALG_PIN_PROG_WAN_IN "prog_wan_in"
@@ -225,6 +226,10 @@ struct sipalg_iface {
  * found able to, learned from a phone's outbound media). Without it, XDP hands the packet to
  * tc, which redirects the skb. */
 #define SIPALG_IFACE_XDP_XMIT 0x1
+/* A LAN port the LAN XDP program is on. Routes through it were learned from the phone's own
+ * media (sipalg_route_learn) and are kept one generation longer than FIB answers, so that the
+ * first inbound packet after a generation change does not replace them with the bridge. */
+#define SIPALG_IFACE_LAN_PORT 0x2
 
 /* ---- xports: BPF_MAP_TYPE_HASH, key = ifindex (__u32) of a LAN port the LAN XDP program is
  * attached to (a port of the LAN bridge, or the LAN interface itself when it is no bridge).

@@ -84,6 +84,21 @@ TEST_F(LanXdp, InboundMediaGoesStraightToThePortItWasLearnedOn) {
     EXPECT_EQ(counter(SIPALG_CTR_XDP_FWD), 0u);
 }
 
+TEST_F(LanXdp, ALearnedRouteOutlivesOneGenerationChangeButNotTwo) {
+    ASSERT_EQ(run_lan_xdp(build_udp_frame(media_out())).ret, XDP_REDIRECT);
+    const UdpFrameSpec in = media_in();
+    set_clock(11);
+    RunResult r = run_xdp(build_udp_frame(in));
+    EXPECT_EQ(r.ret, XDP_REDIRECT);
+    EXPECT_EQ(r.out, build_udp_frame(dnat_expected(in, net::kPhone1, kLearnedMac, 40000)))
+            << "the first inbound packet after a generation change still uses the learned port";
+    set_clock(13);
+    r = run_xdp(build_udp_frame(in));
+    EXPECT_EQ(r.ret, XDP_REDIRECT); // lan0 is a port itself: the FIB's answer is XDP-capable
+    EXPECT_EQ(r.out, build_udp_frame(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 40000)))
+            << "two generations later the FIB (neighbour table) decides again";
+}
+
 TEST_F(LanXdp, APortThatCannotTakeXdpFramesGetsTheLearnedRouteThroughTc) {
     set_port(0);
     ASSERT_EQ(run_lan_xdp(build_udp_frame(media_out())).ret, XDP_REDIRECT);
