@@ -56,6 +56,7 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -204,6 +205,28 @@ class InNetns:
         finally:
             os.close(self.home)
         return False
+
+
+SIOCETHTOOL = 0x8946
+ETHTOOL_STXCSUM = 0x17
+
+
+def tx_checksum_off(ns, dev):
+    """Turns off `dev`'s transmit checksum offload, so the host's sockets send complete UDP
+    checksums, as frames arriving from a wire have (ETHTOOL_STXCSUM; no ethtool binary
+    needed). A local socket over a veth otherwise leaves only the pseudo-header seed and marks
+    the skb CHECKSUM_PARTIAL, a state a router never receives from a NIC, and one that XDP
+    cannot see (sipalg's XDP programs leave such packets to tc). Done on both end hosts in
+    every configuration: the senders' extra checksum work is in config 0 too."""
+    import fcntl
+    with InNetns(ns):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        val = ctypes.create_string_buffer(struct.pack("II", ETHTOOL_STXCSUM, 0))
+        ifr = struct.pack("16sP", dev.encode(), ctypes.addressof(val))
+        fcntl.ioctl(s.fileno(), SIOCETHTOOL, ifr)
+    finally:
+        s.close()
 
 
 def udp_socket(ns, ip, port, rcvbuf=4 << 20):
@@ -607,6 +630,8 @@ class Sandbox:
             self._batch(NS_LAN, ["route add default via %s" % LAN_GW])
             if self.cfg == "e":
                 self._batch(NS_INET, ["route add 192.168.0.0/16 via %s" % WAN_IP])
+        tx_checksum_off(NS_LAN, "eth0")
+        tx_checksum_off(NS_INET, "inet0")
         # The receivers: count-and-drop XDP on both end hosts, in every configuration.
         self.gen("attach-sink", "--dev", "eth0", "--pin", SINK_LAN, ns=NS_LAN, host_sys=True)
         self.gen("attach-sink", "--dev", "inet0", "--pin", SINK_INET, ns=NS_INET, host_sys=True)
@@ -618,8 +643,8 @@ class Sandbox:
         if self.cfg == "c":
             self.nft(FLOWTABLE_NFT.replace("DEVS", "lan0, wan0"))
         if self.cfg == "d":
-            self.sipalg("load", "--wan", "wan0", "--max-pinholes-per-phone",
-                        str(max(64, 4 * self.a.flows)), timeout=120)
+            self.info["load"] = self.sipalg("load", "--wan", "wan0", "--max-pinholes-per-phone",
+                                            str(max(64, 4 * self.a.flows)), timeout=120).stdout
             self.sipalg_loaded = True
             self.sipalg("enable", "--wan", "wan0")
             st = self.alg_status()
@@ -773,7 +798,8 @@ class Sandbox:
             return int(c.get(k, 0) or 0)
         out = {"enabled": st.get("enabled"),
                "bindings": int(st.get("bindings") or 0), "pinholes": int(st.get("pinholes") or 0)}
-        for k in ("media_out", "media_in", "xdp_fwd", "sip_out", "sip_in", "sip_rewritten",
+        for k in ("media_out", "media_in", "xdp_fwd", "xdp_out", "xdp_in_direct",
+                  "csum_partial", "sip_out", "sip_in", "sip_rewritten",
                   "scope_miss", "pin_pending", "pin_limit_phone", "pin_limit_total",
                   "pin_no_port", "no_route", "dropped", "lan_pass", "wan_in_pass"):
             out[k] = ctr(st, k) - (ctr(st0, k) if st0 else 0)
@@ -1060,8 +1086,7 @@ def find_binary(explicit, names):
     for n in names:
         cands += glob.glob(os.path.join(REPO, n))
     cands = [c for c in cands if os.path.isfile(c) and os.access(c, os.X_OK)]
-    pref = [c for c in cands if "/build-mf/" in c]
-    cands = pref or sorted(cands, key=lambda p: -os.path.getmtime(p))
+    cands = sorted(cands, key=lambda p: -os.path.getmtime(p))  # the newest build
     return cands[0] if cands else None
 
 
@@ -1094,11 +1119,11 @@ def cmd_run(args):
     for c in configs:
         if c not in CONFIGS:
             raise BenchError("unknown config %s" % c)
-    args.gen = find_binary(args.gen, ["build-mf/bench/media_fwd_gen", "build*/bench/media_fwd_gen"])
+    args.gen = find_binary(args.gen, ["build*/bench/media_fwd_gen"])
     if not args.gen:
         raise BenchError("media_fwd_gen not built: cmake --build BUILD --target media_fwd_gen")
     if "d" in configs:
-        args.sipalg = find_binary(args.sipalg, ["build-mf/sipalg", "build*/sipalg"])
+        args.sipalg = find_binary(args.sipalg, ["build*/sipalg"])
         if not args.sipalg:
             raise BenchError("sipalg not built (or pass --sipalg PATH)")
     try:
@@ -1253,8 +1278,8 @@ def main():
         p.add_argument("--quick", action="store_true", help="1 run, no max-rate round, 2 s")
         p.add_argument("--json", help="write all runs and the summary here")
         p.add_argument("--md", help="write a markdown section here")
-        p.add_argument("--gen", help="media_fwd_gen binary (default: build-mf/bench/...)")
-        p.add_argument("--sipalg", help="sipalg binary (default: build-mf/sipalg)")
+        p.add_argument("--gen", help="media_fwd_gen binary (default: the newest build*/bench/...)")
+        p.add_argument("--sipalg", help="sipalg binary (default: the newest build*/sipalg)")
     args = ap.parse_args()
 
     def on_term(signum, frame):
@@ -1262,7 +1287,7 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     try:
         if args.cmd == "clean":
-            clean_all(find_binary(args.sipalg, ["build-mf/sipalg", "build*/sipalg"]))
+            clean_all(find_binary(args.sipalg, ["build*/sipalg"]))
             return 0
         return cmd_run(args)
     except BenchError as e:

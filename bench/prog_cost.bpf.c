@@ -9,6 +9,7 @@
  */
 #include "sipalg_admin.bpf.c"
 #include "sipalg_lan.bpf.c"
+#include "sipalg_lan_xdp.bpf.c"
 #include "sipalg_wan_in.bpf.c"
 #include "sipalg_xdp.bpf.c"
 
@@ -70,6 +71,17 @@ int bench_xdp(struct xdp_md *ctx) {
     if (xdp_save(ctx, save))
         return XDP_ABORTED;
     rc = xdp_main(ctx);
+    return xdp_restore(ctx, save) ? XDP_ABORTED : rc;
+}
+
+SEC("xdp")
+int bench_lan_xdp(struct xdp_md *ctx) {
+    __u64 save[BENCH_HDR / 8];
+    int rc;
+
+    if (xdp_save(ctx, save))
+        return XDP_ABORTED;
+    rc = lan_xdp_main(ctx);
     return xdp_restore(ctx, save) ? XDP_ABORTED : rc;
 }
 

@@ -238,22 +238,55 @@ int main(int argc, char **argv) {
                     "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 203.0.113.1:5060\r\n"
                     "Content-Length: 0\r\n\r\n");
 
+        const unsigned W = topo.wan_ifindex, L = topo.lan_ifindex;
         const int xdp = bpf_program__fd(skel->progs.sipalg_xdp);
         const int wan_in = bpf_program__fd(skel->progs.sipalg_wan_in);
         const int lan = bpf_program__fd(skel->progs.sipalg_lan);
         const int b_xdp = bpf_program__fd(skel->progs.bench_xdp);
         const int b_wan_in = bpf_program__fd(skel->progs.bench_wan_in);
         const int b_lan = bpf_program__fd(skel->progs.bench_lan);
+        const int lan_xdp = bpf_program__fd(skel->progs.sipalg_lan_xdp);
+        const int b_lan_xdp = bpf_program__fd(skel->progs.bench_lan_xdp);
         const int empty_xdp = empty_prog(BPF_PROG_TYPE_XDP, XDP_PASS);
         const int empty_tc = empty_prog(BPF_PROG_TYPE_SCHED_CLS, TC_ACT_OK);
         const int restore_xdp = bpf_program__fd(skel->progs.bench_xdp_restore);
         const int restore_xdp_meta = bpf_program__fd(skel->progs.bench_xdp_restore_meta);
         const int restore_tc = bpf_program__fd(skel->progs.bench_tc_restore);
-        const unsigned W = topo.wan_ifindex, L = topo.lan_ifindex;
+        // The LAN port XDP program's setup: the WAN takes XDP frames, lan0 is a port that does
+        // too (sipalg_xports), and a first outbound packet has taught the pinhole where the
+        // phone is. `on` undoes it, so the other cases measure the paths without it.
+        const __u32 lan_key = topo.lan_ifindex;
+        auto clear_routes = [&] {
+            const __u32 port = 40000;
+            sipalg_port slot{};
+            bpf_map__lookup_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
+            slot.route[0] = slot.route[1] = 0;
+            bpf_map__update_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
+        };
         auto on = [&] {
+            cfg.xdp_flags = 0;
+            bpf_map__delete_elem(skel->maps.sipalg_xports, &lan_key, 4, 0);
+            clear_routes();
             set_enabled(true);
             new_generation();
         };
+        auto xdp_lan = [&] {
+            cfg.xdp_flags = SIPALG_XDP_WAN_XMIT;
+            sipalg_lan_port lp{};
+            lp.l3_ifindex = topo.lan_ifindex;
+            std::copy(net::kLanMac.begin(), net::kLanMac.end(), lp.router_mac);
+            lp.flags = SIPALG_IFACE_XDP_XMIT;
+            bpf_map__update_elem(skel->maps.sipalg_xports, &lan_key, 4, &lp, sizeof(lp), BPF_ANY);
+            clear_routes();
+            set_enabled(true);
+            new_generation();
+            std::vector<std::uint8_t> buf;
+            std::uint32_t ret = 0;
+            const Case learn{"learn", lan_xdp, -1, true, rtp_out, XDP_REDIRECT, L, [] {}};
+            run(learn, lan_xdp, 1, buf, &ret);
+            check_ret(learn, ret);
+        };
+
         auto off = [&] { set_enabled(false); };
         auto fib = [&] {
             set_enabled(true);
@@ -268,6 +301,10 @@ int main(int argc, char **argv) {
                  TC_ACT_REDIRECT, W, on},
                 {"RTP out, tc lan: pinhole, SNAT", lan, b_lan, false, rtp_out, TC_ACT_REDIRECT, L,
                  on},
+                {"RTP out, LAN port XDP: SNAT, redirect", lan_xdp, b_lan_xdp, true, rtp_out,
+                 XDP_REDIRECT, L, xdp_lan},
+                {"RTP in, XDP: to the learned port", xdp, b_xdp, true, rtp_in, XDP_REDIRECT, W,
+                 xdp_lan},
                 {"RTP out, tc lan, FIB every packet", lan, b_lan, false, rtp_out, TC_ACT_REDIRECT,
                  L, fib},
                 {"SIP REGISTER out, tc lan (binding)", lan, b_lan, false, sip_out, TC_ACT_REDIRECT,
