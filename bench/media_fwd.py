@@ -99,7 +99,7 @@ CONFIGS = {
     "a": "Linux forwarding + masquerade + stateful firewall",
     "b": "(a) + ct helper sip (nf_nat_sip), calls by SIP",
     "c": "(a) + nftables flowtable",
-    "d": "sipalg, calls by SIP",
+    "d": "sipalg, calls by SIP (LAN port XDP + WAN XDP)",
     "e": "bare XDP redirect (ceiling)",
 }
 
@@ -1190,7 +1190,11 @@ def cmd_run(args):
           "per flow on each side, %d-byte payload) sent both ways at once by "
           "`bench/media_fwd_gen` (sendmmsg, %d packets per call, sockets round-robin, paced "
           "in randomised ~%d µs steps) for %.1f s; received = counted and dropped by an XDP "
-          "program on each end host's veth (the same in every configuration). b and d: the "
+          "program on each end host's veth (the same in every configuration; it also makes "
+          "each veth accept XDP frames, as a NIC driver does, so sipalg attaches its LAN port "
+          "XDP program and d's media goes XDP to XDP both ways, like e). The end hosts send "
+          "with transmit checksum offload off: complete UDP checksums, as frames from a wire "
+          "carry (the senders' extra work is in config 0 too). b and d: the "
           "calls are set up by SIP through the router (REGISTER, INVITE/200 OK with SDP, ACK; "
           "one phone line per flow on %d phone addresses) and the media goes where the SDP "
           "the router rewrote says; checked before measuring: one packet per flow gets in "

@@ -65,7 +65,9 @@ python3 bench/media_plot.py "$out/media_fwd.json" bench/media_fwd.png
     function verdict(v, t) { return v <= t ? "met" : sprintf("NOT met (%.1fx the target)", v / t) }
     /^SIP INVITE\+SDP out/ { printf "- INVITE with SDP rewritten in the kernel <= 2 us: %d ns, %s\n", $2, verdict($2, 2000) }
     /^RTP in, XDP: pinhole/ { printf "- RTP lookup-and-NAT <= 100 ns, inbound (XDP): %d ns, %s\n", $2, verdict($2, 100) }
-    /^RTP out, tc lan: pinhole/ { printf "- RTP lookup-and-NAT <= 100 ns, outbound (tc): %d ns, %s\n", $2, verdict($2, 100) }
+    /^RTP out, tc lan: pinhole/ { printf "- RTP lookup-and-NAT <= 100 ns, outbound (tc, LAN XDP not attached): %d ns, %s\n", $2, verdict($2, 100) }
+    /^RTP out, LAN port XDP/ { printf "- RTP lookup-and-NAT <= 100 ns, outbound (LAN port XDP): %d ns, %s\n", $2, verdict($2, 100) }
+    /^RTP in, XDP: to the learned/ { printf "- RTP lookup-and-NAT <= 100 ns, inbound (XDP, straight to the learned LAN port): %d ns, %s\n", $2, verdict($2, 100) }
   ' "$out/prog_cost.txt"
   echo
   cat "$out/media_fwd.md"; echo
