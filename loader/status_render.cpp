@@ -96,7 +96,7 @@ std::string render_human(const InstanceStatus &st) {
         s << "\n";
     }
     if (st.lan_xdp.empty())
-        s << "    lan xdp:  none (media from the LAN goes through the bridge to tc)\n";
+        s << "    lan xdp:  none (LAN media is taken by the LAN tc program)\n";
     for (const auto &p : st.lan_xdp) {
         s << "    lan xdp:  " << p.ifname << ": ";
         if (p.xdp.attached)
