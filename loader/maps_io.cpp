@@ -161,12 +161,6 @@ std::vector<std::pair<std::uint32_t, sipalg_lan_port>> InstanceMaps::read_lan_po
     return out;
 }
 
-void InstanceMaps::write_lan_port(std::uint32_t ifindex, const sipalg_lan_port &port) const {
-    const __u32 key = ifindex;
-    if (bpf_map_update_elem(xports_.get(), &key, &port, BPF_ANY) != 0)
-        throw UserError("cannot write the LAN port map (" + errno_text(errno) + ")");
-}
-
 sipalg_port InstanceMaps::read_slot(std::uint16_t port) const {
     sipalg_port s{};
     const __u32 key = port;

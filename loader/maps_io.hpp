@@ -66,7 +66,6 @@ class InstanceMaps {
     void write_lan_ifindexes(const std::vector<std::uint32_t> &ifindexes) const;
     // The LAN ports the LAN XDP program was attached to, by ifindex.
     std::vector<std::pair<std::uint32_t, sipalg_lan_port>> read_lan_ports() const;
-    void write_lan_port(std::uint32_t ifindex, const sipalg_lan_port &port) const;
     std::vector<NatEntry> bindings() const;
     std::vector<NatEntry> pinholes() const;
     // One port slot (all zero = FREE if it cannot be read), and the public port of the binding
