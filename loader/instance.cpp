@@ -363,11 +363,16 @@ UnloadReport unload_instance(const Target &t) {
         for (const auto &[idx, port] : InstanceMaps::open(dir, t.ifname, true).read_lan_ports())
             xdp_ports.push_back(idx);
     } catch (const UserError &) {
+        // No readable record: the scan below still finds the ports.
     }
     if (lan_xdp_prog != 0) {
-        for (const Link &l : dump_links())
-            if (query_xdp(l.ifindex, lan_xdp_prog).attached)
-                xdp_ports.push_back(l.ifindex);
+        try {
+            for (const Link &l : dump_links())
+                if (query_xdp(l.ifindex, lan_xdp_prog).attached)
+                    xdp_ports.push_back(l.ifindex);
+        } catch (const UserError &) {
+            // Netlink failed: the recorded ports are all we can detach; unload goes on.
+        }
     }
     for (unsigned int idx : xdp_ports) {
         const std::string name = ifname_of(idx);
