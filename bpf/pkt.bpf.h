@@ -108,4 +108,10 @@ static __always_inline int sipalg_parse_skb(struct __sk_buff *skb, struct sipalg
     return rc == SIPALG_P_SHORT ? SIPALG_P_MALFORMED : rc;
 }
 
+/* Two MAC addresses equal? No memcmp in BPF: compared as 4 + 2 bytes. */
+static __always_inline int sipalg_mac_eq(const unsigned char *a, const unsigned char *b) {
+    return *(const __u32 *)a == *(const __u32 *)b &&
+           *(const __u16 *)(a + 4) == *(const __u16 *)(b + 4);
+}
+
 #endif /* SIPALG_PKT_BPF_H */

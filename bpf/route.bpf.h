@@ -14,7 +14,7 @@ struct sipalg_route {
     __be32 nh;      /* next hop (for bpf_redirect_neigh when the MACs are unknown) */
     __u16 mtu;      /* egress MTU; 0: not known (cached route, or no neighbour entry yet) */
     __u8 have_macs; /* smac/dmac valid: the neighbour is resolved */
-    __u8 xdp_xmit;  /* XDP may redirect to ifindex (SIPALG_IFACE_XDP_XMIT; cached routes only) */
+    __u8 xdp_xmit;  /* XDP may redirect to ifindex (SIPALG_IFACE_XDP_XMIT; routes with MACs) */
     unsigned char smac[6];
     unsigned char dmac[6];
 };
@@ -108,9 +108,7 @@ static __always_inline int sipalg_iface_index(__u32 ifindex, const unsigned char
         if (e->ifindex != ifindex &&
             (e->ifindex != 0 || __sync_val_compare_and_swap(&e->ifindex, 0, ifindex) != 0))
             continue;
-        /* No memcmp in BPF: compare as 4 + 2 bytes. */
-        if (*(__u32 *)e->mac != *(const __u32 *)mac ||
-            *(__u16 *)(e->mac + 4) != *(const __u16 *)(mac + 4))
+        if (!sipalg_mac_eq(e->mac, mac))
             __builtin_memcpy(e->mac, mac, 6);
         if (e->flags != flags)
             e->flags = flags;
@@ -197,8 +195,7 @@ static __always_inline void sipalg_route_learn(struct sipalg_port *s, __u32 port
     if (!gen)
         return;
     /* The common case, the route already learned: one array lookup instead of a search. */
-    if (w.b[7] == (__u8)gen && *(__u32 *)w.b == *(const __u32 *)phone_mac &&
-        *(__u16 *)(w.b + 4) == *(const __u16 *)(phone_mac + 4)) {
+    if (w.b[7] == (__u8)gen && sipalg_mac_eq(w.b, phone_mac)) {
         e = bpf_map_lookup_elem(&sipalg_ifaces, &key);
         if (e && e->ifindex == port_ifindex && e->flags == flags)
             return;

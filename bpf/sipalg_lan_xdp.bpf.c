@@ -17,11 +17,6 @@
 #include "nat.bpf.h"
 #include "pinhole.bpf.h"
 
-static __always_inline int is_mac(const unsigned char *a, const unsigned char *b) {
-    return *(const __u32 *)a == *(const __u32 *)b &&
-           *(const __u16 *)(a + 4) == *(const __u16 *)(b + 4);
-}
-
 static __always_inline int lan_xdp_main(struct xdp_md *ctx) {
     const struct sipalg_config *cfg = sipalg_cfg();
     const struct sipalg_lan_port *lp;
@@ -43,7 +38,7 @@ static __always_inline int lan_xdp_main(struct xdp_md *ctx) {
     if (!st || !lp || sipalg_parse(data, data_end, (__u32)(data_end - data), &p) != SIPALG_P_OK)
         return XDP_PASS;
     if (p.proto != IPPROTO_UDP || p.frag != SIPALG_FRAG_NONE || !p.udp ||
-        !is_mac(p.eth->h_dest, lp->router_mac) || !sipalg_is_lan(cfg, p.ip->saddr) ||
+        !sipalg_mac_eq(p.eth->h_dest, lp->router_mac) || !sipalg_is_lan(cfg, p.ip->saddr) ||
         sipalg_is_lan(cfg, p.ip->daddr) || p.ip->ttl <= 1)
         return XDP_PASS;
     ep.ip = p.ip->saddr;

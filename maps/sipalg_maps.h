@@ -41,14 +41,12 @@
 #define SIPALG_MAP_XPORTS "sipalg_xports"
 
 /* Program names (the C function names in bpf/, as reported by bpftool) and their pins. */
-#define SIPALG_PROG_XDP "sipalg_xdp"       /* WAN ingress XDP: media fast path (accelerator) */
-#define SIPALG_PROG_TC "sipalg_tc"         /* WAN egress tc: counts, N14 guard */
-#define SIPALG_PROG_WAN_IN "sipalg_wan_in" /* WAN ingress tc: inbound SIP, media, handoff */
-#define SIPALG_PROG_LAN "sipalg_lan"       /* LAN ingress tc: outbound SIP and media */
-#define SIPALG_PROG_LAN_XDP                                                                        \
-    "sipalg_lan_xdp"                     /* LAN port XDP: outbound media straight to the WAN       \
-                                          */
-#define SIPALG_PROG_ADMIN "sipalg_admin" /* syscall program: aging timer, admin operations */
+#define SIPALG_PROG_XDP "sipalg_xdp"         /* WAN ingress XDP: media fast path (accelerator) */
+#define SIPALG_PROG_TC "sipalg_tc"           /* WAN egress tc: counts, N14 guard */
+#define SIPALG_PROG_WAN_IN "sipalg_wan_in"   /* WAN ingress tc: inbound SIP, media, handoff */
+#define SIPALG_PROG_LAN "sipalg_lan"         /* LAN ingress tc: outbound SIP and media */
+#define SIPALG_PROG_LAN_XDP "sipalg_lan_xdp" /* LAN port XDP: outbound media straight to WAN */
+#define SIPALG_PROG_ADMIN "sipalg_admin"     /* syscall program: aging timer, admin operations */
 #define SIPALG_PIN_PROG_XDP "prog_xdp"
 #define SIPALG_PIN_PROG_TC "prog_tc"
 #define SIPALG_PIN_PROG_WAN_IN "prog_wan_in"
