@@ -117,11 +117,6 @@ std::string ifname_of(unsigned int ifindex) {
     return ::if_indextoname(ifindex, buf) ? std::string(buf) : std::to_string(ifindex);
 }
 
-bool accepts_xdp_frames(unsigned int ifindex) {
-    const auto f = xdp_features(ifindex);
-    return f && (*f & kXdpActNdoXmit);
-}
-
 // The LAN ports the LAN XDP program goes on, or the reason it cannot be used at all (empty
 // list). It only helps when it can redirect media to the WAN, i.e. when the WAN accepts XDP
 // frames; otherwise it would only cost every LAN packet an XDP pass.
@@ -138,8 +133,7 @@ std::vector<LanPort> plan_lan_xdp(const Target &t, unsigned int wan_ifindex,
                              "accepts them only while its peer runs an XDP program)";
         return {};
     }
-    std::vector<unsigned int> l3(lan_ifindexes.begin(), lan_ifindexes.end());
-    auto ports = lan_ports(l3, dump_links(), accepts_xdp_frames);
+    auto ports = lan_ports(lan_ifindexes, dump_links(), accepts_xdp_frames);
     if (ports.empty())
         why_not = "the LAN interfaces have no Ethernet ports";
     return ports;
@@ -337,58 +331,45 @@ UnloadReport unload_instance(const Target &t) {
     UnloadReport rep;
     rep.pin_dir = dir;
     rep.interface_gone = ifindex == 0;
-    // LAN hooks first (they feed the WAN): the interfaces recorded at load, plus any interface
-    // whose LAN slot runs exactly our pinned program (in case the record is gone).
-    std::vector<unsigned int> lan_ifs;
+    // LAN hooks first (they feed the WAN): the LAN interfaces (tc) and LAN ports (XDP)
+    // recorded at load, plus any interface that runs exactly one of our pinned programs there
+    // (in case the record is gone).
+    std::vector<unsigned int> lan_ifs, xdp_ports;
     try {
-        for (std::uint32_t idx : InstanceMaps::open(dir, t.ifname, true).read_lan_ifindexes())
+        const InstanceMaps m = InstanceMaps::open(dir, t.ifname, true);
+        for (std::uint32_t idx : m.read_lan_ifindexes())
             lan_ifs.push_back(idx);
+        for (const auto &[idx, port] : m.read_lan_ports())
+            xdp_ports.push_back(idx);
     } catch (const UserError &) {
         // No readable record: the scan below still finds our hooks.
     }
     const std::uint32_t lan_prog = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_LAN));
-    if (lan_prog != 0) {
+    const std::uint32_t lan_xdp_prog = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_LAN_XDP));
+    if (lan_prog != 0 || lan_xdp_prog != 0) {
         if (struct if_nameindex *all = ::if_nameindex()) {
             for (auto *i = all; i->if_index != 0; ++i) {
-                if (query_tc(i->if_index, kLanIngress).prog.id == lan_prog)
+                if (lan_prog != 0 && query_tc(i->if_index, kLanIngress).prog.id == lan_prog)
                     lan_ifs.push_back(i->if_index);
+                if (lan_xdp_prog != 0 && query_xdp(i->if_index, lan_xdp_prog).attached)
+                    xdp_ports.push_back(i->if_index);
             }
             ::if_freenameindex(all);
         }
     }
-    // LAN port XDP: the ports recorded at load, plus any port running exactly our program.
-    const std::uint32_t lan_xdp_prog = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_LAN_XDP));
-    std::vector<unsigned int> xdp_ports;
-    try {
-        for (const auto &[idx, port] : InstanceMaps::open(dir, t.ifname, true).read_lan_ports())
-            xdp_ports.push_back(idx);
-    } catch (const UserError &) {
-        // No readable record: the scan below still finds the ports.
-    }
-    if (lan_xdp_prog != 0) {
-        try {
-            for (const Link &l : dump_links())
-                if (query_xdp(l.ifindex, lan_xdp_prog).attached)
-                    xdp_ports.push_back(l.ifindex);
-        } catch (const UserError &) {
-            // Netlink failed: the recorded ports are all we can detach; unload goes on.
-        }
-    }
+    const auto add_once = [](std::vector<std::string> &names, const std::string &name) {
+        if (std::find(names.begin(), names.end(), name) == names.end())
+            names.push_back(name);
+    };
     for (unsigned int idx : xdp_ports) {
-        const std::string name = ifname_of(idx);
         const std::uint32_t id =
                 lan_xdp_prog ? lan_xdp_prog : query_xdp(idx, 0, SIPALG_PROG_LAN_XDP).prog.id;
-        if (id != 0 && detach_xdp(idx, id) &&
-            std::find(rep.lan_xdp_detached.begin(), rep.lan_xdp_detached.end(), name) ==
-                    rep.lan_xdp_detached.end())
-            rep.lan_xdp_detached.push_back(name);
+        if (id != 0 && detach_xdp(idx, id))
+            add_once(rep.lan_xdp_detached, ifname_of(idx));
     }
     for (unsigned int idx : lan_ifs) {
-        const std::string name = ifname_of(idx);
-        if (detach_tc(idx, kLanIngress) &&
-            std::find(rep.lan_detached.begin(), rep.lan_detached.end(), name) ==
-                    rep.lan_detached.end())
-            rep.lan_detached.push_back(name);
+        if (detach_tc(idx, kLanIngress))
+            add_once(rep.lan_detached, ifname_of(idx));
     }
     if (ifindex != 0) {
         // Prefer the exact program we pinned; without pins (someone deleted them) fall back to

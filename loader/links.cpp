@@ -179,4 +179,9 @@ std::optional<std::uint64_t> xdp_features(unsigned int ifindex) {
     return features;
 }
 
+bool accepts_xdp_frames(unsigned int ifindex) {
+    const auto f = xdp_features(ifindex);
+    return f && (*f & kXdpActNdoXmit);
+}
+
 } // namespace sipalg

@@ -30,6 +30,10 @@ std::optional<std::uint64_t> xdp_features(unsigned int ifindex);
 
 inline constexpr std::uint64_t kXdpActNdoXmit = 1u << 2; // NETDEV_XDP_ACT_NDO_XMIT
 
+// The device accepts XDP frames (ndo_xdp_xmit): an XDP redirect to it is delivered, not
+// dropped. False when the kernel cannot tell.
+bool accepts_xdp_frames(unsigned int ifindex);
+
 // A LAN port the LAN XDP program goes on: a member of a LAN bridge, or a LAN interface that
 // is no bridge (then port and L3 interface are the same).
 struct LanPort {
@@ -43,10 +47,10 @@ struct LanPort {
 // Pure: the ports of `lan_ifindexes` among `links`; `xmit(ifindex)` says whether a device
 // accepts XDP frames. Interfaces without a MAC (not Ethernet) have no ports.
 template <class XmitFn>
-std::vector<LanPort> lan_ports(const std::vector<unsigned int> &lan_ifindexes,
+std::vector<LanPort> lan_ports(const std::vector<std::uint32_t> &lan_ifindexes,
                                const std::vector<Link> &links, XmitFn xmit) {
     std::vector<LanPort> out;
-    for (unsigned int l3 : lan_ifindexes) {
+    for (std::uint32_t l3 : lan_ifindexes) {
         const Link *lan = nullptr;
         for (const Link &l : links)
             if (l.ifindex == l3)

@@ -132,10 +132,6 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
                                   " ingress" + reload);
         st.lan.push_back(h);
     }
-    const auto accepts = [](unsigned int idx) {
-        const auto f = xdp_features(idx);
-        return f && (*f & kXdpActNdoXmit);
-    };
     const std::uint32_t lan_xdp_pinned =
             pinned_prog_id(pin_file(st.pin_dir, SIPALG_PIN_PROG_LAN_XDP));
     for (const auto &[idx, port] : lan_ports) {
@@ -144,7 +140,7 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
         p.ifname = ifname_or_index(idx);
         p.xdp = query_xdp(idx, lan_xdp_pinned, SIPALG_PROG_LAN_XDP);
         p.xdp_xmit = port.flags & SIPALG_IFACE_XDP_XMIT;
-        p.xdp_xmit_now = accepts(idx);
+        p.xdp_xmit_now = accepts_xdp_frames(idx);
         if (!p.xdp.attached)
             st.problems.push_back("LAN port program " SIPALG_PROG_LAN_XDP " is not attached to " +
                                   p.ifname + reload);
@@ -165,7 +161,7 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
                               " no longer exists; fix: sipalg unload --wan " + ifname);
         return st;
     }
-    st.wan_xdp_xmit_now = accepts(st.ifindex);
+    st.wan_xdp_xmit_now = accepts_xdp_frames(st.ifindex);
     if (st.config && (st.config->xdp_flags & SIPALG_XDP_WAN_XMIT) && !st.wan_xdp_xmit_now)
         st.problems.push_back(ifname +
                               " no longer accepts XDP frames: outbound media the LAN port program "
