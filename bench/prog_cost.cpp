@@ -185,6 +185,14 @@ int main(int argc, char **argv) {
             a.arg = ++clock;
             admin(a);
         };
+        // The measured pinhole's (public port 40000) cached routes, both ways.
+        auto clear_routes = [&] {
+            const __u32 port = 40000;
+            sipalg_port slot{};
+            bpf_map__lookup_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
+            slot.route[0] = slot.route[1] = 0;
+            bpf_map__update_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
+        };
         // Without a generation, routes are not cached: every packet asks the FIB.
         auto no_cache = [&] {
             const __u32 key = SIPALG_STATE_KEY;
@@ -192,12 +200,7 @@ int main(int argc, char **argv) {
             bpf_map__lookup_elem(skel->maps.sipalg_state, &key, 4, &st, sizeof(st), 0);
             st.route_gen = 0;
             bpf_map__update_elem(skel->maps.sipalg_state, &key, 4, &st, sizeof(st), BPF_ANY);
-            for (__u32 port : {40000u}) {
-                sipalg_port slot{};
-                bpf_map__lookup_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
-                slot.route[0] = slot.route[1] = 0;
-                bpf_map__update_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
-            }
+            clear_routes();
         };
         set_enabled(true);
         new_generation();
@@ -256,13 +259,6 @@ int main(int argc, char **argv) {
         // too (sipalg_xports), and a first outbound packet has taught the pinhole where the
         // phone is. `on` undoes it, so the other cases measure the paths without it.
         const __u32 lan_key = topo.lan_ifindex;
-        auto clear_routes = [&] {
-            const __u32 port = 40000;
-            sipalg_port slot{};
-            bpf_map__lookup_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
-            slot.route[0] = slot.route[1] = 0;
-            bpf_map__update_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
-        };
         auto on = [&] {
             cfg.xdp_flags = 0;
             bpf_map__delete_elem(skel->maps.sipalg_xports, &lan_key, 4, 0);
@@ -272,10 +268,7 @@ int main(int argc, char **argv) {
         };
         auto xdp_lan = [&] {
             cfg.xdp_flags = SIPALG_XDP_WAN_XMIT;
-            sipalg_lan_port lp{};
-            lp.l3_ifindex = topo.lan_ifindex;
-            std::copy(net::kLanMac.begin(), net::kLanMac.end(), lp.router_mac);
-            lp.flags = SIPALG_IFACE_XDP_XMIT;
+            const sipalg_lan_port lp = topology_lan_port(topo, SIPALG_IFACE_XDP_XMIT);
             bpf_map__update_elem(skel->maps.sipalg_xports, &lan_key, 4, &lp, sizeof(lp), BPF_ANY);
             clear_routes();
             set_enabled(true);

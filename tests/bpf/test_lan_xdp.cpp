@@ -24,10 +24,7 @@ class LanXdp : public Datapath {
         ASSERT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).public_port, 40000);
     }
     void set_port(std::uint8_t flags) {
-        sipalg_lan_port v{};
-        v.l3_ifindex = topo_.lan_ifindex;
-        std::copy(net::kLanMac.begin(), net::kLanMac.end(), v.router_mac);
-        v.flags = flags;
+        const sipalg_lan_port v = topology_lan_port(topo_, flags);
         const __u32 key = topo_.lan_ifindex;
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_xports, &key, sizeof(key), &v, sizeof(v),
                                        BPF_ANY),
@@ -44,15 +41,11 @@ class LanXdp : public Datapath {
     }
 };
 
-// The UDP checksum field as a local sender over a veth leaves it: the pseudo-header seed.
+// The UDP checksum field as a local sender over a veth leaves it: the pseudo-header seed
+// (folded, not complemented).
 std::vector<std::uint8_t> with_partial_checksum(std::vector<std::uint8_t> f) {
-    std::uint32_t sum = 17;
-    for (size_t off : {26u, 28u, 30u, 32u, 38u})
-        sum += static_cast<std::uint32_t>(f[off] << 8 | f[off + 1]);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    f[40] = static_cast<std::uint8_t>(sum >> 8);
-    f[41] = static_cast<std::uint8_t>(sum);
+    const std::size_t ip = kEthLen, udp = kEthLen + kIpv4Len;
+    detail::put16(f, udp + 6, csum_fold(detail::udp_pseudo_sum(f, ip, detail::get16(f, udp + 4))));
     return f;
 }
 

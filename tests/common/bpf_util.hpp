@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -60,6 +61,16 @@ inline sipalg_config topology_config(const net::Topology &topo, bool enabled) {
     c.lan_net[0] = be32("192.168.0.0");
     c.lan_plen[0] = 16;
     return c;
+}
+
+// The LAN port entry `sipalg load` writes for the test topology's lan0 when the LAN port XDP
+// program goes on it (a plain LAN interface: its own port; keyed by its ifindex).
+inline sipalg_lan_port topology_lan_port(const net::Topology &topo, std::uint8_t flags) {
+    sipalg_lan_port p{};
+    p.l3_ifindex = topo.lan_ifindex;
+    std::copy(net::kLanMac.begin(), net::kLanMac.end(), p.router_mac);
+    p.flags = flags;
+    return p;
 }
 
 } // namespace sipalg::test
