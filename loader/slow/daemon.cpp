@@ -28,6 +28,7 @@
 #include "slow_rewrite.hpp"
 #include "sock_util.hpp"
 #include "steering.hpp"
+#include "tcp_bindings.hpp"
 #include "tcp_proxy.hpp"
 #include "unique_fd.hpp"
 
@@ -99,12 +100,18 @@ class Daemon {
           admin_(bpf_obj_get(pin_file(dir, SIPALG_PIN_PROG_ADMIN).c_str())),
           state_(maps_, admin_.get()),
           steering_(o.target.ifname, o.mark, o.route_table, o.listen_port),
-          tcp_(net_, state_, [this](std::optional<sipalg_counter> c, const std::string &line) {
-              if (c)
-                  count(*c);
-              if (!c || *c != SIPALG_CTR_DAEMON_HANDLED || o_.verbose)
-                  std::cerr << "sipalg daemon: " << line << "\n";
-          }) {
+          tcp_bindings_([this](std::uint16_t port, bool on) {
+              if (!steering_.tcp_binding(port, on))
+                  std::cerr << "sipalg daemon: cannot " << (on ? "steer" : "stop steering")
+                            << " new TCP connections to public port " << port << " (nft failed)\n";
+          }),
+          tcp_(net_, state_, tcp_bindings_,
+               [this](std::optional<sipalg_counter> c, const std::string &line) {
+                   if (c)
+                       count(*c);
+                   if (!c || *c != SIPALG_CTR_DAEMON_HANDLED || o_.verbose)
+                       std::cerr << "sipalg daemon: " << line << "\n";
+               }) {
         if (!admin_.valid())
             throw UserError("sipalg is not loaded on " + o.target.ifname +
                             "; run: sipalg load --wan " + o.target.ifname);
@@ -116,7 +123,7 @@ class Daemon {
     int run() {
         UniqueFd sock = listen_socket(o_.listen_port);
         tcp_.listen(o_.listen_port);
-        steering_.install();
+        steering_.install(net_.public_ip);
         beat(o_.mark);
         std::cerr << "sipalg daemon: " << o_.target.ifname << ": slow path attached (mark 0x"
                   << std::hex << o_.mark << std::dec << ", 127.0.0.1:" << o_.listen_port
@@ -141,9 +148,15 @@ class Daemon {
             if (now - last_beat >= std::chrono::milliseconds(500)) {
                 beat(o_.mark);
                 last_beat = now;
-                // Disabled means plain NAT for everything: the proxy's connections go too.
-                if (tcp_.connections() && !maps_.read_config().enabled)
-                    tcp_.close_all("the ALG was disabled");
+                // Disabled means plain NAT for everything: the proxy's connections go too, and
+                // so do the TCP bindings (a phone registers again once it is enabled).
+                if (!maps_.read_config().enabled) {
+                    if (tcp_.connections())
+                        tcp_.close_all("the ALG was disabled");
+                    tcp_bindings_.clear();
+                } else {
+                    tcp_bindings_.prune(state_);
+                }
             }
         }
         tcp_.close_all("the daemon is stopping");
@@ -246,6 +259,7 @@ class Daemon {
     MapSlowState state_;
     Steering steering_;
     Net net_;
+    TcpBindings tcp_bindings_;
     TcpProxy tcp_;
 };
 

@@ -1,6 +1,7 @@
 #include "steering.hpp"
 
 #include "error.hpp"
+#include "discover.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,7 +70,7 @@ std::string Steering::nft_table() const {
     return t;
 }
 
-void Steering::install() {
+void Steering::install(std::uint32_t public_ip) {
     remove(); // a killed daemon's leftovers
     const std::string m = hex(mark_), tbl = std::to_string(table_);
     // Marked packets are routed to the host itself...
@@ -83,13 +84,26 @@ void Steering::install() {
     // their socket whether marked or not (the proxy resets them itself on `disable`, so the
     // phone never sends on one nobody holds); any other marked TCP packet belongs to a
     // connection that began before the daemon did: it loses the mark and goes on as plain NAT.
+    //
+    // A server's new connection to a binding registered over TCP (a SYN to the public address,
+    // to a port in the set tcp_bindings, which the daemon fills as REGISTERs succeed) goes to
+    // the same listener. Why a set and not a listener per binding bound to public_ip:port: a
+    // listening socket takes its port from the proxy's own connections, since Linux refuses to
+    // bind another socket to an address and port that has a listener, SO_REUSEADDR or not, so
+    // the phone's next outbound connection could not leave from its binding. With the set the
+    // kernel diverts only SYNs to ports the daemon confirmed, one listener serves every binding,
+    // a port leaves the set the moment its binding goes, and the set goes with the table when
+    // the daemon stops: nothing is left listening on the public address.
     const std::string to = " tproxy to 127.0.0.1:" + std::to_string(port_);
     const std::string rules =
-            "table ip " + nft_table() + " {\n  chain prerouting {\n" +
+            "table ip " + nft_table() + " {\n  set tcp_bindings { type inet_service; }\n" +
+            "  chain prerouting {\n" +
             "    type filter hook prerouting priority mangle; policy accept;\n" + "    meta mark " +
             m + " meta l4proto udp" + to + "\n" +
             "    meta l4proto tcp socket transparent 1 meta mark set " + m + " accept\n" +
             "    meta mark " + m + " tcp flags & (fin|syn|rst|ack) == syn" + to + " accept\n" +
+            "    ip daddr " + format_ipv4(public_ip) +
+            " tcp dport @tcp_bindings tcp flags & (fin|syn|rst|ack) == syn" + to + " accept\n" +
             "    meta mark " + m + " meta l4proto tcp meta mark set 0\n" + "  }\n}\n";
     if (run({"nft", "-f", "-"}, rules) != 0) {
         remove();
@@ -97,6 +111,13 @@ void Steering::install() {
                         "and the kernel's nft_tproxy)");
     }
     installed_ = true;
+}
+
+bool Steering::tcp_binding(std::uint16_t public_port, bool on) noexcept {
+    if (!installed_)
+        return false;
+    return run({"nft", on ? "add" : "delete", "element", "ip", nft_table(), "tcp_bindings",
+                "{ " + std::to_string(public_port) + " }"}) == 0;
 }
 
 void Steering::remove() noexcept {

@@ -13,8 +13,15 @@
 // upstream connection leaves from the router's public address and the phone's binding port:
 // that is what the rewritten Via and Contact say, so the server sends requests for the phone
 // (an incoming call) on this same connection, as RFC 3261 18.2.2 / RFC 5923 servers reuse a
-// connection to the address a Contact names. A server opening a new connection to that address
-// is not supported (refused by the router); see docs/design.md.
+// connection to the address a Contact names.
+//
+// The other way round: a phone that registered over TCP may close its connection and wait on
+// its listening port for the server to connect to the Contact it registered (RFC 3261 18.2.2,
+// 18.1.1), i.e. to the binding's public address and port. Once a REGISTER's 2xx has come back
+// through the proxy, the binding is recorded (TcpBindings) and the steering sends new
+// connections to that port to this same listener; the proxy accepts one only from a peer the
+// phone registered with, and connects to the binding's private endpoint from that peer's own
+// address and port (IP_TRANSPARENT), so the phone sees the server, as it does for UDP.
 #include "tcp_proxy.hpp"
 
 #include "sock_util.hpp"
@@ -24,6 +31,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <initializer_list>
+#include <utility>
 
 namespace sipalg::slow {
 
@@ -32,6 +41,20 @@ namespace {
 constexpr std::size_t kMaxPending = 4u << 20; // bytes queued for a peer that is not reading
 constexpr int kReadsPerWake = 4;              // bounded work per connection per wake-up
 constexpr int kAcceptsPerWake = 16;
+
+bool in_lan(const Net &net, std::uint32_t ip) {
+    return std::any_of(net.lan.begin(), net.lan.end(), [&](const Prefix &p) {
+        return prefix_contains(p, Prefix{ip, 32});
+    });
+}
+
+// Closes with a reset: the peer learns at once that nobody holds this connection.
+void reset(UniqueFd &fd) {
+    const linger l{1, 0};
+    if (fd.valid())
+        setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    fd.reset();
+}
 
 // Reads what is there (bounded); false on end of stream or error.
 bool read_some(int fd, std::vector<std::uint8_t> &got, bool *eof) {
@@ -64,26 +87,43 @@ bool write_some(int fd, std::vector<std::uint8_t> &pending) {
 
 } // namespace
 
-struct TcpProxy::Conn {
-    Conn(UniqueFd fd, Addr phone, Addr server, const Net &net, SlowState &st)
-        : down(std::move(fd)), relay(phone, server, net, st) {}
-    UniqueFd down, up; // the phone's connection, the upstream one (once known)
-    TcpRelay relay;
-    std::vector<std::uint8_t> to_phone, to_server;
-    bool connecting = false;
-    bool down_eof = false, up_eof = false;
-    bool down_shut = false, up_shut = false;
-    bool dead = false;
-    std::size_t down_idx = 0, up_idx = 0; // positions in the poll vector (0: not there)
+// One connection of a proxied pair.
+struct TcpProxy::Side {
+    UniqueFd fd;
+    std::vector<std::uint8_t> pending; // bytes to write on it
+    bool eof = false;                  // it sent its end
+    bool shut = false;                 // we passed the other side's end on to it
+    std::size_t idx = 0;               // position in the poll vector (0: not there)
+};
 
+// A proxied pair: the phone's side and the server's side. Outbound (the phone connected), the
+// phone's side is the accepted one and the daemon originates the server's; inbound (a server
+// connected to a TCP binding) the other way round.
+struct TcpProxy::Conn {
+    Conn(Addr phone_addr, Addr server_addr, const Net &net, SlowState &st, Addr binding = {})
+        : relay(phone_addr, server_addr, net, st, binding), inbound(binding.port != 0) {}
+    TcpRelay relay;
+    Side phone, server;
+    const bool inbound;
+    bool connecting = false; // the originated side's connect() has not completed yet
+    bool dead = false;
+
+    Side &originated() { return inbound ? phone : server; }
+    // Whether `s` can be read and written (not still connecting).
+    bool ready(const Side &s) const {
+        return s.fd.valid() && !(connecting && &s == (inbound ? &phone : &server));
+    }
     std::string name() const {
+        if (inbound)
+            return "tcp " + str(relay.server()) + " -> " + str(relay.upstream_from()) + " (to " +
+                   str(relay.phone()) + ")";
         return "tcp " + str(relay.phone()) + " -> " + str(relay.server()) +
                (relay.upstream_from().port ? " (as " + str(relay.upstream_from()) + ")" : "");
     }
 };
 
-TcpProxy::TcpProxy(const Net &net, SlowState &state, Report report)
-    : net_(net), state_(state), report_(std::move(report)) {}
+TcpProxy::TcpProxy(const Net &net, SlowState &state, TcpBindings &bindings, Report report)
+    : net_(net), state_(state), bindings_(bindings), report_(std::move(report)) {}
 
 TcpProxy::~TcpProxy() = default;
 
@@ -104,18 +144,15 @@ void TcpProxy::listen(std::uint16_t port) {
 void TcpProxy::fill(std::vector<pollfd> &fds) {
     fds.push_back({listener_.get(), POLLIN, 0});
     for (auto &c : conns_) {
-        c->down_idx = fds.size();
-        fds.push_back({c->down.get(),
-                       static_cast<short>((c->down_eof ? 0 : POLLIN) |
-                                          (c->to_phone.empty() ? 0 : POLLOUT)),
-                       0});
-        c->up_idx = 0;
-        if (c->up.valid()) {
-            c->up_idx = fds.size();
-            const bool want_out = c->connecting || !c->to_server.empty();
-            fds.push_back({c->up.get(),
-                           static_cast<short>((c->up_eof || c->connecting ? 0 : POLLIN) |
-                                              (want_out ? POLLOUT : 0)),
+        for (Side *s : {&c->phone, &c->server}) {
+            s->idx = 0;
+            if (!s->fd.valid())
+                continue;
+            const bool ready = c->ready(*s);
+            s->idx = fds.size();
+            fds.push_back({s->fd.get(),
+                           static_cast<short>((s->eof || !ready ? 0 : POLLIN) |
+                                              (!ready || !s->pending.empty() ? POLLOUT : 0)),
                            0});
         }
     }
@@ -126,10 +163,12 @@ void TcpProxy::serve(const std::vector<pollfd> &fds, std::size_t first) {
     const std::size_t known = conns_.size();
     for (std::size_t i = 0; i < known; i++) {
         Conn &c = *conns_[i];
-        const short down_ev = c.down_idx < fds.size() ? fds[c.down_idx].revents : 0;
-        const short up_ev = c.up_idx && c.up_idx < fds.size() ? fds[c.up_idx].revents : 0;
-        if (down_ev || up_ev)
-            serve_one(c, down_ev, up_ev);
+        auto ev = [&](const Side &s) -> short {
+            return s.idx && s.idx < fds.size() ? fds[s.idx].revents : 0;
+        };
+        const short phone_ev = ev(c.phone), server_ev = ev(c.server);
+        if (phone_ev || server_ev)
+            serve_one(c, phone_ev, server_ev);
     }
     if (first < fds.size() && (fds[first].revents & POLLIN))
         accept_some();
@@ -151,26 +190,52 @@ void TcpProxy::accept_some() {
             continue;
         const int one = 1;
         setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        auto c = std::make_unique<Conn>(std::move(fd), addr_of(peer), addr_of(local), net_, state_);
+        if (addr_of(local).ip == net_.public_ip && !in_lan(net_, addr_of(peer).ip)) {
+            accept_inbound(std::move(fd), addr_of(peer), addr_of(local));
+            continue;
+        }
+        auto c = std::make_unique<Conn>(addr_of(peer), addr_of(local), net_, state_);
+        c->phone.fd = std::move(fd);
         report_(std::nullopt, c->name() + ": accepted");
         conns_.push_back(std::move(c));
     }
 }
 
-void TcpProxy::serve_one(Conn &c, short down_ev, short up_ev) {
-    if (c.connecting && (up_ev & (POLLOUT | POLLERR | POLLHUP))) {
+void TcpProxy::accept_inbound(UniqueFd fd, Addr peer, Addr local) {
+    const TcpBinding *b = bindings_.find(local.port, state_);
+    if (!b || !TcpBindings::admits(*b, peer.ip)) {
+        reset(fd);
+        report_(SIPALG_CTR_DAEMON_DROPPED,
+                "tcp " + str(peer) + " -> " + str(local) + ": refused: " +
+                        (b ? "not a peer the phone registered with"
+                           : "no binding registered over TCP on that port"));
+        return;
+    }
+    auto c = std::make_unique<Conn>(Addr{b->phone.ip, b->phone.port}, peer, net_, state_, local);
+    c->server.fd = std::move(fd);
+    report_(std::nullopt, c->name() + ": accepted");
+    // From the peer's own address and port, so the phone sees the server that connected.
+    originate(*c, peer, c->relay.phone());
+    if (!c->dead)
+        conns_.push_back(std::move(c));
+}
+
+void TcpProxy::serve_one(Conn &c, short phone_ev, short server_ev) {
+    const short orig_ev = c.inbound ? phone_ev : server_ev;
+    if (c.connecting && (orig_ev & (POLLOUT | POLLERR | POLLHUP))) {
         int err = 0;
         socklen_t len = sizeof(err);
-        getsockopt(c.up.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+        getsockopt(c.originated().fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) {
-            close(c, "upstream connection failed: " + errno_text(err));
+            close(c, std::string(c.inbound ? "connecting to the phone" : "upstream connection") +
+                             " failed: " + errno_text(err));
             return;
         }
         c.connecting = false;
     }
-    if (down_ev & (POLLIN | POLLHUP | POLLERR)) {
+    if (c.ready(c.phone) && (phone_ev & (POLLIN | POLLHUP | POLLERR))) {
         std::vector<std::uint8_t> got;
-        if (!read_some(c.down.get(), got, &c.down_eof)) {
+        if (!read_some(c.phone.fd.get(), got, &c.phone.eof)) {
             close(c, "the phone's connection failed: " + errno_text(errno));
             return;
         }
@@ -179,13 +244,13 @@ void TcpProxy::serve_one(Conn &c, short down_ev, short up_ev) {
         settle(c, o);
         if (c.dead)
             return;
-        if (!c.up.valid() && c.relay.upstream_from().port)
-            connect_upstream(c);
+        if (!c.server.fd.valid() && c.relay.upstream_from().port)
+            originate(c, c.relay.upstream_from(), c.relay.server());
     }
-    if (!c.dead && c.up.valid() && !c.connecting && (up_ev & (POLLIN | POLLHUP | POLLERR))) {
+    if (!c.dead && c.ready(c.server) && (server_ev & (POLLIN | POLLHUP | POLLERR))) {
         std::vector<std::uint8_t> got;
-        if (!read_some(c.up.get(), got, &c.up_eof)) {
-            close(c, "the upstream connection failed: " + errno_text(errno));
+        if (!read_some(c.server.fd.get(), got, &c.server.eof)) {
+            close(c, "the server's connection failed: " + errno_text(errno));
             return;
         }
         RelayOutput o;
@@ -196,14 +261,15 @@ void TcpProxy::serve_one(Conn &c, short down_ev, short up_ev) {
         flush(c);
 }
 
-void TcpProxy::connect_upstream(Conn &c) {
-    const Addr from = c.relay.upstream_from();
+void TcpProxy::originate(Conn &c, Addr from, Addr to) {
     UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     const int one = 1;
-    const sockaddr_in f = sin_of(from), t = sin_of(c.relay.server());
+    const sockaddr_in f = sin_of(from), t = sin_of(to);
     // SO_REUSEADDR: the phone's UDP binding has the same port, and a phone may hold connections
-    // to several servers from one binding (distinct 4-tuples).
+    // to several servers from one binding (distinct 4-tuples). IP_TRANSPARENT: toward the
+    // phone the address is the server's, not ours.
     if (!fd.valid() || setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        (c.inbound && setsockopt(fd.get(), SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) != 0) ||
         bind(fd.get(), reinterpret_cast<const sockaddr *>(&f), sizeof(f)) != 0) {
         close(c, "cannot bind " + str(from) + " (" + errno_text(errno) + ")");
         return;
@@ -211,48 +277,55 @@ void TcpProxy::connect_upstream(Conn &c) {
     setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd.get(), reinterpret_cast<const sockaddr *>(&t), sizeof(t)) != 0 &&
         errno != EINPROGRESS) {
-        close(c, "cannot connect upstream (" + errno_text(errno) + ")");
+        close(c, "cannot connect to " + str(to) + " (" + errno_text(errno) + ")");
         return;
     }
-    c.up = std::move(fd);
+    c.originated().fd = std::move(fd);
     c.connecting = true;
-    report_(std::nullopt, c.name() + ": connecting upstream");
+    report_(std::nullopt, c.name() + ": connecting " + (c.inbound ? "to the phone" : "upstream"));
 }
 
 void TcpProxy::settle(Conn &c, RelayOutput &o) {
     for (const RelayEvent &e : o.events)
         report_(e.counter, c.name() + ": " + e.what);
-    c.to_server.insert(c.to_server.end(), o.to_server.begin(), o.to_server.end());
-    c.to_phone.insert(c.to_phone.end(), o.to_phone.begin(), o.to_phone.end());
+    c.server.pending.insert(c.server.pending.end(), o.to_server.begin(), o.to_server.end());
+    c.phone.pending.insert(c.phone.pending.end(), o.to_phone.begin(), o.to_phone.end());
+    if (o.registered && c.relay.upstream_from().port) {
+        bindings_.confirm(c.relay.upstream_from().port, {c.relay.phone().ip, c.relay.sip_port()},
+                          c.relay.server());
+        report_(std::nullopt, c.name() + ": registered over TCP: new connections from " +
+                                      format_ipv4(c.relay.server().ip) + " to " +
+                                      str(c.relay.upstream_from()) + " reach " +
+                                      format_ipv4(c.relay.phone().ip) + ":" +
+                                      std::to_string(c.relay.sip_port()));
+    }
     if (o.close)
         close(c, o.why);
-    else if (c.to_server.size() > kMaxPending || c.to_phone.size() > kMaxPending)
+    else if (c.server.pending.size() > kMaxPending || c.phone.pending.size() > kMaxPending)
         close(c, "a peer stopped reading (over 4 MiB queued)");
 }
 
 void TcpProxy::flush(Conn &c) {
-    if (c.up.valid() && !c.connecting && !write_some(c.up.get(), c.to_server)) {
-        close(c, "writing upstream failed: " + errno_text(errno));
+    if (c.ready(c.server) && !write_some(c.server.fd.get(), c.server.pending)) {
+        close(c, "writing to the server failed: " + errno_text(errno));
         return;
     }
-    if (!write_some(c.down.get(), c.to_phone)) {
+    if (c.ready(c.phone) && !write_some(c.phone.fd.get(), c.phone.pending)) {
         close(c, "writing to the phone failed: " + errno_text(errno));
         return;
     }
     // A side that ended has its end passed on once everything before it was written.
-    if (c.down_eof && !c.up.valid()) {
+    if (c.phone.eof && !c.server.fd.valid()) {
         close(c, "the phone closed before the first message");
         return;
     }
-    if (c.down_eof && c.to_server.empty() && !c.connecting && !c.up_shut) {
-        shutdown(c.up.get(), SHUT_WR);
-        c.up_shut = true;
+    for (auto [from, to] : {std::pair{&c.phone, &c.server}, std::pair{&c.server, &c.phone}}) {
+        if (from->eof && c.ready(*to) && to->pending.empty() && !to->shut) {
+            shutdown(to->fd.get(), SHUT_WR);
+            to->shut = true;
+        }
     }
-    if (c.up_eof && c.to_phone.empty() && !c.down_shut) {
-        shutdown(c.down.get(), SHUT_WR);
-        c.down_shut = true;
-    }
-    if (c.down_eof && c.up_eof)
+    if (c.phone.eof && c.server.eof)
         close(c, "closed by both ends");
 }
 
@@ -260,15 +333,13 @@ void TcpProxy::close(Conn &c, const std::string &why) {
     if (c.dead)
         return;
     c.dead = true;
-    if (!(c.down_eof && c.up_eof)) {
+    if (!(c.phone.eof && c.server.eof)) {
         // Abortive: a reset, so neither end keeps sending on a connection nobody holds.
-        const linger l{1, 0};
-        setsockopt(c.down.get(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-        if (c.up.valid())
-            setsockopt(c.up.get(), SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+        reset(c.phone.fd);
+        reset(c.server.fd);
     }
-    c.down.reset();
-    c.up.reset();
+    c.phone.fd.reset();
+    c.server.fd.reset();
     report_(std::nullopt, c.name() + ": closed: " + why);
 }
 

@@ -1,6 +1,7 @@
 // The daemon's transparent TCP proxy for SIP over TCP (why a proxy: see tcp_proxy.cpp).
 #pragma once
 
+#include "tcp_bindings.hpp"
 #include "tcp_relay.hpp"
 #include "unique_fd.hpp"
 
@@ -20,7 +21,9 @@ class TcpProxy {
     // (counter empty); `line` names the connection.
     using Report = std::function<void(std::optional<sipalg_counter>, const std::string &line)>;
 
-    TcpProxy(const Net &net, SlowState &state, Report report);
+    // bindings: the bindings registered over TCP; the proxy confirms them as their REGISTERs
+    // succeed and accepts a server's new connection to one of them (see accept_inbound()).
+    TcpProxy(const Net &net, SlowState &state, TcpBindings &bindings, Report report);
     ~TcpProxy();
 
     // The IP_TRANSPARENT listener on 127.0.0.1:port that the tproxy rule hands connections to.
@@ -33,16 +36,19 @@ class TcpProxy {
     std::size_t connections() const { return conns_.size(); }
 
   private:
+    struct Side;
     struct Conn;
     void accept_some();
-    void serve_one(Conn &c, short down_ev, short up_ev);
-    void connect_upstream(Conn &c);
+    void accept_inbound(UniqueFd fd, Addr peer, Addr local);
+    void serve_one(Conn &c, short phone_ev, short server_ev);
+    void originate(Conn &c, Addr from, Addr to);
     void settle(Conn &c, RelayOutput &o);
     void flush(Conn &c);
     void close(Conn &c, const std::string &why);
 
     const Net &net_;
     SlowState &state_;
+    TcpBindings &bindings_;
     Report report_;
     UniqueFd listener_;
     std::vector<std::unique_ptr<Conn>> conns_;

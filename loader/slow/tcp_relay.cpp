@@ -1,5 +1,7 @@
 #include "tcp_relay.hpp"
 
+#include "sip_register.hpp"
+
 #include <utility>
 
 namespace sipalg::slow {
@@ -22,9 +24,14 @@ bool settle(const Outcome &r, const char *dir, RelayOutput &out) {
 
 } // namespace
 
-TcpRelay::TcpRelay(Addr phone, Addr server, const Net &net, SlowState &state)
+TcpRelay::TcpRelay(Addr phone, Addr server, const Net &net, SlowState &state, Addr binding)
     : phone_(phone), server_(server), net_(net), state_(state), up_(slow_msg_max()),
-      down_(slow_msg_max()) {}
+      down_(slow_msg_max()), upstream_(binding) {
+    // Toward the phone the binding is known from the start: the phone's SIP port is the port
+    // the connection goes to, and the binding is the one the server connected to.
+    if (binding.port)
+        sip_port_ = phone.port;
+}
 
 void TcpRelay::from_phone(const std::uint8_t *data, std::size_t len, RelayOutput &out) {
     up_.feed(data, len);
@@ -64,6 +71,7 @@ void TcpRelay::from_server(const std::uint8_t *data, std::size_t len, RelayOutpu
 void TcpRelay::outbound(std::vector<std::uint8_t> msg, RelayOutput &out) {
     if (!sip_port_)
         sip_port_ = phone_sip_port(msg, net_, phone_.ip, phone_.port);
+    const bool is_register = register_kind(msg) == RegisterKind::Request;
     Datagram d;
     d.dir = Dir::Out;
     d.src = {phone_.ip, sip_port_};
@@ -81,6 +89,7 @@ void TcpRelay::outbound(std::vector<std::uint8_t> msg, RelayOutput &out) {
         return;
     }
     upstream_ = r.from;
+    register_sent_ |= is_register;
     append(out.to_server, r.payload);
 }
 
@@ -90,14 +99,17 @@ void TcpRelay::inbound(std::vector<std::uint8_t> msg, RelayOutput &out) {
                 {SIPALG_CTR_DAEMON_DROPPED, "server -> phone dropped: before any phone message"});
         return;
     }
+    const bool register_ok = register_sent_ && register_kind(msg) == RegisterKind::Ok;
     Datagram d;
     d.dir = Dir::In;
     d.src = server_;
     d.dst = upstream_;
     d.payload = std::move(msg);
     const Outcome r = process(d, net_, state_);
-    if (settle(r, "server -> phone:", out))
-        append(out.to_phone, r.payload);
+    if (!settle(r, "server -> phone:", out))
+        return;
+    append(out.to_phone, r.payload);
+    out.registered |= register_ok;
 }
 
 } // namespace sipalg::slow

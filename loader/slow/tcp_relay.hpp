@@ -28,12 +28,17 @@ struct RelayOutput {
     std::vector<RelayEvent> events;
     bool close = false; // the stream is broken or the binding changed: close both connections
     std::string why;    // when close
+    // A 2xx to a REGISTER the phone sent on this connection reached the phone: the binding is
+    // registered over TCP with this server (tcp_bindings.hpp).
+    bool registered = false;
 };
 
 class TcpRelay {
   public:
-    // phone: the connection's peer on the LAN; server: its original destination.
-    TcpRelay(Addr phone, Addr server, const Net &net, SlowState &state);
+    // phone: the connection's peer on the LAN; server: its original destination. For a
+    // connection a server opened to a binding (binding: the public address and port it
+    // reached), phone is the binding's private endpoint and server the connection's peer.
+    TcpRelay(Addr phone, Addr server, const Net &net, SlowState &state, Addr binding = {});
 
     void from_phone(const std::uint8_t *data, std::size_t len, RelayOutput &out);
     void from_server(const std::uint8_t *data, std::size_t len, RelayOutput &out);
@@ -43,6 +48,7 @@ class TcpRelay {
     Addr upstream_from() const { return upstream_; }
     Addr phone() const { return phone_; }
     Addr server() const { return server_; }
+    std::uint16_t sip_port() const { return sip_port_; }
 
   private:
     void outbound(std::vector<std::uint8_t> msg, RelayOutput &out);
@@ -54,6 +60,7 @@ class TcpRelay {
     SipStream up_, down_;        // bytes from the phone, bytes from the server
     std::uint16_t sip_port_ = 0; // the phone's SIP port (see phone_sip_port), once known
     Addr upstream_{};
+    bool register_sent_ = false; // a REGISTER went to the server on this connection
 };
 
 } // namespace sipalg::slow
