@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from sipalg_e2e import demo, runner, scenarios, topo  # noqa: E402
+from sipalg_e2e import demo, runner, scenarios, scenarios_tcp, topo  # noqa: E402,F401
 
 DEFAULT_BIN = os.path.join(REPO, "build", "sipalg")
 DEFAULT_WORK = os.path.join(REPO, "build", "e2e")
