@@ -4,6 +4,7 @@
 // the result is sent with, and the state it leaves behind.
 #include "datapath.hpp"
 #include "slow_rewrite.hpp"
+#include "tcp_bindings.hpp"
 #include "tcp_relay.hpp"
 
 #include <sys/stat.h>
@@ -307,6 +308,98 @@ TEST_F(SlowTcp, ResponsesUseTheFirstMessagesSipPortAndUnframeableStreamsClose) {
     EXPECT_TRUE(early.to_phone.empty());
     ASSERT_EQ(early.events.size(), 1u);
     EXPECT_EQ(early.events[0].counter, SIPALG_CTR_DAEMON_DROPPED);
+}
+
+// What the registrar answers to the phone's REGISTER (status, CSeq method).
+std::string tcp_answer(const std::string &pub, int status, const char *method) {
+    return with_length(
+            "SIP/2.0 " + std::to_string(status) + " Whatever\r\nVia: SIP/2.0/TCP " + pub +
+                    ";branch=z9hG4bK-r1\r\nFrom: <sip:1001@198.51.100.7>;tag=a\r\n"
+                    "To: <sip:1001@198.51.100.7>;tag=r\r\nCall-ID: tcp-reg\r\nCSeq: 1 " +
+                    method + "\r\nContact: <sip:1001@" + pub + ";transport=tcp>;expires=300\r\n",
+            "");
+}
+
+TEST_F(SlowTcp, OnlyA2xxToTheConnectionsOwnRegisterConfirmsTheBinding) {
+    const std::string phone = std::string(net::kPhone1) + ":" + std::to_string(kTcpSipPort);
+    // A 2xx to a REGISTER nobody sent on this connection confirms nothing.
+    ASSERT_FALSE(from_phone(tcp_invite(phone, net::kPhone1, 40000), {}).close);
+    const auto b = binding(net::kPhone1, kTcpSipPort);
+    ASSERT_TRUE(b);
+    const std::string pub = std::string(kPub) + ":" + std::to_string(b->public_port);
+    EXPECT_FALSE(from_server(tcp_answer(pub, 200, "REGISTER")).registered);
+    ASSERT_FALSE(from_phone(tcp_register(phone), {}).close);
+    EXPECT_FALSE(from_server(tcp_answer(pub, 401, "REGISTER")).registered);
+    EXPECT_FALSE(from_server(tcp_answer(pub, 200, "INVITE")).registered);
+    const RelayOutput ok = from_server(tcp_answer(pub, 200, "REGISTER"));
+    EXPECT_TRUE(ok.registered);
+    EXPECT_EQ(text(ok.to_phone), tcp_answer(phone, 200, "REGISTER"));
+    EXPECT_EQ(relay_->sip_port(), kTcpSipPort);
+}
+
+TEST_F(SlowTcp, ARegistrarsNewConnectionIsRelayedToTheBindingsPrivateEndpoint) {
+    const auto pub_port = state_->binding_touch({h(net::kPhone1), kTcpSipPort}, true);
+    ASSERT_NE(pub_port, 0);
+    const std::string phone = std::string(net::kPhone1) + ":" + std::to_string(kTcpSipPort);
+    const std::string pub = std::string(kPub) + ":" + std::to_string(pub_port);
+    // The registrar connected from an ephemeral port to the binding; the relay's phone is the
+    // binding's private endpoint, known before any message.
+    TcpRelay in({h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 41000}, net_, *state_,
+                {h(kPub), pub_port});
+    EXPECT_EQ(in.upstream_from(), (Addr{h(kPub), pub_port}));
+    RelayOutput o;
+    const std::string req = "\r\n" + tcp_incoming(pub);
+    in.from_server(reinterpret_cast<const std::uint8_t *>(req.data()), req.size(), o);
+    ASSERT_FALSE(o.close) << o.why;
+    EXPECT_EQ(text(o.to_phone), "\r\n" + tcp_incoming(phone));
+    // The phone's answer names its private address; the registrar sees the binding's.
+    const std::string ok = with_length(
+            "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 198.51.100.7;branch=z9hG4bK-s1\r\n"
+            "From: <sip:2001@198.51.100.7>;tag=c\r\nTo: <sip:1001@198.51.100.7>;tag=d\r\n"
+            "Call-ID: tcp-in\r\nCSeq: 7 INVITE\r\nContact: <sip:1001@" +
+                    phone + ";transport=tcp>\r\nContent-Type: application/sdp\r\n",
+            small_sdp(net::kPhone1, 40002));
+    RelayOutput back;
+    in.from_phone(reinterpret_cast<const std::uint8_t *>(ok.data()), ok.size(), back);
+    ASSERT_FALSE(back.close) << back.why;
+    const auto rtp = pinhole(net::kPhone1, 40002);
+    ASSERT_TRUE(rtp) << "the answer's media opened a pinhole, as on the phone's own connection";
+    EXPECT_NE(text(back.to_server).find("<sip:1001@" + pub + ";transport=tcp>"), std::string::npos);
+    EXPECT_EQ(text(back.to_server).find(net::kPhone1), std::string::npos) << text(back.to_server);
+}
+
+TEST_F(SlowTcp, TcpBindingsFollowTheBindingAndAdmitOnlyItsRegistrars) {
+    std::vector<std::pair<std::uint16_t, bool>> steered;
+    TcpBindings tb([&](std::uint16_t port, bool on) { steered.emplace_back(port, on); });
+    const auto pub_port = state_->binding_touch({h(net::kPhone1), kTcpSipPort}, true);
+    ASSERT_NE(pub_port, 0);
+    tb.confirm(pub_port, {h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 5060});
+    tb.confirm(pub_port, {h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 5061});
+    ASSERT_EQ(steered.size(), 1u) << "one binding, steered once";
+    EXPECT_EQ(steered[0], std::make_pair(pub_port, true));
+    const TcpBinding *b = tb.find(pub_port, *state_);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(b->peers.size(), 1u) << "a registrar is its address, whatever port it used";
+    EXPECT_TRUE(TcpBindings::admits(*b, h(net::kRegistrar)));
+    EXPECT_FALSE(TcpBindings::admits(*b, h(net::kStranger)));
+    EXPECT_EQ(tb.find(static_cast<std::uint16_t>(pub_port + 1), *state_), nullptr);
+
+    // The binding goes (aged out, closed): the record and its steering go with it.
+    sipalg_admin a{};
+    a.op = SIPALG_OP_BINDING_CLOSE;
+    a.priv_ip = be32(net::kPhone1);
+    a.priv_port = htons(kTcpSipPort);
+    ASSERT_EQ(admin(a).result, 0);
+    tb.prune(*state_);
+    EXPECT_EQ(tb.size(), 0u);
+    ASSERT_EQ(steered.size(), 2u);
+    EXPECT_EQ(steered[1], std::make_pair(pub_port, false));
+
+    // The port now belongs to another phone: a record made for the first one is not used.
+    tb.confirm(pub_port, {h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 5060});
+    ASSERT_EQ(state_->binding_touch({h(net::kPhone2), pub_port}, true), pub_port);
+    EXPECT_EQ(tb.find(pub_port, *state_), nullptr);
+    EXPECT_EQ(steered.back(), std::make_pair(pub_port, false));
 }
 
 } // namespace

@@ -20,6 +20,28 @@ from .runner import Fail, scenario
 HERE = os.path.dirname(os.path.abspath(__file__))
 REG = A.REGISTRAR_IP
 
+# A stranger's connection to a public address and port: what became of it. The router must
+# refuse it (a reset, or nothing at all); "open" means something took it and kept it.
+STRANGER = """
+import socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], 0))
+s.settimeout(3)
+try:
+    s.connect((sys.argv[2], int(sys.argv[3])))
+except socket.timeout:
+    print("no answer"); sys.exit()
+except OSError as e:
+    print("refused (%s)" % e.strerror); sys.exit()
+s.settimeout(2)
+try:
+    print("closed" if not s.recv(1) else "data")
+except ConnectionResetError:
+    print("reset")
+except socket.timeout:
+    print("open")
+"""
+
 
 class TcpPhone:
     """tcp_phone.py running in a phone's namespace; media results as a SIPp UA has them."""
@@ -79,6 +101,14 @@ def d3(env):
         raise Fail("phone1 closed its REGISTER connection but the registrar's side stayed open "
                    "(a reused connection would hide what this scenario tests)")
     stored = reg.location(A.PHONE_USER["phone1"])
+    # The contact's port is open to the registrar only: someone else is turned away.
+    port = stored[0].split(";")[0].rsplit(":", 1)[-1] if stored else "5060"
+    stranger = env.topo.run(A.NS_INET, [sys.executable, "-c", STRANGER, A.REMOTE_IP,
+                                        A.ROUTER_WAN_IP, port], timeout=10, check=False)
+    stranger = stranger.stdout.strip() or "error: " + stranger.stderr.strip()[-100:]
+    if stranger in ("open", "data"):
+        raise Fail("a connection from %s to %s:%s was taken and kept open (%s)" % (
+            A.REMOTE_IP, A.ROUTER_WAN_IP, port, stranger))
     call = env.remote_call(A.PHONE_USER["phone1"], transport="tcp", call_s=4)
     st = p1.state()
     conns = st.get("connections", [])
@@ -93,5 +123,5 @@ def d3(env):
         raise Fail("a connection from the registrar reached phone1 but carried no INVITE")
     C.call_answered(call, "remote to 1001 (phone1 on a new TCP connection)")
     audio = C.media_both_ways(p1, "in", "phone1", call, "out", "remote")
-    return "contact %s reached over a new connection from %s; %s" % (
-        stored[0] if stored else "?", peers[0], audio)
+    return "contact %s reached over a new connection from %s (a stranger's: %s); %s" % (
+        stored[0] if stored else "?", peers[0], stranger, audio)

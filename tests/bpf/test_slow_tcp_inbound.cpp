@@ -1,0 +1,230 @@
+// The daemon's TCP proxy with real sockets and its real steering, in the test's private network
+// namespace (tests/common/testnet.hpp): a registrar's new connection to a binding registered
+// over TCP is tproxied to the proxy, which connects to the phone from the registrar's address;
+// anyone else is reset and counted; a port that is not a TCP binding is not steered at all.
+// Every "host" is an address on the namespace's loopback, so no packet leaves it.
+#include "datapath.hpp"
+#include "slow_state.hpp"
+#include "steering.hpp"
+#include "tcp_bindings.hpp"
+#include "tcp_proxy.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+using namespace sipalg::test;
+using namespace sipalg::slow;
+
+namespace {
+
+constexpr const char *kPub = "203.0.113.1";
+constexpr const char *kPhone = "192.168.1.50";  // the phone's SIP socket listens here
+constexpr const char *kReg = "198.51.100.77";   // the registrar
+constexpr const char *kOther = "198.51.100.78"; // someone else on the Internet
+constexpr std::uint16_t kPhonePort = 5070, kListen = 15097;
+
+std::uint32_t h(const char *dotted) {
+    return ipv4_addr(dotted);
+}
+
+void sh(const std::string &cmd) {
+    const std::string full = "PATH=$PATH:/usr/sbin:/sbin " + cmd + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(full.c_str()), 0) << cmd;
+}
+
+sockaddr_in sa(const char *ip, std::uint16_t port) {
+    sockaddr_in s{};
+    s.sin_family = AF_INET;
+    s.sin_addr.s_addr = htonl(h(ip));
+    s.sin_port = htons(port);
+    return s;
+}
+
+// A blocking TCP socket bound to ip:port (port 0: any), SO_REUSEADDR as the proxy's own.
+sipalg::UniqueFd bound(const char *ip, std::uint16_t port) {
+    sipalg::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    const int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    const sockaddr_in a = sa(ip, port);
+    EXPECT_EQ(bind(fd.get(), reinterpret_cast<const sockaddr *>(&a), sizeof(a)), 0) << ip;
+    const timeval tv{2, 0};
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+int connect_to(int fd, const char *ip, std::uint16_t port) {
+    const sockaddr_in a = sa(ip, port);
+    return connect(fd, reinterpret_cast<const sockaddr *>(&a), sizeof(a)) == 0 ? 0 : errno;
+}
+
+std::string with_length(const std::string &head, const std::string &body) {
+    return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+std::string invite_to(const std::string &contact) {
+    return with_length("INVITE sip:1001@" + contact +
+                               ";transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.77;"
+                               "branch=z9hG4bK-n1\r\nFrom: <sip:2001@198.51.100.77>;tag=c\r\n"
+                               "To: <sip:1001@198.51.100.77>\r\nCall-ID: tcp-new\r\n"
+                               "CSeq: 1 INVITE\r\nContact: <sip:2001@198.51.100.77;transport=tcp>"
+                               "\r\n",
+                       "");
+}
+
+std::string ringing(const std::string &contact) {
+    return with_length("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/TCP 198.51.100.77;branch=z9hG4bK-n1"
+                       "\r\nFrom: <sip:2001@198.51.100.77>;tag=c\r\nTo: <sip:1001@198.51.100.77>"
+                       ";tag=p\r\nCall-ID: tcp-new\r\nCSeq: 1 INVITE\r\nContact: <sip:1001@" +
+                               contact + ";transport=tcp>\r\n",
+                       "");
+}
+
+class SlowTcpInbound : public Datapath {
+  protected:
+    void SetUp() override {
+        Datapath::SetUp();
+        ASSERT_FALSE(HasFatalFailure());
+        dir_ = "/sys/fs/bpf/sipalg-test-tcpin-" + std::to_string(getpid());
+        ASSERT_EQ(mkdir(dir_.c_str(), 0700), 0) << "bpffs not mounted at /sys/fs/bpf?";
+        ASSERT_EQ(bpf_object__pin_maps(skel_->obj, dir_.c_str()), 0);
+        ASSERT_EQ(bpf_program__pin(skel_->progs.sipalg_admin, (dir_ + "/prog_admin").c_str()), 0);
+        maps_ = std::make_unique<sipalg::InstanceMaps>(
+                sipalg::InstanceMaps::open(dir_, "test", true));
+        state_ = std::make_unique<MapSlowState>(*maps_, bpf_program__fd(skel_->progs.sipalg_admin));
+        net_.public_ip = h(kPub);
+        net_.lan = {sipalg::Prefix{h("192.168.0.0"), 16}};
+        for (const char *ip : {kPhone, kReg, kOther})
+            sh(std::string("ip addr add ") + ip + "/32 dev lo");
+        steering_ = std::make_unique<Steering>("test", 0x51a7, 0x51b, kListen);
+        steering_->install(h(kPub));
+        bindings_ = std::make_unique<TcpBindings>([this](std::uint16_t port, bool on) {
+            EXPECT_TRUE(steering_->tcp_binding(port, on));
+        });
+        proxy_ = std::make_unique<TcpProxy>(
+                net_, *state_, *bindings_,
+                [this](std::optional<sipalg_counter> c, const std::string &line) {
+                    if (c && *c == SIPALG_CTR_DAEMON_DROPPED)
+                        dropped_.push_back(line);
+                });
+        proxy_->listen(kListen);
+    }
+    void TearDown() override {
+        proxy_.reset();
+        bindings_.reset();
+        steering_.reset(); // removes the table, the rule and the route
+        for (const char *ip : {kPhone, kReg, kOther})
+            std::system(("PATH=$PATH:/usr/sbin:/sbin ip addr del " + std::string(ip) +
+                         "/32 dev lo >/dev/null 2>&1")
+                                .c_str());
+        state_.reset();
+        maps_.reset();
+        if (!dir_.empty()) {
+            bpf_object__unpin_maps(skel_->obj, dir_.c_str());
+            std::remove((dir_ + "/prog_admin").c_str());
+            rmdir(dir_.c_str());
+        }
+        Datapath::TearDown();
+    }
+    // Runs the daemon's loop for the proxy until `done` (at most 2 s).
+    void pump(const std::function<bool()> &done) {
+        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (!done() && std::chrono::steady_clock::now() < end) {
+            std::vector<pollfd> fds;
+            proxy_->fill(fds);
+            if (poll(fds.data(), fds.size(), 20) > 0)
+                proxy_->serve(fds, 0);
+        }
+    }
+
+    std::string dir_;
+    std::unique_ptr<sipalg::InstanceMaps> maps_;
+    std::unique_ptr<MapSlowState> state_;
+    Net net_;
+    std::unique_ptr<Steering> steering_;
+    std::unique_ptr<TcpBindings> bindings_;
+    std::unique_ptr<TcpProxy> proxy_;
+    std::vector<std::string> dropped_;
+};
+
+TEST_F(SlowTcpInbound, TheRegistrarReachesThePhoneAndNobodyElseDoes) {
+    const std::uint16_t pub_port = state_->binding_touch({h(kPhone), kPhonePort}, true);
+    ASSERT_NE(pub_port, 0);
+    sipalg::UniqueFd phone = bound(kPhone, kPhonePort);
+    ASSERT_EQ(listen(phone.get(), 4), 0);
+    fcntl(phone.get(), F_SETFL, O_NONBLOCK);
+
+    // Not registered over TCP (yet): not steered, so the router itself refuses it.
+    sipalg::UniqueFd early = bound(kReg, 0);
+    EXPECT_EQ(connect_to(early.get(), kPub, pub_port), ECONNREFUSED);
+
+    bindings_->confirm(pub_port, {h(kPhone), kPhonePort}, {h(kReg), 5060});
+
+    // Someone else: taken by the proxy only to be reset, and counted.
+    sipalg::UniqueFd other = bound(kOther, 0);
+    ASSERT_EQ(connect_to(other.get(), kPub, pub_port), 0);
+    pump([&] { return !dropped_.empty(); });
+    ASSERT_EQ(dropped_.size(), 1u);
+    char c;
+    EXPECT_EQ(recv(other.get(), &c, 1, 0), -1);
+    EXPECT_EQ(errno, ECONNRESET);
+    EXPECT_EQ(accept(phone.get(), nullptr, nullptr), -1) << "the phone saw the stranger";
+
+    // The registrar, from any port: the phone gets a connection from exactly that address.
+    sipalg::UniqueFd reg = bound(kReg, 0);
+    sockaddr_in reg_addr{};
+    socklen_t len = sizeof(reg_addr);
+    ASSERT_EQ(connect_to(reg.get(), kPub, pub_port), 0);
+    getsockname(reg.get(), reinterpret_cast<sockaddr *>(&reg_addr), &len);
+    sipalg::UniqueFd at_phone;
+    sockaddr_in seen{};
+    pump([&] {
+        socklen_t l = sizeof(seen);
+        at_phone = sipalg::UniqueFd(accept(phone.get(), reinterpret_cast<sockaddr *>(&seen), &l));
+        return at_phone.valid();
+    });
+    ASSERT_TRUE(at_phone.valid()) << "the registrar's connection never reached the phone";
+    EXPECT_EQ(seen.sin_addr.s_addr, reg_addr.sin_addr.s_addr);
+    EXPECT_EQ(seen.sin_port, reg_addr.sin_port);
+    const timeval tv{2, 0};
+    setsockopt(at_phone.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+    // Both directions rewritten as on the phone's own connection.
+    const std::string pub = std::string(kPub) + ":" + std::to_string(pub_port);
+    const std::string priv = std::string(kPhone) + ":" + std::to_string(kPhonePort);
+    const std::string inv = invite_to(pub), want_inv = invite_to(priv);
+    ASSERT_EQ(send(reg.get(), inv.data(), inv.size(), 0), static_cast<ssize_t>(inv.size()));
+    std::string got;
+    pump([&] {
+        char buf[4096];
+        const ssize_t n = recv(at_phone.get(), buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0)
+            got.append(buf, static_cast<std::size_t>(n));
+        return got.size() >= want_inv.size();
+    });
+    EXPECT_EQ(got, want_inv);
+    const std::string ans = ringing(priv), want_ans = ringing(pub);
+    ASSERT_EQ(send(at_phone.get(), ans.data(), ans.size(), 0), static_cast<ssize_t>(ans.size()));
+    std::string back;
+    pump([&] {
+        char buf[4096];
+        const ssize_t n = recv(reg.get(), buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0)
+            back.append(buf, static_cast<std::size_t>(n));
+        return back.size() >= want_ans.size();
+    });
+    EXPECT_EQ(back, want_ans);
+    EXPECT_EQ(dropped_.size(), 1u);
+
+    // The binding goes: so does the steering, and the router refuses again.
+    bindings_->clear();
+    sipalg::UniqueFd late = bound(kReg, 0);
+    EXPECT_EQ(connect_to(late.get(), kPub, pub_port), ECONNREFUSED);
+}
+
+} // namespace
