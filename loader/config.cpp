@@ -95,6 +95,19 @@ sipalg_config make_config(const AlgSettings &s, std::uint32_t public_ip, std::ui
     return c;
 }
 
+sipalg_limits make_limits(const AlgSettings &s) {
+    // The floor is low so that tests can watch dialogs time out; --help says why a router
+    // wants more than a minute (a ringing call may be silent that long).
+    require_range(s.dialog_idle_s, 10, 86400, "--dialog-idle");
+    require_range(s.max_dialogs_per_phone, 1, SIPALG_DIALOGS_ENTRIES, "--max-dialogs-per-phone");
+    require_range(s.max_dialogs, 1, SIPALG_DIALOGS_ENTRIES, "--max-dialogs");
+    sipalg_limits l{};
+    l.dlg_idle_s = s.dialog_idle_s;
+    l.dlg_max_phone = s.max_dialogs_per_phone;
+    l.dlg_max_total = s.max_dialogs;
+    return l;
+}
+
 std::vector<Prefix> config_prefixes(const sipalg_config &cfg) {
     std::vector<Prefix> out;
     for (int i = 0; i < SIPALG_MAX_LAN_PREFIXES; ++i) {

@@ -1,5 +1,5 @@
-// What `sipalg load` writes into the config map: settings from the command line (or their
-// defaults) plus what was discovered, validated before anything is loaded.
+// What `sipalg load` writes into the config and limits maps: settings from the command line (or
+// their defaults) plus what was discovered, validated before anything is loaded.
 #pragma once
 
 #include "discover.hpp"
@@ -24,7 +24,10 @@ struct AlgSettings {
     unsigned pinhole_idle_s = 120;         // --pinhole-idle: like conntrack's UDP stream timeout
     unsigned max_pinholes_per_phone = 64;  // --max-pinholes-per-phone
     unsigned max_pinholes = SIPALG_PINHOLES_ENTRIES; // --max-pinholes
-    bool lan_xdp = true; // --no-lan-xdp: never attach the LAN port XDP program
+    unsigned dialog_idle_s = 300;        // --dialog-idle: no SIP and no media for this long
+    unsigned max_dialogs_per_phone = 64; // --max-dialogs-per-phone
+    unsigned max_dialogs = 16384;        // --max-dialogs (at most SIPALG_DIALOGS_ENTRIES)
+    bool lan_xdp = true;                 // --no-lan-xdp: never attach the LAN port XDP program
 };
 
 // "LO-HI" -> {LO, HI}; throws UserError unless 1 <= LO <= HI <= 65535.
@@ -36,6 +39,9 @@ std::vector<Prefix> parse_prefixes(const std::vector<std::string> &texts);
 // Pure: validates the settings and builds the config (enabled = 0). public_ip is host order.
 sipalg_config make_config(const AlgSettings &s, std::uint32_t public_ip, std::uint32_t wan_ifindex,
                           const std::vector<Prefix> &lan_prefixes);
+
+// Pure: validates the dialog settings and builds the limits map's value.
+sipalg_limits make_limits(const AlgSettings &s);
 
 // The LAN prefixes stored in a config, for display.
 std::vector<Prefix> config_prefixes(const sipalg_config &cfg);

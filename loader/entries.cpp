@@ -26,6 +26,15 @@ EntryList gather(const Target &t, bool pinholes) {
     return l;
 }
 
+// The order of the listing: per phone binding, oldest call first.
+bool dialog_before(const DialogEntry &a, const DialogEntry &b) {
+    if (a.key.bind_port != b.key.bind_port)
+        return a.key.bind_port < b.key.bind_port;
+    if (a.d.created_s != b.d.created_s)
+        return a.d.created_s < b.d.created_s;
+    return a.key.call < b.key.call;
+}
+
 sipalg_admin admin_for(const Endpoint &priv, sipalg_admin_op op) {
     sipalg_admin a{};
     a.op = op;
@@ -64,6 +73,27 @@ EntryList list_bindings(const Target &t) {
 
 EntryList list_pinholes(const Target &t) {
     return gather(t, true);
+}
+
+DialogList list_dialogs(const Target &t) {
+    const std::string dir = loaded_instance_dir(t);
+    const InstanceMaps m = InstanceMaps::open(dir, t.ifname, true);
+    DialogList l;
+    l.ifname = t.ifname;
+    l.public_ip = ntohl(m.read_config().public_ip);
+    l.dlg_idle_s = m.read_limits().dlg_idle_s;
+    l.now_s = m.read_state().now_s;
+    for (const DialogRecord &r : m.dialogs()) {
+        DialogEntry e;
+        e.key = r.key;
+        e.d = r.value;
+        const sipalg_port slot = m.read_slot(r.key.bind_port);
+        if (slot.state == SIPALG_PORT_BINDING && slot.priv_ip == r.value.priv_ip)
+            e.phone_port = ntohs(slot.priv_port);
+        l.entries.push_back(e);
+    }
+    std::sort(l.entries.begin(), l.entries.end(), dialog_before);
+    return l;
 }
 
 std::uint16_t add_pinhole(const Target &t, const Endpoint &priv, const Endpoint &remote,

@@ -178,6 +178,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
         lan_ifs.emplace_back(name, idx);
     }
     sipalg_config cfg = make_config(settings, public_ip, ifindex, lan.prefixes);
+    const sipalg_limits limits = make_limits(settings);
 
     Rollback rollback;
     if (!exists(root)) {
@@ -282,7 +283,9 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
             {SIPALG_MAP_STATE, skel->maps.sipalg_state},
             {SIPALG_MAP_LANIFS, skel->maps.sipalg_lanifs},
             {SIPALG_MAP_IFACES, skel->maps.sipalg_ifaces},
-            {SIPALG_MAP_XPORTS, skel->maps.sipalg_xports}};
+            {SIPALG_MAP_XPORTS, skel->maps.sipalg_xports},
+            {SIPALG_MAP_DIALOGS, skel->maps.sipalg_dialogs},
+            {SIPALG_MAP_LIMITS, skel->maps.sipalg_limits}};
     for (const auto &[name, map] : maps)
         pin_fd(bpf_map__fd(map), pin_file(dir, name));
     const std::pair<const char *, const bpf_program *> progs[] = {
@@ -298,6 +301,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     // enabled = 0: the ALG starts disabled, whatever the rest of the config says.
     const InstanceMaps m = InstanceMaps::open(dir, t.ifname, true);
     m.write_config(cfg);
+    m.write_limits(limits);
     m.write_lan_ifindexes(lan_ifindexes);
     // The aging timer lives in the pinned state map: it keeps running after we exit and
     // stops when unload removes the pins.

@@ -167,6 +167,12 @@ int cmd_pinholes(const Options &o) {
     return 0;
 }
 
+int cmd_dialogs(const Options &o) {
+    const DialogList l = list_dialogs(listing_target(o));
+    std::cout << (o.json ? render_dialogs_json(l) + "\n" : render_dialogs_human(l));
+    return 0;
+}
+
 int cmd_pinhole_add(const Options &o) {
     const Target t = listing_target(o);
     const Endpoint priv = parse_endpoint(o.private_ep, "--private");
@@ -247,6 +253,20 @@ int main(int argc, char **argv) {
                      "pinholes one phone (private address) may hold")
             ->capture_default_str();
     load->add_option("--max-pinholes", a.max_pinholes, "pinholes in total")->capture_default_str();
+    load->add_option("--dialog-idle", a.dialog_idle_s,
+                     "seconds without SIP and without media after which a dialog (call) ends "
+                     "and closes its pinholes (10-86400; keep it above a minute: a call that "
+                     "is ringing has no media, and the called side may go a minute between "
+                     "provisional answers)")
+            ->capture_default_str();
+    load->add_option("--max-dialogs-per-phone", a.max_dialogs_per_phone,
+                     "calls one phone (private address) may have at once; a call over the "
+                     "limit gets no pinholes (counted as dlg_limit_phone)")
+            ->capture_default_str();
+    load->add_option("--max-dialogs", a.max_dialogs,
+                     "calls in total (at most " + std::to_string(SIPALG_DIALOGS_ENTRIES) +
+                             "); a call over the limit gets no pinholes (dlg_limit_total)")
+            ->capture_default_str();
     load->add_flag(
             "--no-lan-xdp", [&a](std::int64_t) { a.lan_xdp = false; },
             "Never attach the LAN port XDP program. By default it goes on every port of "
@@ -326,6 +346,12 @@ int main(int argc, char **argv) {
         if (!pinholes->got_subcommand(pin_add) && !pinholes->got_subcommand(pin_del))
             rc = cmd_pinholes(o);
     });
+
+    auto *dialogs = app.add_subcommand(
+            "dialogs", "List calls (dialogs) and the pinholes their offer/answer exchanges opened");
+    add_wan(dialogs, false);
+    dialogs->add_flag("-j,--json", o.json, "JSON output");
+    dialogs->callback([&] { rc = cmd_dialogs(o); });
 
     // Logging must be set before any libbpf call, i.e. before the verb callbacks run.
     app.parse_complete_callback([&] { setup_library_logging(o.verbose); });

@@ -34,9 +34,16 @@ UniqueFd open_checked(const std::string &dir, const std::string &ifname, const M
     const std::string path = pin_file(dir, shape.name);
     UniqueFd fd(bpf_obj_get(path.c_str()));
     if (!fd.valid()) {
-        if (errno == ENOENT)
+        // Without the config map there is no instance; without another map there is one that
+        // is incomplete or was loaded by an older sipalg.
+        if (errno == ENOENT && std::strcmp(shape.name, SIPALG_MAP_CONFIG) == 0)
             throw UserError("sipalg is not loaded on " + ifname + " (" + path +
                             " missing); run: sipalg load --wan " + ifname);
+        if (errno == ENOENT)
+            throw UserError(path +
+                            " is missing (loaded by an older sipalg?); run: sipalg "
+                            "unload --wan " +
+                            ifname + " && sipalg load --wan " + ifname);
         throw UserError("cannot open " + path + " (" + errno_text(errno) + ")");
     }
     const bpf_map_info info = map_info(fd.get());
@@ -86,6 +93,13 @@ InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifnam
             dir, ifname,
             {SIPALG_MAP_XPORTS, BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(sipalg_lan_port)},
             nullptr);
+    m.dialogs_ = open_checked(dir, ifname,
+                              {SIPALG_MAP_DIALOGS, BPF_MAP_TYPE_HASH, sizeof(sipalg_dialog_key),
+                               sizeof(sipalg_dialog)},
+                              nullptr);
+    m.limits_ = open_checked(
+            dir, ifname,
+            {SIPALG_MAP_LIMITS, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(sipalg_limits)}, nullptr);
     return m;
 }
 
@@ -125,6 +139,20 @@ sipalg_state InstanceMaps::read_state() const {
     if (bpf_map_lookup_elem(state_.get(), &key, &st) != 0)
         throw UserError("cannot read the state map (" + errno_text(errno) + ")");
     return st;
+}
+
+sipalg_limits InstanceMaps::read_limits() const {
+    sipalg_limits l{};
+    const __u32 key = SIPALG_LIMITS_KEY;
+    if (bpf_map_lookup_elem(limits_.get(), &key, &l) != 0)
+        throw UserError("cannot read the limits map (" + errno_text(errno) + ")");
+    return l;
+}
+
+void InstanceMaps::write_limits(const sipalg_limits &l) const {
+    const __u32 key = SIPALG_LIMITS_KEY;
+    if (bpf_map_update_elem(limits_.get(), &key, &l, BPF_EXIST) != 0)
+        throw UserError("cannot write the limits map (" + errno_text(errno) + ")");
 }
 
 std::vector<std::uint32_t> InstanceMaps::read_lan_ifindexes() const {
@@ -212,6 +240,7 @@ std::vector<NatEntry> InstanceMaps::list(int fwd_fd, bool pinholes) const {
         e.remote_ip = ntohl(s.remote_ip);
         e.remote_port = ntohs(s.remote_port);
         e.owner = s.owner;
+        e.refs = pinholes ? s.refs : 0;
         e.stamp = s.stamp;
         out.push_back(e);
     }
@@ -224,6 +253,24 @@ std::vector<NatEntry> InstanceMaps::bindings() const {
 
 std::vector<NatEntry> InstanceMaps::pinholes() const {
     return list(pins_.get(), true);
+}
+
+std::vector<DialogRecord> InstanceMaps::dialogs() const {
+    std::vector<DialogRecord> out;
+    sipalg_dialog_key key{}, next{};
+    const void *prev = nullptr;
+    // Bounded like list(): dialogs come and go while we walk the map.
+    for (std::size_t n = 0; n < 2 * SIPALG_DIALOGS_ENTRIES; ++n) {
+        if (bpf_map_get_next_key(dialogs_.get(), prev, &next) != 0)
+            break;
+        key = next;
+        prev = &key;
+        DialogRecord r;
+        r.key = key;
+        if (bpf_map_lookup_elem(dialogs_.get(), &key, &r.value) == 0)
+            out.push_back(r);
+    }
+    return out;
 }
 
 sipalg_admin run_admin_fd(int prog_fd, sipalg_admin req) {

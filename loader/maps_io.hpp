@@ -29,9 +29,9 @@ using CounterValues = std::array<std::uint64_t, SIPALG_CTR_COUNT>;
 
 // Every pinned map of an instance, by pin file name (the maps' own names).
 inline constexpr const char *kMapPins[] = {
-        SIPALG_MAP_CONFIG,   SIPALG_MAP_COUNTERS, SIPALG_MAP_PORTS, SIPALG_MAP_BINDINGS,
-        SIPALG_MAP_PINHOLES, SIPALG_MAP_PHONES,   SIPALG_MAP_STATE, SIPALG_MAP_LANIFS,
-        SIPALG_MAP_IFACES,   SIPALG_MAP_XPORTS};
+        SIPALG_MAP_CONFIG,   SIPALG_MAP_COUNTERS, SIPALG_MAP_PORTS,   SIPALG_MAP_BINDINGS,
+        SIPALG_MAP_PINHOLES, SIPALG_MAP_PHONES,   SIPALG_MAP_STATE,   SIPALG_MAP_LANIFS,
+        SIPALG_MAP_IFACES,   SIPALG_MAP_XPORTS,   SIPALG_MAP_DIALOGS, SIPALG_MAP_LIMITS};
 
 // One binding or pinhole as listed: its forward entry joined with its port slot.
 struct NatEntry {
@@ -44,8 +44,15 @@ struct NatEntry {
     std::uint32_t stamp = 0;      // ALG clock: binding expiry / pinhole last seen
     std::uint32_t lifetime_s = 0; // bindings
     std::uint32_t call = 0;       // pinholes
+    std::uint16_t refs = 0;       // pinholes: dialog media lines using it
     bool registered = false;      // bindings: last refreshed by a REGISTER
     bool consistent = true;       // the slot agrees with the forward entry
+};
+
+// One dialog as stored: the key (Call-ID hash, the phone's binding) and its value.
+struct DialogRecord {
+    sipalg_dialog_key key{};
+    sipalg_dialog value{};
 };
 
 class InstanceMaps {
@@ -62,12 +69,15 @@ class InstanceMaps {
 
     // The rest need open(..., all = true).
     sipalg_state read_state() const;
+    sipalg_limits read_limits() const;
+    void write_limits(const sipalg_limits &l) const;
     std::vector<std::uint32_t> read_lan_ifindexes() const;
     void write_lan_ifindexes(const std::vector<std::uint32_t> &ifindexes) const;
     // The LAN ports the LAN XDP program was attached to, by ifindex.
     std::vector<std::pair<std::uint32_t, sipalg_lan_port>> read_lan_ports() const;
     std::vector<NatEntry> bindings() const;
     std::vector<NatEntry> pinholes() const;
+    std::vector<DialogRecord> dialogs() const;
     // One port slot (all zero = FREE if it cannot be read), and the public port of the binding
     // of a phone SIP socket (0: none); both in network order where the maps are.
     sipalg_port read_slot(std::uint16_t port) const;
@@ -79,7 +89,7 @@ class InstanceMaps {
     UniqueFd config_;
     UniqueFd counters_;
     std::uint32_t counter_entries_ = 0;
-    UniqueFd ports_, binds_, pins_, state_, lanifs_, xports_;
+    UniqueFd ports_, binds_, pins_, state_, lanifs_, xports_, dialogs_, limits_;
 };
 
 // Runs the instance's pinned admin program (SIPALG_PIN_PROG_ADMIN in `dir`) with `req`;

@@ -102,6 +102,7 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
         const InstanceMaps maps = InstanceMaps::open(st.pin_dir, ifname, true);
         st.config = maps.read_config();
         st.enabled = st.config->enabled != 0;
+        st.limits = maps.read_limits();
         st.counters = maps.read_counters();
         st.state = maps.read_state();
         lan_ifindexes = maps.read_lan_ifindexes();

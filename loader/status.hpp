@@ -60,7 +60,8 @@ struct InstanceStatus {
     std::vector<LanPortStatus> lan_xdp;
     bool wan_xdp_xmit_now = false; // the WAN accepts XDP frames now
     std::optional<sipalg_config> config;
-    std::optional<sipalg_state> state; // bindings, pinholes, clock, timer
+    std::optional<sipalg_limits> limits; // the dialog settings
+    std::optional<sipalg_state> state;   // bindings, pinholes, dialogs, clock, timer
     std::optional<double> last_tick_age_s;
     std::optional<ReasmCounters> reasm;
     // Human-readable descriptions of anything wrong, each with what to do. Empty == healthy.

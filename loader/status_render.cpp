@@ -116,11 +116,16 @@ std::string render_human(const InstanceStatus &st) {
         s << "    config:   SIP ports " << sip_ports_text(c) << "; public ports " << c.port_min
           << "-" << c.port_max << "; binding lifetime " << c.bind_lifetime_s << " s, REGISTER "
           << c.reg_lifetime_s << " s, pinhole idle " << c.pin_idle_s << " s; max pinholes "
-          << c.pin_max_phone << "/phone, " << c.pin_max_total << " total\n";
+          << c.pin_max_phone << "/phone, " << c.pin_max_total << " total";
+        if (st.limits)
+            s << "; dialog idle " << st.limits->dlg_idle_s << " s; max dialogs "
+              << st.limits->dlg_max_phone << "/phone, " << st.limits->dlg_max_total << " total";
+        s << "\n";
     }
     if (st.state) {
         s << "    state:    " << st.state->bindings << " bindings, " << st.state->pinholes
-          << " pinholes; ALG clock " << st.state->now_s << " s; aging timer ";
+          << " pinholes, " << st.state->dialogs << " dialogs; ALG clock " << st.state->now_s
+          << " s; aging timer ";
         if (st.last_tick_age_s)
             s << "last ran " << std::fixed << std::setprecision(1) << *st.last_tick_age_s
               << " s ago";
@@ -168,8 +173,9 @@ std::string render_human(const InstanceStatus &st) {
 //   wan_xdp_xmit: {configured, now}  (the WAN accepts XDP frames: at load, and now)
 //   public_ip (string|null), lan_prefixes: ["a.b.c.d/len", ...],
 //   config: {sip_ports: [...], port_min, port_max, binding_lifetime_s, register_lifetime_s,
-//            pinhole_idle_s, max_pinholes_per_phone, max_pinholes} | null
-//   bindings, pinholes (numbers, null if unreadable), clock_s (the ALG clock),
+//            pinhole_idle_s, max_pinholes_per_phone, max_pinholes, dialog_idle_s,
+//            max_dialogs_per_phone, max_dialogs (these three null if unreadable)} | null
+//   bindings, pinholes, dialogs (numbers, null if unreadable), clock_s (the ALG clock),
 //   aging: {ticks, last_tick_s_ago (null: never)},
 //   summary: {seen, forwarded, rewritten, passed_untouched, dropped, slow_path_needed},
 //   counters: {<name>: <sum over CPUs>, ...} in maps/sipalg_maps.h order,
@@ -248,6 +254,13 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
                 .field("pinhole_idle_s", c.pin_idle_s)
                 .field("max_pinholes_per_phone", c.pin_max_phone)
                 .field("max_pinholes", c.pin_max_total);
+        if (st.limits)
+            w.field("dialog_idle_s", st.limits->dlg_idle_s)
+                    .field("max_dialogs_per_phone", st.limits->dlg_max_phone)
+                    .field("max_dialogs", st.limits->dlg_max_total);
+        else
+            for (const char *k : {"dialog_idle_s", "max_dialogs_per_phone", "max_dialogs"})
+                w.key(k).null();
         w.end_object();
     } else {
         w.key("public_ip").null();
@@ -256,6 +269,7 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
     }
     if (st.state) {
         w.field("bindings", st.state->bindings).field("pinholes", st.state->pinholes);
+        w.field("dialogs", st.state->dialogs);
         w.field("clock_s", st.state->now_s);
         w.field("daemon_attached", sipalg_daemon_fresh(&*st.state) != 0);
         if (st.reasm) {
@@ -272,7 +286,8 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
             w.key("last_tick_s_ago").null();
         w.end_object();
     } else {
-        w.key("bindings").null().key("pinholes").null().key("clock_s").null();
+        w.key("bindings").null().key("pinholes").null().key("dialogs").null();
+        w.key("clock_s").null();
         w.key("daemon_attached").null();
         w.key("aging").null();
     }

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <sstream>
 
 using namespace sipalg;
@@ -136,6 +137,47 @@ TEST(Config, ValidationRefusesNonsense) {
     EXPECT_THROW(parse_port_range("10000"), UserError);
 }
 
+TEST(Config, DialogLimits) {
+    const sipalg_limits d = make_limits(AlgSettings{});
+    EXPECT_EQ(d.dlg_idle_s, 300u);
+    EXPECT_EQ(d.dlg_max_phone, 64u);
+    EXPECT_EQ(d.dlg_max_total, 16384u);
+    for (unsigned r : d.reserved)
+        EXPECT_EQ(r, 0u);
+
+    AlgSettings s;
+    s.dialog_idle_s = 10;
+    s.max_dialogs_per_phone = 1;
+    s.max_dialogs = SIPALG_DIALOGS_ENTRIES;
+    const sipalg_limits edge = make_limits(s);
+    EXPECT_EQ(edge.dlg_idle_s, 10u);
+    EXPECT_EQ(edge.dlg_max_phone, 1u);
+    EXPECT_EQ(edge.dlg_max_total, static_cast<unsigned>(SIPALG_DIALOGS_ENTRIES));
+
+    const auto refused = [](AlgSettings bad, const char *opt) {
+        try {
+            make_limits(bad);
+            ADD_FAILURE() << opt << " accepted";
+        } catch (const UserError &e) {
+            EXPECT_NE(std::string(e.what()).find(opt), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("out of range; use"), std::string::npos);
+        }
+    };
+    s = {};
+    s.dialog_idle_s = 9;
+    refused(s, "--dialog-idle 9");
+    s.dialog_idle_s = 86401;
+    refused(s, "--dialog-idle 86401");
+    s = {};
+    s.max_dialogs_per_phone = 0;
+    refused(s, "--max-dialogs-per-phone 0");
+    s = {};
+    s.max_dialogs = 0;
+    refused(s, "--max-dialogs 0");
+    s.max_dialogs = SIPALG_DIALOGS_ENTRIES + 1;
+    refused(s, "--max-dialogs 65537");
+}
+
 TEST(Entries, EndpointParsing) {
     const Endpoint e = parse_endpoint("192.168.1.10:40000", "--private");
     EXPECT_EQ(e.ip, 0xc0a8010au);
@@ -187,6 +229,145 @@ TEST(Entries, ListingsShowScopeAndAges) {
     EXPECT_NE(bj.find("\"registered\":true,\"lifetime_s\":3600,\"expires_in_s\":3600"),
               std::string::npos)
             << bj;
+}
+
+TEST(Entries, PinholeListingShowsDialogRefs) {
+    EntryList l;
+    l.ifname = "wan0";
+    l.public_ip = 0xcb007101;
+    l.now_s = 100;
+    l.pin_idle_s = 120;
+    NatEntry e;
+    e.priv_ip = 0xc0a80a0b;
+    e.priv_port = 40000;
+    e.public_port = 40000;
+    e.remote_ip = 0xc6336414;
+    e.stamp = 90;
+    e.refs = 2;
+    l.entries = {e};
+    EXPECT_EQ(render_pinholes_human(l),
+              "wan0: 1 pinhole (those no dialog uses close after 120 s without media)\n"
+              "PRIVATE                 PUBLIC                  REMOTE (only source in)   REFS  "
+              "IDLE\n"
+              "192.168.10.11:40000     203.0.113.1:40000       198.51.100.20:*           2     "
+              "10s\n");
+    const std::string j = render_pinholes_json(l);
+    EXPECT_NE(j.find("\"owner_port\":0,\"refs\":2,\"call\":0"), std::string::npos) << j;
+}
+
+// Two dialogs as the BPF side stores them: an outbound confirmed call with an agreed audio and
+// video exchange and a pending re-offer, and an inbound call still ringing whose binding is gone.
+DialogList sample_dialogs() {
+    DialogList l;
+    l.ifname = "wan0";
+    l.public_ip = 0xcb007101;
+    l.now_s = 100;
+    l.dlg_idle_s = 300;
+
+    DialogEntry a;
+    a.key.call = 0x0123456789abcdefull;
+    a.key.bind_port = 5060;
+    a.phone_port = 5062;
+    a.d.priv_ip = htonl(0xc0a80a0b);
+    a.d.created_s = 40;
+    a.d.seen_s = 97;
+    a.d.session_s = 1800;
+    a.d.state = SIPALG_DLG_CONFIRMED;
+    a.d.rtp[0] = 40000;
+    a.d.rtcp[0] = 40001;
+    a.d.rtp[1] = 40002;
+    a.d.rtcp[1] = 40003;
+    a.d.pend_rtp[1] = 40002; // kept by the re-offer: in use, not pending
+    a.d.pend_rtp[2] = 40010; // a line the re-offer adds
+    a.d.peer_ip[0] = htonl(0xc6336414);
+    a.d.peer_ip[1] = htonl(0xc6336414);
+    std::memcpy(a.d.callid, "a84b4c76e66710@pc33", SIPALG_CALLID_TEXT);
+
+    DialogEntry b;
+    b.key.call = 0xff;
+    b.key.bind_port = 5070;
+    b.d.priv_ip = htonl(0xc0a80a0c);
+    b.d.created_s = 95;
+    b.d.seen_s = 99;
+    b.d.state = SIPALG_DLG_EARLY;
+    b.d.flags = SIPALG_DLGF_INBOUND | SIPALG_DLGF_REMOTE_OFFER;
+    const unsigned char id_b[] = {'a', 'b', 'c', 0x01, 'd'};
+    std::memcpy(b.d.callid, id_b, sizeof(id_b));
+    l.entries = {a, b};
+    return l;
+}
+
+TEST(Entries, DialogListingText) {
+    EXPECT_EQ(render_dialogs_human(sample_dialogs()),
+              "wan0: 2 dialogs (ended after 300 s without SIP or media)\n"
+              "CALL-ID              PHONE                  BINDING  DIR  REMOTE           AGE     "
+              "SIP IDLE  STATE      OFFER         PINHOLES\n"
+              "a84b4c76e66710@p...  192.168.10.11:5062     5060     out  198.51.100.20    60s     "
+              "3s        confirmed  -             40000,40001,40002,40003,40010*\n"
+              "abc?d                192.168.10.12:?        5070     in   -                5s      "
+              "1s        early      remote offer  -\n"
+              "* opened by the phone's offer, not answered yet\n");
+
+    DialogList l = sample_dialogs();
+    l.entries.resize(1);
+    l.entries[0].d.state = 7;
+    l.entries[0].d.flags = SIPALG_DLGF_LOCAL_OFFER | SIPALG_DLGF_REMOTE_OFFER;
+    l.entries[0].d.peer_ip[2] = htonl(0xcb00710a);
+    l.entries[0].d.pend_rtp[2] = 0;
+    const std::string h = render_dialogs_human(l);
+    EXPECT_NE(h.find("1 dialog (ended"), std::string::npos) << h;
+    EXPECT_NE(h.find(" 198.51.100.20,203.0.113.10 60s"), std::string::npos) << h;
+    EXPECT_NE(h.find(" state 7    local+remote  40000,40001,40002,40003\n"), std::string::npos)
+            << h;
+    EXPECT_EQ(h.find("* opened"), std::string::npos) << h;
+
+    l.entries.clear();
+    EXPECT_EQ(render_dialogs_human(l),
+              "wan0: 0 dialogs (ended after 300 s without SIP or media)\n");
+}
+
+TEST(Entries, DialogListingJson) {
+    EXPECT_EQ(render_dialogs_json(sample_dialogs()),
+              R"({"interface":"wan0","public_ip":"203.0.113.1","clock_s":100,"dialog_idle_s":300,)"
+              R"("dialogs":[)"
+              R"({"call":"0123456789abcdef","call_id":"a84b4c76e66710@p","call_id_cut":true,)"
+              R"("phone":"192.168.10.11","phone_port":5062,"bind_port":5060,)"
+              R"("binding":"203.0.113.1:5060","inbound":false,"state":"confirmed",)"
+              R"("local_offer":false,"remote_offer":false,"age_s":60,"idle_s":3,)"
+              R"("session_expires_s":1800,"remotes":["198.51.100.20"],)"
+              R"("pinholes":[40000,40001,40002,40003],"pending_pinholes":[40010],"lines":[)"
+              R"({"line":0,"rtp":40000,"rtcp":40001,"pending_rtp":null,"pending_rtcp":null,)"
+              R"("remote":"198.51.100.20"},)"
+              R"({"line":1,"rtp":40002,"rtcp":40003,"pending_rtp":40002,"pending_rtcp":null,)"
+              R"("remote":"198.51.100.20"},)"
+              R"({"line":2,"rtp":null,"rtcp":null,"pending_rtp":40010,"pending_rtcp":null,)"
+              R"("remote":null}]},)"
+              R"({"call":"00000000000000ff","call_id":"abc?d","call_id_cut":false,)"
+              R"("phone":"192.168.10.12","phone_port":null,"bind_port":5070,)"
+              R"("binding":"203.0.113.1:5070","inbound":true,"state":"early",)"
+              R"("local_offer":false,"remote_offer":true,"age_s":5,"idle_s":1,)"
+              R"("session_expires_s":null,"remotes":[],"pinholes":[],"pending_pinholes":[],)"
+              R"("lines":[]}]})");
+    DialogList l = sample_dialogs();
+    l.entries.resize(1);
+    l.entries[0].d.state = 0;
+    EXPECT_NE(render_dialogs_json(l).find(R"("state":0,)"), std::string::npos);
+    l.entries.clear();
+    EXPECT_EQ(render_dialogs_json(l),
+              R"({"interface":"wan0","public_ip":"203.0.113.1","clock_s":100,"dialog_idle_s":300,)"
+              R"("dialogs":[]})");
+}
+
+TEST(Entries, CallIdTextIsPrintable) {
+    sipalg_dialog d{};
+    EXPECT_EQ(callid_text(d), "");
+    EXPECT_FALSE(callid_may_be_cut(d));
+    const unsigned char raw[] = {'x', 0x7f, 0xc3, 0xa9, ' ', 'y'};
+    std::memcpy(d.callid, raw, sizeof(raw));
+    EXPECT_EQ(callid_text(d), "x????y");
+    std::memset(d.callid, 'z', SIPALG_CALLID_TEXT);
+    EXPECT_EQ(callid_text(d), std::string(SIPALG_CALLID_TEXT, 'z'));
+    EXPECT_TRUE(callid_may_be_cut(d));
 }
 
 TEST(StatusSummary, SlowPathSumsEveryReason) {

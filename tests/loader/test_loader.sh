@@ -152,7 +152,8 @@ must_succeed "load in A"
 ok "load prints one line saying the ALG is disabled"
 
 for pin in sipalg_config sipalg_counters sipalg_ports sipalg_binds sipalg_pins sipalg_phones \
-    sipalg_state sipalg_lanifs sipalg_ifaces prog_xdp prog_tc prog_wan_in prog_lan prog_admin; do
+    sipalg_state sipalg_lanifs sipalg_ifaces sipalg_dialogs sipalg_limits prog_xdp prog_tc \
+    prog_wan_in prog_lan prog_admin; do
     [[ -e $PIN_A/$pin ]] || fail "missing pin $PIN_A/$pin"
 done
 ok "pins created under per-netns dir $PIN_A"
@@ -173,10 +174,18 @@ ok "status -j: disabled, healthy, pin_dir"
     fail "LAN hook on lan0 not reported attached: $(jq -c .lan <<<"$S")"
 [[ $(jq .wan_in.attached <<<"$S") == true && $(jq -r .wan_in.prog_name <<<"$S") == sipalg_wan_in ]] ||
     fail "WAN ingress hook not attached"
-[[ $(jq .bindings <<<"$S") == 0 && $(jq .pinholes <<<"$S") == 0 ]] || fail "fresh instance has state"
+[[ $(jq .bindings <<<"$S") == 0 && $(jq .pinholes <<<"$S") == 0 && $(jq .dialogs <<<"$S") == 0 ]] ||
+    fail "fresh instance has state"
 [[ $(jq -c .config.sip_ports <<<"$S") == '[5060]' && $(jq .config.port_min <<<"$S") == 1024 ]] ||
     fail "default config not reported"
 ok "status -j: discovered public 203.0.113.1, LAN lan0 192.168.1.0/24, all hooks, empty state"
+
+[[ $(jq -c '.config | [.dialog_idle_s, .max_dialogs_per_phone, .max_dialogs]' <<<"$S") == '[300,64,16384]' ]] ||
+    fail "default dialog limits not reported: $(jq -c .config <<<"$S")"
+LIMITS=$(timeout "$STEP_TIMEOUT" bpftool map dump pinned "$PIN_A/sipalg_limits" -j |
+    jq -c '.[0].formatted.value | [.dlg_idle_s, .dlg_max_phone, .dlg_max_total]')
+[[ $LIMITS == '[300,64,16384]' ]] || fail "pinned limits map (bpftool) holds $LIMITS"
+ok "default dialog limits in the pinned limits map (bpftool) and in status -j"
 
 sleep 0.6
 S=$(status_json "$NS_A")
@@ -256,6 +265,24 @@ run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
 [[ $OUT == *"ALG: disabled"* && $OUT != *"ALG: enabled"* ]] || fail "human status not 'ALG: disabled'"
 ok "disable flips the pinned map back to 0; status says 'ALG: disabled'"
 
+# ---- dialogs: listing of a fresh instance ----
+sipalg_in "$NS_A" dialogs --wan veth0 -j
+must_succeed "dialogs -j (empty)"
+[[ $(jq -c '.dialogs' <<<"$OUT") == '[]' && $(jq .dialog_idle_s <<<"$OUT") == 300 &&
+    $(jq -r .interface <<<"$OUT") == veth0 ]] || fail "fresh instance lists dialogs: $OUT"
+sipalg_in "$NS_A" dialogs
+must_succeed "dialogs (human, --wan omitted: the only instance)"
+[[ $OUT == "veth0: 0 dialogs (ended after 300 s without SIP or media)" ]] ||
+    fail "human dialog listing of a fresh instance"
+ok "dialogs: an empty list on a fresh instance (JSON and text)"
+
+run "$SIPALG" load --help
+must_succeed "load --help"
+for opt in --dialog-idle --max-dialogs-per-phone --max-dialogs; do
+    grep -qe "$opt" <<<"$OUT" || fail "load --help does not explain $opt"
+done
+ok "load --help explains the dialog options"
+
 # ---- bindings and pinholes: listings, manual pinholes ----
 sipalg_in "$NS_A" pinholes -j
 must_succeed "pinholes -j (empty)"
@@ -270,7 +297,8 @@ must_succeed "pinholes -j"
 [[ $(jq '.pinholes | length' <<<"$OUT") == 2 ]] || fail "expected 2 pinholes: $OUT"
 P1=$(jq -c '.pinholes[] | select(.private == "192.168.1.10:40000")' <<<"$OUT")
 [[ $(jq -r .public <<<"$P1") == 203.0.113.1:40000 && $(jq -r .remote <<<"$P1") == 198.51.100.20 &&
-    $(jq .remote_port <<<"$P1") == 50000 ]] || fail "pinhole 1 listed wrong: $P1"
+    $(jq .remote_port <<<"$P1") == 50000 && $(jq .refs <<<"$P1") == 0 ]] ||
+    fail "pinhole 1 listed wrong: $P1"
 P2=$(jq -c '.pinholes[] | select(.private == "192.168.1.11:40000")' <<<"$OUT")
 [[ $(jq .public_port <<<"$P2") != 40000 && $(jq .remote <<<"$P2") == null ]] ||
     fail "pinhole 2 must get another port and no remote: $P2"
@@ -314,6 +342,12 @@ sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --lan-prefix 10.0.0.0/33
 must_fail "load with a bad --lan-prefix" "not an IPv4 prefix"
 sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --port-range 2000-1000
 must_fail "load with an empty --port-range" "is empty"
+sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --max-dialogs 65537
+must_fail "load with --max-dialogs over the map size" "--max-dialogs 65537 is out of range; use 1-65536"
+sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --dialog-idle 5
+must_fail "load with a too short --dialog-idle" "--dialog-idle 5 is out of range"
+sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --max-dialogs-per-phone 0
+must_fail "load with --max-dialogs-per-phone 0" "--max-dialogs-per-phone 0 is out of range"
 sipalg_in "$NS_B" load --wan veth0 --public-ip 203.0.113.9 --lan veth0 --lan-prefix 192.168.2.0/24
 must_fail "load with --lan = the WAN" "is the WAN interface"
 [[ ! -e $PIN_B ]] || fail "a refused load left $PIN_B"
@@ -347,7 +381,8 @@ sipalg_in "$NS_A" enable
 must_fail "enable without --wan" "--wan is required"
 
 # ---- a second router namespace with the same interface name ----
-sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}"
+sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --dialog-idle 90 --max-dialogs-per-phone 8 \
+    --max-dialogs 1000
 must_succeed "load in B (same ifname as A, everything given on the command line)"
 [[ -e $PIN_B/sipalg_config && $PIN_B != "$PIN_A" ]] || fail "B did not get its own pin dir"
 sipalg_in "$NS_B" enable --wan veth0
@@ -359,7 +394,15 @@ SB=$(status_json "$NS_B")
 [[ $(jq -r .pin_dir <<<"$SB") == "$PIN_B" ]] || fail "B status pin_dir"
 [[ $(jq -r .public_ip <<<"$SB") == 203.0.113.9 && $(jq -c .lan_prefixes <<<"$SB") == '["192.168.2.0/24"]' ]] ||
     fail "B's --public-ip/--lan-prefix not in effect: $(jq -c '[.public_ip, .lan_prefixes]' <<<"$SB")"
-ok "two namespaces with the same ifname load side by side ($PIN_A, $PIN_B)"
+[[ $(jq -c '.config | [.dialog_idle_s, .max_dialogs_per_phone, .max_dialogs]' <<<"$SB") == '[90,8,1000]' ]] ||
+    fail "B's dialog options not in status -j: $(jq -c .config <<<"$SB")"
+LIMITS=$(timeout "$STEP_TIMEOUT" bpftool map dump pinned "$PIN_B/sipalg_limits" -j |
+    jq -c '.[0].formatted.value | [.dlg_idle_s, .dlg_max_phone, .dlg_max_total]')
+[[ $LIMITS == '[90,8,1000]' ]] || fail "B's pinned limits map (bpftool) holds $LIMITS"
+run nsenter --net="/run/netns/$NS_B" "$SIPALG" status --wan veth0
+[[ $OUT == *"dialog idle 90 s; max dialogs 8/phone, 1000 total"* ]] ||
+    fail "human status lacks B's dialog limits"
+ok "two namespaces with the same ifname load side by side ($PIN_A, $PIN_B); B's dialog options reach its limits map"
 
 sipalg_in "$NS_A" status -j
 must_succeed "status -j without --wan"

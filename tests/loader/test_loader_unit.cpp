@@ -149,3 +149,62 @@ TEST(StatusRender, SlowPathShowsTheKernelsReassemblyFailures) {
     EXPECT_NE(render_json(st).find("\"reassembly\":{\"fails\":5,\"timeouts\":3}"),
               std::string::npos);
 }
+
+TEST(StatusRender, DialogLimitsAndCountNextToThePinholes) {
+    InstanceStatus st = sample_status(true);
+    sipalg_config c{};
+    c.pin_idle_s = 120;
+    c.pin_max_phone = 64;
+    c.pin_max_total = 65536;
+    st.config = c;
+    sipalg_limits l{};
+    l.dlg_idle_s = 300;
+    l.dlg_max_phone = 64;
+    l.dlg_max_total = 16384;
+    st.limits = l;
+    sipalg_state s{};
+    s.bindings = 3;
+    s.pinholes = 8;
+    s.dialogs = 2;
+    st.state = s;
+    const std::string h = render_human(st);
+    EXPECT_NE(h.find("max pinholes 64/phone, 65536 total; dialog idle 300 s; max dialogs "
+                     "64/phone, 16384 total\n"),
+              std::string::npos)
+            << h;
+    EXPECT_NE(h.find("state:    3 bindings, 8 pinholes, 2 dialogs; ALG clock"), std::string::npos)
+            << h;
+    const std::string j = render_json(st);
+    EXPECT_NE(j.find("\"max_pinholes\":65536,\"dialog_idle_s\":300,\"max_dialogs_per_phone\":64,"
+                     "\"max_dialogs\":16384}"),
+              std::string::npos)
+            << j;
+    EXPECT_NE(j.find("\"bindings\":3,\"pinholes\":8,\"dialogs\":2,\"clock_s\":0"),
+              std::string::npos)
+            << j;
+
+    st.limits.reset();
+    st.state.reset();
+    const std::string j2 = render_json(st);
+    EXPECT_NE(j2.find("\"dialog_idle_s\":null,\"max_dialogs_per_phone\":null,"
+                      "\"max_dialogs\":null}"),
+              std::string::npos)
+            << j2;
+    EXPECT_NE(j2.find("\"bindings\":null,\"pinholes\":null,\"dialogs\":null"), std::string::npos)
+            << j2;
+    EXPECT_EQ(render_human(st).find("dialog idle"), std::string::npos);
+}
+
+TEST(StatusRender, DialogCountersComeFromTheXMacro) {
+    InstanceStatus st = sample_status(true);
+    st.counters[SIPALG_CTR_DLG_CREATED] = 5;
+    st.counters[SIPALG_CTR_DLG_LIMIT_TOTAL] = 1;
+    const std::string j = render_json(st);
+    EXPECT_NE(j.find("\"dlg_created\":5,\"dlg_ended\":0,\"dlg_timeout\":0,\"dlg_limit_phone\":0,"
+                     "\"dlg_limit_total\":1"),
+              std::string::npos)
+            << j;
+    const std::string h = render_human(st);
+    EXPECT_NE(h.find("dlg_limit_phone"), std::string::npos);
+    EXPECT_NE(h.find("dialogs refused: per-phone limit reached"), std::string::npos);
+}
