@@ -11,6 +11,7 @@ set -euo pipefail
 
 SIPALG=${1:?usage: test_loader.sh /path/to/sipalg}
 SIPALG=$(readlink -f "$SIPALG")
+HERE=$(dirname "$(readlink -f "$0")")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 NS_A="sipalg-lt-$$"      # router A: wan veth0, its "Internet" peer in NS_P
@@ -105,7 +106,7 @@ counter() { # JSON NAME
 
 # ---- preconditions ----
 [[ $(id -u) -eq 0 ]] || fail "must run as root (creates namespaces, loads BPF)"
-for tool in bpftool jq nsenter setpriv unshare ip ping timeout; do
+for tool in bpftool jq nsenter setpriv unshare ip ping timeout python3; do
     command -v "$tool" >/dev/null || fail "missing tool: $tool"
 done
 if [[ $(stat -f -c %T /sys/fs/bpf 2>/dev/null) != bpf_fs ]]; then
@@ -323,6 +324,75 @@ sipalg_in "$NS_A" bindings del --wan veth0 --private 192.168.1.10:5060
 must_fail "bindings del of a missing binding" "no binding for 192.168.1.10:5060"
 [[ $(jq .pinholes <<<"$(status_json "$NS_A")") == 1 ]] || fail "pinholes after del != 1"
 ok "pinholes del, bindings listing and their errors"
+
+# ---- a dialog made through the admin program, as the slow-path daemon makes them ----
+admin() { # OP FIELD=VALUE... -> JSON of what the admin program returned; requires result 0
+    local out
+    out=$(timeout "$STEP_TIMEOUT" python3 "$HERE/admin_op.py" "$PIN_A" "$@") ||
+        fail "admin_op.py $*"
+    [[ $(jq .result <<<"$out") == 0 ]] || fail "admin $1 returned $(jq .result <<<"$out")"
+    echo "$out"
+}
+dialogs_json() {
+    sipalg_in "$NS_A" dialogs --wan veth0 -j
+    must_succeed "dialogs -j"
+    echo "$OUT"
+}
+pinholes_json() {
+    sipalg_in "$NS_A" pinholes --wan veth0 -j
+    must_succeed "pinholes -j"
+    echo "$OUT"
+}
+PHONE=192.168.1.20
+BIND=$(admin binding_touch priv=$PHONE:5062 | jq .public_port)
+RTP=$(admin pinhole_open priv=$PHONE:40100 owner="$BIND" | jq .public_port)
+RTCP=$(admin pinhole_open priv=$PHONE:40101 owner="$BIND" | jq .public_port)
+CALL=1122334455667788
+INVITE=(call=$CALL req=1 method=INVITE cseq=INVITE media=1 lport=40100 lip=$PHONE
+    callid=lt-call-1@192.168.1.20)
+admin dialog_begin public_port="$BIND" priv=$PHONE "${INVITE[@]}" >/dev/null
+admin dialog_out public_port="$BIND" priv=$PHONE "${INVITE[@]}" ports="$RTP,0,0,0,$RTCP" >/dev/null
+D=$(dialogs_json)
+[[ $(jq '.dialogs | length' <<<"$D") == 1 ]] || fail "expected one dialog: $D"
+D1=$(jq -c '.dialogs[0]' <<<"$D")
+[[ $(jq -c '[.call, .call_id, .call_id_cut, .phone, .phone_port, .bind_port, .state, .inbound,
+    .local_offer, .remote_offer, .remotes, .pinholes, .pending_pinholes]' <<<"$D1") == \
+    "[\"$CALL\",\"lt-call-1@192.16\",true,\"$PHONE\",5062,$BIND,\"early\",false,true,false,[],[],[$RTP,$RTCP]]" ]] ||
+    fail "the phone's INVITE listed wrong: $D1"
+[[ $(jq .age_s <<<"$D1") -ge 0 && $(jq .idle_s <<<"$D1") -ge 0 ]] || fail "dialog ages: $D1"
+P=$(pinholes_json)
+[[ $(jq -c "[.pinholes[] | select(.owner_port == $BIND) | .refs]" <<<"$P") == '[1,1]' ]] ||
+    fail "the dialog's pinholes do not count its lines: $P"
+S=$(status_json "$NS_A")
+[[ $(jq .dialogs <<<"$S") == 1 && $(counter "$S" dlg_created) == 1 ]] ||
+    fail "status: dialogs $(jq .dialogs <<<"$S"), dlg_created $(counter "$S" dlg_created)"
+ok "the phone's INVITE (admin program): dialog listed early with pending pinholes $RTP,$RTCP; status counts it"
+
+admin dialog_in public_port="$BIND" priv=$PHONE call=$CALL req=0 status=200 cseq=INVITE media=1 \
+    lport=50000 lip=198.51.100.20 lrtcp=198.51.100.20 >/dev/null
+D1=$(jq -c '.dialogs[0]' <<<"$(dialogs_json)")
+[[ $(jq -c '[.state, .local_offer, .remotes, .pinholes, .pending_pinholes]' <<<"$D1") == \
+    "[\"confirmed\",false,[\"198.51.100.20\"],[$RTP,$RTCP],[]]" ]] ||
+    fail "the 200 answer listed wrong: $D1"
+run nsenter --net="/run/netns/$NS_A" "$SIPALG" dialogs --wan veth0
+must_succeed "dialogs (human)"
+[[ $OUT == *"1 dialog "* && $OUT == *"lt-call-1@192.16...  $PHONE:5062"* &&
+    $OUT == *" out  198.51.100.20 "* && $OUT == *" confirmed  -  "*"$RTP,$RTCP" ]] ||
+    fail "human dialog listing: $OUT"
+ok "the answer (admin program): dialog confirmed, scoped to 198.51.100.20, pinholes agreed"
+
+admin dialog_end public_port="$BIND" call=$CALL >/dev/null
+D=$(dialogs_json)
+[[ $(jq -c .dialogs <<<"$D") == '[]' ]] || fail "dialog still listed after its end: $D"
+P=$(pinholes_json)
+[[ $(jq "[.pinholes[] | select(.owner_port == $BIND)] | length" <<<"$P") == 0 ]] ||
+    fail "the ended dialog's pinholes are still open: $P"
+S=$(status_json "$NS_A")
+[[ $(jq .dialogs <<<"$S") == 0 && $(counter "$S" dlg_ended) == 1 ]] ||
+    fail "status after the end: dialogs $(jq .dialogs <<<"$S"), dlg_ended $(counter "$S" dlg_ended)"
+sipalg_in "$NS_A" bindings del --wan veth0 --private $PHONE:5062
+must_succeed "bindings del of the dialog's phone"
+ok "ending the dialog closes the pinholes only it used; status counts 0 dialogs, dlg_ended 1"
 
 # ---- errors: non-zero, one stderr line, nothing changed ----
 run nsenter --net="/run/netns/$NS_A" setpriv --reuid=nobody --regid=nogroup --clear-groups "$SIPALG" enable --wan veth0

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 using namespace sipalg;
 
 TEST(PinPaths, DefaultRootDependsOnNetns) {
@@ -207,4 +209,16 @@ TEST(StatusRender, DialogCountersComeFromTheXMacro) {
     const std::string h = render_human(st);
     EXPECT_NE(h.find("dlg_limit_phone"), std::string::npos);
     EXPECT_NE(h.find("dialogs refused: per-phone limit reached"), std::string::npos);
+}
+
+// tests/loader/admin_op.py packs struct sipalg_admin by hand for the loader test; it must change
+// with the layout.
+TEST(AdminLayout, MatchesTheLoaderTestHelper) {
+    EXPECT_EQ(offsetof(sipalg_admin, ports), 28u);
+    EXPECT_EQ(offsetof(sipalg_admin, ips), 44u);
+    EXPECT_EQ(offsetof(sipalg_admin, dm), 80u);
+    EXPECT_EQ(sizeof(sipalg_admin), 152u);
+    EXPECT_EQ(offsetof(sipalg_dialog_msg, line_port), 16u);
+    EXPECT_EQ(offsetof(sipalg_dialog_msg, callid), 56u);
+    EXPECT_EQ(sizeof(sipalg_dialog_msg), 72u);
 }
