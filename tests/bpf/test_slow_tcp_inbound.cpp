@@ -221,10 +221,21 @@ TEST_F(SlowTcpInbound, TheRegistrarReachesThePhoneAndNobodyElseDoes) {
     EXPECT_EQ(back, want_ans);
     EXPECT_EQ(dropped_.size(), 1u);
 
+    const std::string in_set = "PATH=$PATH:/usr/sbin:/sbin nft list set ip sipalg_slow_test "
+                               "tcp_bindings | grep -qw " +
+                               std::to_string(pub_port);
+    EXPECT_EQ(std::system(in_set.c_str()), 0);
+
     // The binding goes: so does the steering, and the router refuses again.
     bindings_->clear();
+    EXPECT_NE(std::system(in_set.c_str()), 0);
     sipalg::UniqueFd late = bound(kReg, 0);
     EXPECT_EQ(connect_to(late.get(), kPub, pub_port), ECONNREFUSED);
+    // The daemon's exit leaves no table behind.
+    steering_->remove();
+    EXPECT_NE(std::system("PATH=$PATH:/usr/sbin:/sbin nft list table ip sipalg_slow_test "
+                          ">/dev/null 2>&1"),
+              0);
 }
 
 } // namespace
