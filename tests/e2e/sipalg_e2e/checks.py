@@ -1,6 +1,8 @@
 """Verdict helpers shared by the scenarios: each raises Fail with a reason a
 router engineer can act on ("RTP 0 packets at phone1, 250 at remote")."""
 
+import time
+
 from .runner import Fail
 
 MEDIA_MIN_RATIO = 0.8
@@ -61,3 +63,38 @@ def no_wan_leaks(env):
         first, line = leaks[0]
         more = " (+%d more messages)" % (len(leaks) - 1) if len(leaks) > 1 else ""
         raise Fail("private address left the WAN: '%s' carries '%s'%s" % (first, line, more))
+
+
+# --- per call: the dialog scenarios run many calls on one SIP socket ----------------
+
+
+def rtp_pair(ra, a_name, rb, b_name):
+    """The two rtp_peer results of one call (or one stretch of it): (two-way, summary)."""
+    rx_a, rx_b = ra.get("received", 0), rb.get("received", 0)
+    tx_a, tx_b = ra.get("sent", 0), rb.get("sent", 0)
+    ok = tx_a > 0 and tx_b > 0 and rx_a >= MEDIA_MIN_RATIO * tx_b and rx_b >= MEDIA_MIN_RATIO * tx_a
+    return ok, "%d of %d at %s, %d of %d at %s" % (rx_a, tx_b, a_name, rx_b, tx_a, b_name)
+
+
+def media_by_call(results):
+    """rtp_peer results keyed by their call's Call-ID (the "tag" the scenarios give them)."""
+    by = {}
+    for r in results:
+        by.setdefault(r.get("tag", ""), []).append(r)
+    return by
+
+
+def pinholes_back(env, baseline, when, timeout=6.0):
+    """The router's pinhole count returns to baseline (bounded wait): None when it does, or
+    what is wrong. Modes without pinholes (none, direct) have nothing to check."""
+    if baseline is None:
+        return None
+    deadline = time.monotonic() + timeout
+    while True:
+        now = env.pinhole_count()
+        if now == baseline:
+            return None
+        if time.monotonic() >= deadline:
+            return "%d pinhole(s) still open %.0f s after %s (%d before the calls)" % (
+                now - baseline, timeout, when, baseline)
+        time.sleep(0.5)

@@ -4,12 +4,17 @@ Every process goes through Topology.spawn, so teardown kills it even when a
 scenario dies half-way.
 """
 
+import json
 import os
+import re
+import shlex
 import sys
 import time
+from pathlib import Path
 
 from . import addresses as A
 from . import capture
+from .topo import PIN_ROOT
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 E2E = os.path.dirname(HERE)
@@ -21,6 +26,10 @@ REPO = os.path.dirname(os.path.dirname(E2E))
 
 
 def find_rtp_peer():
+    # An explicit choice wins, so a run from another build dir uses its own binary.
+    chosen = os.environ.get("SIPALG_RTP_PEER")
+    if chosen and os.access(chosen, os.X_OK):
+        return chosen
     built = os.path.join(REPO, "build", "tests", "e2e", "rtp_peer")
     if os.access(built, os.X_OK):
         return built
@@ -94,6 +103,67 @@ class Env:
         user = kw.pop("user", A.REMOTE_USER)
         return self._track(self.tk.call(A.NS_INET, ip, user, server,
                                         "sip:%s@%s" % (to_user, host), self.workdir, **kw))
+
+    def dialog_ua(self, name, ns, ip, user, register=True, calls=0, call_to=None, call_s=5,
+                  call_gap_s=0.3, hold=False, phase_s=3, stay_s=30, rtp_base=40000, port=5060,
+                  server=A.REGISTRAR_IP, expires=120):
+        """One SIPp on one SIP socket for the dialog scenarios (sipp/dlg_uac.xml placing calls,
+        sipp/dlg_answer.xml answering them), every call on its own RTP port (rtp_base + 2 * the
+        call's number among those this UA placed, or among those it answered). register: REGISTER first and stay up stay_s (answering calls);
+        calls: then place that many to call_to, call_gap_s apart, each call_s long (hold: on
+        hold and back, and its port moved, phase_s of media per stretch instead)."""
+        tk = self.tk
+        # The path goes into shell commands SIPp runs: keep it to one word.
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+        wd = os.path.join(self.workdir, "sipp-%s-%d" % (slug, len(self._uas) + 1))
+        os.makedirs(os.path.join(wd, "media"), exist_ok=True)
+        host = "[%s]" % server if ":" in server else server
+        per_call = (4 * phase_s + 6) if hold else call_s
+        plan = max(stay_s if register else 0, calls * call_gap_s + per_call + 2)
+        timeout = int(plan + 15)
+        total = (1 if register else 0) + calls
+        argv = [tk.sipp, "%s:5060" % host, "-sf", str(T.SIPP_DIR / "dlg_uac.xml"),
+                "-oocsf", str(T.SIPP_DIR / "dlg_answer.xml"), "-t", "u1", "-i", ip,
+                "-p", str(port), "-mi", ip, "-mp", str(tk._next_mp()), "-s", user,
+                "-cp", str(tk._next_cp()), "-m", str(total), "-l", str(total + 2),
+                "-r", "1", "-rp", str(max(1, int(call_gap_s * 1000))),
+                "-set", "doreg", "1" if register else "0",
+                "-set", "holdms", str(int(stay_s * 1000)), "-set", "callms",
+                str(int(call_s * 1000)), "-set", "hold", "1" if hold else "0",
+                "-set", "phasems", str(int(phase_s * 1000)),
+                "-key", "expires", str(expires), "-key", "domain", host,
+                "-key", "callto", call_to or "sip:nobody@%s" % host,
+                "-key", "rtpbase", str(rtp_base), "-key", "rtppeer", tk.rtp_peer,
+                "-key", "mediadir", os.path.join(wd, "media"), "-key", "mediaargs", "",
+                "-key", "mediams", str(int((plan + 5) * 1000)),
+                "-trace_msg", "-message_file", os.path.join(wd, "messages.log"),
+                "-trace_err", "-error_file", os.path.join(wd, "errors.log"),
+                "-nostdin", "-timeout", "%ds" % timeout, "-max_retrans", "5"]
+        with open(os.path.join(wd, "cmdline"), "w") as f:
+            f.write(shlex.join(argv) + "\n")
+        proc = tk.spawn(ns, T._logged(argv, Path(wd) / "sipp.out"))
+        ua = T.UA(tk, ns, name, Path(wd), argv, proc, time.monotonic() + timeout, user, ip, port,
+                  "udp")
+        self._track(ua)
+        if register:
+            ua.wait_registered(5)
+        return ua
+
+    # --- looking at the router -------------------------------------------
+
+    def pinhole_count(self):
+        """Media pinholes the router holds now: sipalg's pinholes (sipalg modes), the kernel
+        SIP helper's conntrack expectations (linux); None where the router keeps none."""
+        if self.mode in ("sipalg", "sipalg-off"):
+            out = self.topo.sipalg("pinholes", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT,
+                                   "-j").stdout
+            return len(json.loads(out)["pinholes"])
+        if self.mode == "linux":
+            r = self.topo.run(A.NS_ROUTER, ["conntrack", "-L", "expect"], check=False)
+            if r.returncode != 0:
+                raise RuntimeError("conntrack -L expect: %s" % (r.stderr or r.stdout).strip())
+            return sum(1 for line in r.stdout.splitlines() if line.strip())
+        return None
 
     # --- looking at the WAN ----------------------------------------------
 
