@@ -4,7 +4,9 @@ N12 (scenarios.py) has a SIPp phone that keeps the connection it registered on,
 so every request for it comes back on that connection. Here the phone
 (tcp_phone.py) closes it after the 200 OK and waits on its listening port, as
 RFC 3261 18.2.2 / 18.1.1 allow: the registrar must open a new connection to the
-contact it stored, and the router must let that connection reach the phone.
+contact it stored, and the router must let that connection reach the phone (and
+only the registrar's: a stranger's connection to the same port is turned away).
+After the call the phone registers again on a connection of its own.
 """
 
 import glob
@@ -53,7 +55,8 @@ class TcpPhone:
         self.proc = env.topo.spawn(A.ns_phone(name), [
             sys.executable, os.path.join(HERE, "tcp_phone.py"), "--ip", A.PHONE_IP[name],
             "--user", A.PHONE_USER[name], "--registrar", REG, "--rtp-peer", env.tk.rtp_peer,
-            "--out-dir", self.workdir, "--wait-s", str(wait_s), "--media-ms", str(media_ms)],
+            "--out-dir", self.workdir, "--wait-s", str(wait_s), "--media-ms", str(media_ms),
+            "--register-again"],
             "tcp-phone-%s.log" % name)
 
     def state(self):
@@ -123,5 +126,12 @@ def d3(env):
         raise Fail("a connection from the registrar reached phone1 but carried no INVITE")
     C.call_answered(call, "remote to 1001 (phone1 on a new TCP connection)")
     audio = C.media_both_ways(p1, "in", "phone1", call, "out", "remote")
-    return "contact %s reached over a new connection from %s (a stranger's: %s); %s" % (
-        stored[0] if stored else "?", peers[0], stranger, audio)
+    # And the phone's own new connection afterwards, from the same binding: registers again.
+    st = p1.wait_for(lambda s: "registered_first" in s and
+                     s.get("register_closed_by_server") is not None, 10)
+    if st.get("registered") != 200 or "registered_first" not in st:
+        raise Fail("after the call, phone1's REGISTER on a new connection got %s" % (
+            st.get("registered") if "registered_first" in st else "nothing (not sent)"))
+    return ("contact %s reached over a new connection from %s (a stranger's: %s); %s; "
+            "registered again on a new connection" % (
+                stored[0] if stored else "?", peers[0], stranger, audio))

@@ -259,6 +259,8 @@ def main():
     ap.add_argument("--media-ms", type=int, default=8000)
     ap.add_argument("--wait-s", type=float, default=30)
     ap.add_argument("--out-dir", required=True)
+    ap.add_argument("--register-again", action="store_true",
+                    help="after the call, register once more on a new connection")
     a = ap.parse_args()
     phone = Phone(a)
     # Listening before registering: the Contact must be reachable the moment the 200 is back.
@@ -270,6 +272,9 @@ def main():
     if phone.register() != 200:
         return 1
     phone.serve(listener)
+    if a.register_again:
+        phone.state["registered_first"] = phone.state["registered"]
+        phone.register()
     return 0
 
 
