@@ -14,6 +14,7 @@
 #define SIPALG_AGING_BPF_H
 
 #include "binding.bpf.h"
+#include "dialog.bpf.h"
 #include "pinhole.bpf.h"
 #include "route.bpf.h"
 
@@ -55,7 +56,8 @@ static __always_inline int sipalg_age_slot(const struct sipalg_config *cfg, stru
         if (!sipalg_before(now, s->stamp)) /* now >= expiry */
             return sipalg_binding_remove(st, port, s);
     } else if (s->state == SIPALG_PORT_PINHOLE) {
-        if (now - s->stamp >= cfg->pin_idle_s && (__s32)(now - s->stamp) >= 0)
+        /* A pinhole a dialog uses lives as long as the dialog does (hold, no RTCP). */
+        if (!s->refs && now - s->stamp >= cfg->pin_idle_s && (__s32)(now - s->stamp) >= 0)
             return sipalg_pinhole_remove(st, port, s);
         sipalg_keep_owner(cfg, s, now);
         sipalg_route_expire(s, gen);
@@ -77,6 +79,32 @@ static __always_inline void sipalg_sweep(const struct sipalg_config *cfg, struct
             .cfg = cfg, .st = st, .base = base, .now = now, .gen = st->route_gen};
 
     bpf_loop(n, sipalg_sweep_cb, &c, 0);
+}
+
+struct bpf_map;
+
+struct sipalg_dialog_sweep_ctx {
+    struct sipalg_state *st;
+    __u32 now;
+    __u32 idle;
+};
+
+static long sipalg_dialog_sweep_cb(struct bpf_map *map, struct sipalg_dialog_key *k,
+                                   struct sipalg_dialog *d, struct sipalg_dialog_sweep_ctx *c) {
+    (void)map;
+    if (!(d->state & SIPALG_DLG_DEAD) && sipalg_dialog_expired(d, k->bind_port, c->idle, c->now))
+        sipalg_dialog_end(c->st, k, d, SIPALG_CTR_DLG_TIMEOUT);
+    return 0;
+}
+
+/* Ends the dialogs that timed out at ALG clock `now`: one pass over the table. */
+static __always_inline void sipalg_dialog_sweep(struct sipalg_state *st, __u32 now) {
+    const struct sipalg_limits *lim = sipalg_lim();
+    struct sipalg_dialog_sweep_ctx c = {.st = st, .now = now, .idle = SIPALG_DLG_IDLE_DEFAULT_S};
+
+    if (lim && lim->dlg_idle_s)
+        c.idle = lim->dlg_idle_s;
+    bpf_for_each_map_elem(&sipalg_dialogs, sipalg_dialog_sweep_cb, &c, 0);
 }
 
 /* Advances the ALG clock to CLOCK_MONOTONIC `mono_ns` (only counting enabled time). */
@@ -102,6 +130,10 @@ static int sipalg_tick(void *map, __u32 *key, struct sipalg_state *st) {
         st->route_gen = sipalg_route_gen_next(st->route_gen);
     /* While disabled the clock stands still: nothing can expire, so skip the sweep too. */
     if (cfg && enabled) {
+        /* Dialogs once a second, before the port slots: what a dialog let go of may then
+         * age in the same pass. */
+        if (st->ticks % (1000000000ull / SIPALG_TICK_NS) == 0)
+            sipalg_dialog_sweep(st, st->now_s);
         sipalg_sweep(cfg, st, st->cursor, SIPALG_SWEEP_CHUNK, st->now_s);
         st->cursor = (st->cursor + SIPALG_SWEEP_CHUNK) & (SIPALG_PORTS_ENTRIES - 1);
     }

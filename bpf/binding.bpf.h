@@ -53,7 +53,7 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
     s->remote_port = 0;
     s->stamp = expiry;
     s->owner = 0;
-    s->flags = 0;
+    s->refs = 0;
     s->route[0] = 0;
     s->route[1] = 0;
     val.public_port = (__u16)port;

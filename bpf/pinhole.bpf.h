@@ -50,33 +50,52 @@ static __always_inline void sipalg_pinhole_seen(struct sipalg_port *s, __u32 now
         s->stamp = now;
 }
 
-static __always_inline void sipalg_phone_put(__be32 ip) {
-    struct sipalg_phone *ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
-
-    /* The entry goes with the phone's last pinhole. A CPU that looked it up just before may
-     * still count on the removed entry: the per-phone limit is then one too lax, never stuck. */
-    if (ph && __sync_fetch_and_add(&ph->pinholes, -1) <= 1)
-        bpf_map_delete_elem(&sipalg_phones, &ip);
-}
-
-/* Counts a new pinhole against the phone's limit; 0 or -EDQUOT. */
-static __always_inline int sipalg_phone_get(const struct sipalg_config *cfg, __be32 ip) {
+/* The phone's entry, created empty if it has none yet (NULL: the map is full). */
+static __always_inline struct sipalg_phone *sipalg_phone_entry(__be32 ip) {
     struct sipalg_phone *ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
     struct sipalg_phone fresh = {};
 
-    if (!ph) {
-        bpf_map_update_elem(&sipalg_phones, &ip, &fresh, BPF_NOEXIST);
-        ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
-        if (!ph)
-            return -ENOSPC;
-    }
-    if (__sync_fetch_and_add(&ph->pinholes, 1) >= cfg->pin_max_phone) {
-        __sync_fetch_and_add(&ph->pinholes, -1);
-        __sync_fetch_and_add(&ph->limit_hits, 1);
-        sipalg_count(SIPALG_CTR_PIN_LIMIT_PHONE);
+    if (ph)
+        return ph;
+    bpf_map_update_elem(&sipalg_phones, &ip, &fresh, BPF_NOEXIST);
+    return bpf_map_lookup_elem(&sipalg_phones, &ip);
+}
+
+/* One of the phone's counts (pinholes or dialogs, `count`) goes down; the entry goes with the
+ * phone's last pinhole and dialog. A CPU that looked it up just before may still count on the
+ * removed entry: the per-phone limits are then one too lax, never stuck. */
+static __always_inline void sipalg_phone_drop(__be32 ip, __u32 *count, const __u32 *other) {
+    if (__sync_fetch_and_add(count, -1) <= 1 && *other == 0)
+        bpf_map_delete_elem(&sipalg_phones, &ip);
+}
+
+static __always_inline void sipalg_phone_put(__be32 ip) {
+    struct sipalg_phone *ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
+
+    if (ph)
+        sipalg_phone_drop(ip, &ph->pinholes, &ph->dialogs);
+}
+
+/* Counts one more against a per-phone limit; 0 or -EDQUOT (counted in `hits` and ctr). */
+static __always_inline int sipalg_phone_take(__u32 *count, __u32 limit, __u32 *hits,
+                                             enum sipalg_counter ctr) {
+    if (__sync_fetch_and_add(count, 1) >= limit) {
+        __sync_fetch_and_add(count, -1);
+        __sync_fetch_and_add(hits, 1);
+        sipalg_count(ctr);
         return -EDQUOT;
     }
     return 0;
+}
+
+/* Counts a new pinhole against the phone's limit; 0, -EDQUOT or -ENOSPC. */
+static __always_inline int sipalg_phone_get(const struct sipalg_config *cfg, __be32 ip) {
+    struct sipalg_phone *ph = sipalg_phone_entry(ip);
+
+    if (!ph)
+        return -ENOSPC;
+    return sipalg_phone_take(&ph->pinholes, cfg->pin_max_phone, &ph->limit_hits,
+                             SIPALG_CTR_PIN_LIMIT_PHONE);
 }
 
 struct sipalg_pinhole_req {
@@ -131,7 +150,7 @@ static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
     s->remote_port = rq->remote_port;
     s->stamp = st->now_s;
     s->owner = rq->owner;
-    s->flags = 0;
+    s->refs = 0;
     s->route[0] = 0;
     s->route[1] = 0;
     val.public_port = (__u16)got;
@@ -150,6 +169,42 @@ static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
     return 0;
 }
 
+/* The pinhole in slot `port` if it is one the phone's binding `owner` opened. */
+static __always_inline struct sipalg_port *sipalg_owned_pin(__u32 port, __u16 owner) {
+    struct sipalg_port *s;
+
+    if (!port)
+        return NULL;
+    s = sipalg_port_slot(port);
+    return s && s->state == SIPALG_PORT_PINHOLE && s->owner == owner ? s : NULL;
+}
+
+/* refs is the upper half of the aligned 32-bit word it shares with owner (BPF atomics are 32 or
+ * 64 bits wide): adding 1 << 16 changes refs alone, the carry out of the word is dropped. */
+#define SIPALG_PIN_REF 0x10000u
+
+static __always_inline __u32 *sipalg_pin_ref_word(struct sipalg_port *s) {
+    return (__u32 *)&s->owner;
+}
+
+/* A dialog's media line starts using the pinhole in slot `port`. */
+static __always_inline void sipalg_pinhole_ref(__u32 port, __u16 owner) {
+    struct sipalg_port *s = sipalg_owned_pin(port, owner);
+
+    if (s)
+        __sync_fetch_and_add(sipalg_pin_ref_word(s), SIPALG_PIN_REF);
+}
+
+/* Points a pinhole at the peer's media address (any source port of it). */
+static __always_inline void sipalg_pinhole_scope(__u32 port, __u16 owner, __be32 ip) {
+    struct sipalg_port *s = sipalg_owned_pin(port, owner);
+
+    if (s && ip) {
+        s->remote_ip = ip;
+        s->remote_port = 0;
+    }
+}
+
 /* Closes the pinhole held in slot `s` of public port `port` (aging, BYE, admin). */
 static __always_inline int sipalg_pinhole_remove(struct sipalg_state *st, __u32 port,
                                                  struct sipalg_port *s) {
@@ -164,6 +219,18 @@ static __always_inline int sipalg_pinhole_remove(struct sipalg_state *st, __u32 
     __sync_fetch_and_add(&st->pinholes, -1);
     sipalg_count(SIPALG_CTR_PIN_EXPIRED);
     return 1;
+}
+
+/* A dialog's media line stops using the pinhole in slot `port`: the last one closes it. */
+static __always_inline void sipalg_pinhole_unref(struct sipalg_state *st, __u32 port, __u16 owner) {
+    struct sipalg_port *s = sipalg_owned_pin(port, owner);
+    __u32 old;
+
+    if (!s)
+        return;
+    old = __sync_fetch_and_add(sipalg_pin_ref_word(s), -SIPALG_PIN_REF);
+    if ((old >> 16) <= 1)
+        sipalg_pinhole_remove(st, port, s);
 }
 
 #endif /* SIPALG_PINHOLE_BPF_H */

@@ -6,18 +6,19 @@
  *     mapping is a bijection on host:port, the top Via comes back byte for byte as the phone
  *     sent it. received= / maddr= naming the public IP -> the phone's IP. The public IP with a
  *     port that is no binding's is left alone. A Call-ID "x@<public IP>" -> "x@<phone IP>".
- *   - the peer's SDP is not rewritten. An answer (a response with SDP, or an ACK with SDP)
- *     scopes the pinholes the phone's offer opened; an offer (other requests with SDP) is
- *     remembered, so that the phone's answer opens its pinholes already scoped.
+ *   - the peer's SDP is not rewritten; it goes to the message's dialog (dialog.bpf.h): an
+ *     answer scopes the pinholes the phone's offer opened, an offer is remembered so that the
+ *     phone's answer opens its pinholes already scoped.
  *   - 2xx to REGISTER: the binding lives as long as the registrar granted (first Contact's
  *     expires=, else Expires:; 0 = un-REGISTER: the binding goes at the next sweep).
- *   - BYE, CANCEL, a final non-2xx to INVITE: the call's remembered pinholes are closed.
+ *   - BYE and its answer, CANCEL, a final non-2xx to the initial INVITE: the dialog ends and
+ *     its pinholes close.
  */
 #ifndef SIPALG_SIP_IN_BPF_H
 #define SIPALG_SIP_IN_BPF_H
 
 #include "binding.bpf.h"
-#include "sip_media.bpf.h"
+#include "dialog.bpf.h"
 #include "sip_msg.bpf.h"
 #include "sip_rw_ctx.bpf.h"
 
@@ -53,30 +54,23 @@ static __always_inline __s32 sipalg_in_reg_expires(const struct sipalg_scan_resu
 }
 
 static __always_inline void sipalg_in_decide(struct sipalg_rw_ctx *c) {
-    struct sipalg_scan_result *sc = &c->rw->w.sc;
-    struct sipalg_port *b = c->bind;
+    struct sipalg_rw_work *rw = c->rw;
+    struct sipalg_scan_result *sc = &rw->w.sc;
+    __u16 owner = c->m->public_port;
+    struct sipalg_dialog *d;
     __s32 expires;
-    __u32 ip;
 
     bpf_loop(sc->n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_in_occ_cb, c, 0);
     expires = sipalg_in_reg_expires(sc);
     if (expires >= 0)
-        sipalg_binding_set_lifetime(c->st, c->m->public_port, (__u32)expires);
-    if (!b)
+        sipalg_binding_set_lifetime(c->st, owner, (__u32)expires);
+    sipalg_dialog_msg_of(&rw->dm, sc, rw->w.msg, bpf_ntohl(c->m->priv_ip),
+                         bpf_ntohl(c->m->public_ip));
+    sipalg_dialog_key_of(&rw->dkey, &rw->dm, owner);
+    d = sipalg_dialog_get(c->st, &rw->dkey, &rw->dm, c->m->priv_ip, 1, &rw->dfresh);
+    if (!d || sipalg_dialog_signal(c->st, &rw->dkey, d, &rw->dm, 0))
         return;
-    if (sipalg_media_call_over(sc)) {
-        sipalg_media_close(c->st, b, c->m->public_port);
-        return;
-    }
-    if (!(sc->sdp.flags & SIPALG_SF_PRESENT) || !sc->sdp.n_media)
-        return;
-    if (!sc->is_request || sc->method == SIPALG_M_ACK) {
-        sipalg_media_scope(b, c->m->public_port, sc);
-        return;
-    }
-    ip = sipalg_sdp_media_ip(sc, 0, 0);
-    if (ip)
-        b->remote_ip = bpf_htonl(ip);
+    sipalg_dialog_sdp_in(c->st, d, &rw->dm, owner);
 }
 
 #endif /* SIPALG_SIP_IN_BPF_H */

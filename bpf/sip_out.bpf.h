@@ -9,9 +9,10 @@
  *   - a Call-ID "x@<the phone's address>" -> "x@<public IP>" (else the LAN address leaks);
  *   - SDP m= port -> a pinhole (RTP) for the media address and port, and one for RTCP on port+1
  *     when the line has no a=rtcp (asked for public RTP port + 1, as the peer will send there);
- *     a=rtcp port -> its own pinhole. The pinholes are scoped to the peer's media address when
- *     this SDP answers an offer that came in (remembered on the binding), else pending until
- *     the answer comes back (sip_in.bpf.h).
+ *     a=rtcp port -> its own pinhole. The pinholes are scoped to the peer's media address of
+ *     that line when the dialog knows it (an offer that came in, or an earlier exchange), else
+ *     pending until the answer comes back; the dialog (dialog.bpf.h) records which exchange
+ *     they belong to. Without a dialog (no Call-ID, limits) no pinhole is opened.
  *   - ICE a=candidate (and raddr/rport) naming a LAN socket: address -> the public IP; port ->
  *     the public port of the pinhole this SDP opened for that socket (the RTP or RTCP port of
  *     the same media line), else kept. A host candidate then names the pinhole, which is where
@@ -22,7 +23,7 @@
 #ifndef SIPALG_SIP_OUT_BPF_H
 #define SIPALG_SIP_OUT_BPF_H
 
-#include "sip_media.bpf.h"
+#include "dialog.bpf.h"
 #include "sip_rw_ctx.bpf.h"
 #include "sip_msg.bpf.h"
 
@@ -56,20 +57,21 @@ static __always_inline void sipalg_out_sip(struct sipalg_rw_ctx *c, struct sipal
     sipalg_rw_set(c->rw, o, pub_ip, o->port || pub != SIPALG_SIP_DEFAULT_PORT ? pub : 0);
 }
 
-/* Opens (or refreshes) the pinhole of LAN media socket ip:port; its public port or 0. */
-static __always_inline __u32 sipalg_out_pin(struct sipalg_rw_ctx *c, __u32 ip, __u32 port,
-                                            __u32 want) {
-    const struct sipalg_port *b = c->bind;
+/* Opens (or refreshes) the pinhole of LAN media socket ip:port of media line `line`, scoped to
+ * the peer's address of that line if the dialog knows it; its public port or 0. */
+static __always_inline __u32 sipalg_out_pin(struct sipalg_rw_ctx *c, __u32 line, __u32 ip,
+                                            __u32 port, __u32 want) {
+    const struct sipalg_dialog *d = c->dlg;
     struct sipalg_pinhole_req rq = {};
     __u32 got = 0;
 
+    if (!d)
+        return 0;
     rq.priv.ip = bpf_htonl(ip);
     rq.priv.port = bpf_htons((__u16)port);
     rq.want_port = (__u16)want;
     rq.owner = c->m->public_port;
-    /* A response (or ACK) carries the phone's answer to the offer that came in. */
-    if (b && (!c->rw->w.sc.is_request || c->rw->w.sc.method == SIPALG_M_ACK))
-        rq.remote_ip = b->remote_ip;
+    rq.remote_ip = d->peer_ip[line & (SIPALG_MAX_LINES_DLG - 1)];
     if (sipalg_pinhole_open(c->cfg, c->st, &rq, &got))
         return 0;
     c->rw->n_pin++;
@@ -86,20 +88,20 @@ static __always_inline void sipalg_out_media(struct sipalg_rw_ctx *c, struct sip
     if (!o->port) /* rejected stream: no media */
         return;
     if (o->kind == SIPALG_OCC_SDP_RTCP_PORT) {
-        pub_c = sipalg_out_pin(c, o->ip, o->port, rw->rtp[i] ? rw->rtp[i] + 1 : 0);
+        pub_c = sipalg_out_pin(c, i, o->ip, o->port, rw->rtp[i] ? rw->rtp[i] + 1 : 0);
         if (pub_c) {
             rw->rtcp[i] = (__u16)pub_c;
             sipalg_rw_set(rw, o, pub_ip, pub_c);
         }
         return;
     }
-    pub = sipalg_out_pin(c, o->ip, o->port, 0);
+    pub = sipalg_out_pin(c, i, o->ip, o->port, 0);
     if (!pub)
         return;
     rw->rtp[i] = (__u16)pub;
     sipalg_rw_set(rw, o, pub_ip, pub);
     if ((md->flags & SIPALG_MF_RTP) && !(md->flags & SIPALG_MF_RTCP) && o->port < 65535) {
-        pub_c = sipalg_out_pin(c, o->ip, o->port + 1, pub + 1);
+        pub_c = sipalg_out_pin(c, i, o->ip, o->port + 1, pub + 1);
         rw->rtcp[i] = (__u16)pub_c;
     }
 }
@@ -159,14 +161,16 @@ static long sipalg_out_occ_cb(__u32 i, void *vctx) {
 /* All outbound decisions for a scanned message in c->rw->w.sc. */
 static __always_inline void sipalg_out_decide(struct sipalg_rw_ctx *c) {
     struct sipalg_rw_work *rw = c->rw;
+    __u16 owner = c->m->public_port;
 
+    sipalg_dialog_msg_of(&rw->dm, &rw->w.sc, rw->w.msg, bpf_ntohl(c->m->priv_ip),
+                         bpf_ntohl(c->m->public_ip));
+    sipalg_dialog_key_of(&rw->dkey, &rw->dm, owner);
+    c->dlg = sipalg_dialog_get(c->st, &rw->dkey, &rw->dm, c->m->priv_ip, 0, &rw->dfresh);
     bpf_loop(rw->w.sc.n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_out_occ_cb, c, 0);
-    if (!c->bind)
+    if (!c->dlg || sipalg_dialog_signal(c->st, &rw->dkey, c->dlg, &rw->dm, 1))
         return;
-    if (rw->n_pin)
-        sipalg_media_remember(c->bind, rw);
-    else if (sipalg_media_call_over(&rw->w.sc))
-        sipalg_media_close(c->st, c->bind, c->m->public_port);
+    sipalg_dialog_sdp_out(c->st, c->dlg, &rw->dm, owner, rw->rtp, rw->rtcp);
 }
 
 #endif /* SIPALG_SIP_OUT_BPF_H */

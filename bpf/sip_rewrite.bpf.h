@@ -26,7 +26,7 @@
  * What it does: copies the payload (bpf_skb_load_bytes) into the per-CPU work area
  * (sip_work.bpf.h), sipalg_scan()s it with the LAN prefixes (outbound) or the public address
  * /32 with SIPALG_SCAN_NO_SDP_EDITS (inbound), decides every occurrence (sip_out.bpf.h,
- * sip_in.bpf.h: bindings, pinholes opened/scoped/closed via sip_media.bpf.h, registration
+ * sip_in.bpf.h: bindings, pinholes opened/scoped/closed per dialog via dialog.bpf.h, registration
  * lifetimes), sipalg_apply()s, checks the MTU, and writes back (sip_payload.bpf.h). Verdicts:
  * NOT_SIP (keepalives) -> unchanged; MALFORMED -> slow, sip_malformed; TOO_BIG -> slow,
  * slow_too_large; TOO_COMPLEX -> slow, slow_too_complex; over the MTU -> slow, slow_mtu.
@@ -95,7 +95,7 @@ static __always_inline int sipalg_sip_rewrite_body(struct __sk_buff *skb,
     c.cfg = cfg;
     c.st = st;
     c.m = m;
-    c.bind = sipalg_bind_slot(m->public_port, m->priv_ip, m->priv_port);
+    c.dlg = NULL;
     if (m->dir == SIPALG_DIR_OUT)
         sipalg_out_decide(&c);
     else

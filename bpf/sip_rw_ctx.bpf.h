@@ -12,7 +12,7 @@ struct sipalg_rw_ctx {
     const struct sipalg_config *cfg;
     struct sipalg_state *st;
     const struct sipalg_sip_msg *m;
-    struct sipalg_port *bind; /* the binding's slot (remembered media), or NULL */
+    struct sipalg_dialog *dlg; /* the message's dialog, or NULL (then no pinholes open) */
 };
 
 #define SIPALG_SIP_DEFAULT_PORT 5060u /* a SIP URI or Via without a port means 5060 */

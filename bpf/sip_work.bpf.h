@@ -15,16 +15,19 @@
 
 struct sipalg_rw_work {
     struct sipalg_work w;
-    struct sipalg_sip_msg msg;    /* the datapath's description of the message (its stack is
-                                   * too small to hold it next to the rewriter's frames) */
-    struct sipalg_nat nat;        /* header NAT to apply after the rewrite */
-    struct sipalg_route route;    /* and where the packet goes */
-    __u32 n_set;                  /* occurrences given a replacement */
-    __u32 n_pin;                  /* media pinholes opened or refreshed by this message */
-    __u16 rtp[SIPALG_MAX_MEDIA];  /* public port of each media line's RTP pinhole (0: none) */
-    __u16 rtcp[SIPALG_MAX_MEDIA]; /* and of its RTCP pinhole */
-    __u64 sum;                    /* accumulator of sipalg_buf_sum() */
-    struct sipalg_match mt;       /* this message's match set */
+    struct sipalg_sip_msg msg;     /* the datapath's description of the message (its stack is
+                                    * too small to hold it next to the rewriter's frames) */
+    struct sipalg_nat nat;         /* header NAT to apply after the rewrite */
+    struct sipalg_route route;     /* and where the packet goes */
+    __u32 n_set;                   /* occurrences given a replacement */
+    __u32 n_pin;                   /* media pinholes opened or refreshed by this message */
+    __u16 rtp[SIPALG_MAX_MEDIA];   /* public port of each media line's RTP pinhole (0: none) */
+    __u16 rtcp[SIPALG_MAX_MEDIA];  /* and of its RTCP pinhole */
+    __u64 sum;                     /* accumulator of sipalg_buf_sum() */
+    struct sipalg_match mt;        /* this message's match set */
+    struct sipalg_dialog_key dkey; /* the message's dialog */
+    struct sipalg_dialog_msg dm;   /* what the dialog logic needs of the message */
+    struct sipalg_dialog dfresh;   /* scratch for a dialog being created */
 };
 
 struct {

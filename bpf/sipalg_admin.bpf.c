@@ -6,7 +6,7 @@
  * that the user-space side never writes bindings, pinholes or port slots itself.
  */
 #include "aging.bpf.h"
-#include "sip_media.bpf.h"
+#include "dialog.bpf.h"
 
 static __always_inline int admin_close(struct sipalg_state *st, const struct sipalg_admin *a,
                                        int pinhole) {
@@ -44,27 +44,42 @@ static __always_inline struct sipalg_port *admin_binding(const struct sipalg_adm
     return s && s->state == SIPALG_PORT_BINDING ? s : NULL;
 }
 
-/* The slow-path daemon's operations on a phone's call memory (sip_media.bpf.h). */
-static __always_inline int admin_media(struct sipalg_state *st, struct sipalg_admin *a) {
-    struct sipalg_port *b = admin_binding(a);
+/* The slow-path daemon's view of the dialog table: the rules of dialog.bpf.h, for a message it
+ * scanned itself (a->dm). */
+static __always_inline int admin_dialog(struct sipalg_state *st, struct sipalg_admin *a) {
+    const struct sipalg_port *b = admin_binding(a);
+    struct sipalg_dialog_key k;
+    struct sipalg_dialog fresh;
+    struct sipalg_dialog *d;
 
     if (!b)
         return -ENOENT;
+    sipalg_dialog_key_of(&k, &a->dm, a->public_port);
+    if (a->op == SIPALG_OP_DIALOG_BEGIN || a->op == SIPALG_OP_DIALOG_IN) {
+        d = sipalg_dialog_get(st, &k, &a->dm, b->priv_ip, a->op == SIPALG_OP_DIALOG_IN, &fresh);
+    } else {
+        d = bpf_map_lookup_elem(&sipalg_dialogs, &k);
+        if (d && (d->state & SIPALG_DLG_DEAD))
+            d = NULL;
+    }
+    if (!d)
+        return -ENOENT;
     switch (a->op) {
-    case SIPALG_OP_MEDIA_REMEMBER:
-        sipalg_media_remember_ports(b, &a->ports[0], &a->ports[4]);
-        break;
-    case SIPALG_OP_MEDIA_SCOPE:
+    case SIPALG_OP_DIALOG_BEGIN:
 #pragma unroll
-        for (int i = 0; i < 4; i++)
-            sipalg_media_scope_line(b, a->public_port, i, bpf_ntohl(a->ips[i]),
-                                    bpf_ntohl(a->ips[i + 4]));
+        for (int i = 0; i < SIPALG_MAX_LINES_DLG; i++)
+            a->ips[i] = d->peer_ip[i];
         break;
-    case SIPALG_OP_MEDIA_CLOSE:
-        sipalg_media_close(st, b, a->public_port);
+    case SIPALG_OP_DIALOG_OUT:
+        if (!sipalg_dialog_signal(st, &k, d, &a->dm, 1))
+            sipalg_dialog_sdp_out(st, d, &a->dm, a->public_port, &a->ports[0], &a->ports[4]);
         break;
-    default: /* SIPALG_OP_MEDIA_OFFER */
-        b->remote_ip = a->remote_ip;
+    case SIPALG_OP_DIALOG_IN:
+        if (!sipalg_dialog_signal(st, &k, d, &a->dm, 0))
+            sipalg_dialog_sdp_in(st, d, &a->dm, a->public_port);
+        break;
+    default: /* SIPALG_OP_DIALOG_END */
+        sipalg_dialog_end(st, &k, d, SIPALG_CTR_DLG_ENDED);
         break;
     }
     return 0;
@@ -86,6 +101,7 @@ int sipalg_admin(struct sipalg_admin *a) {
         a->result = sipalg_timer_start(st);
         break;
     case SIPALG_OP_SWEEP:
+        sipalg_dialog_sweep(st, st->now_s);
         sipalg_sweep(cfg, st, 0, SIPALG_PORTS_ENTRIES, st->now_s);
         a->result = 0;
         break;
@@ -133,11 +149,11 @@ int sipalg_admin(struct sipalg_admin *a) {
         sipalg_binding_set_lifetime(st, a->public_port, a->arg);
         a->result = 0;
         break;
-    case SIPALG_OP_MEDIA_REMEMBER:
-    case SIPALG_OP_MEDIA_SCOPE:
-    case SIPALG_OP_MEDIA_CLOSE:
-    case SIPALG_OP_MEDIA_OFFER:
-        a->result = admin_media(st, a);
+    case SIPALG_OP_DIALOG_BEGIN:
+    case SIPALG_OP_DIALOG_OUT:
+    case SIPALG_OP_DIALOG_IN:
+    case SIPALG_OP_DIALOG_END:
+        a->result = admin_dialog(st, a);
         break;
     case SIPALG_OP_DAEMON_BEAT:
         st->slow_mark = a->arg;

@@ -27,6 +27,9 @@ _Static_assert(sizeof(struct sipalg_binding) == 8, "binding value layout");
 _Static_assert(sizeof(struct sipalg_pinhole) == 8, "pinhole value layout");
 _Static_assert(sizeof(struct sipalg_iface) == 12, "iface layout");
 _Static_assert(sizeof(struct sipalg_lan_port) == 12, "lan port layout");
+_Static_assert(sizeof(struct sipalg_dialog_key) == 16, "dialog key layout");
+_Static_assert(sizeof(struct sipalg_dialog) == 80, "dialog value: one 128-byte slab object");
+_Static_assert(sizeof(struct sipalg_limits) == 64, "limits value_size is part of the pin ABI");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -101,5 +104,20 @@ struct {
     __type(key, __u32);
     __type(value, struct sipalg_lan_port);
 } sipalg_xports SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SIPALG_DIALOGS_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct sipalg_dialog_key);
+    __type(value, struct sipalg_dialog);
+} sipalg_dialogs SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct sipalg_limits);
+} sipalg_limits SEC(".maps") __weak;
 
 #endif /* SIPALG_MAPS_BPF_H */

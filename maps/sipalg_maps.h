@@ -39,6 +39,8 @@
 #define SIPALG_MAP_LANIFS "sipalg_lanifs"
 #define SIPALG_MAP_IFACES "sipalg_ifaces"
 #define SIPALG_MAP_XPORTS "sipalg_xports"
+#define SIPALG_MAP_DIALOGS "sipalg_dialogs"
+#define SIPALG_MAP_LIMITS "sipalg_limits"
 
 /* Program names (the C function names in bpf/, as reported by bpftool) and their pins. */
 #define SIPALG_PROG_XDP "sipalg_xdp"         /* WAN ingress XDP: media fast path (accelerator) */
@@ -127,7 +129,9 @@ struct sipalg_port {
     __u32 stamp;        /* ALG clock (s). binding: expiry time; pinhole: last packet seen */
     __u16 owner;        /* pinhole: public port of the binding of the phone that opened it (0:
                          * none); an active pinhole keeps its binding alive */
-    __u16 flags;        /* reserved, 0 */
+    __u16 refs;         /* pinhole: dialog media lines that use it (sipalg_dialogs). While any
+                         * does, it lives as long as they do; with none (opened by hand, or
+                         * from an older instance) it closes after pin_idle_s without media */
     /* Pinholes: the route (FIB result) of each direction, cached so that media does not pay a
      * FIB lookup per packet. One 8-byte word each, written and read in one access: bytes 0-5
      * next-hop MAC, byte 6 index of the egress interface in sipalg_ifaces, byte 7 the route
@@ -167,10 +171,102 @@ struct sipalg_pinhole {
     __u32 call;        /* hash of the Call-ID that opened it (0: unknown), to close on BYE */
 };
 
-/* ---- phones: BPF_MAP_TYPE_HASH, key = private IPv4 (__be32): per-phone pinhole count ---- */
+/* ---- phones: BPF_MAP_TYPE_HASH, key = private IPv4 (__be32): per-phone counts ---- */
 struct sipalg_phone {
-    __u32 pinholes;   /* open pinholes of this phone */
-    __u32 limit_hits; /* pinholes refused because of pin_max_phone */
+    __u32 pinholes;       /* open pinholes of this phone */
+    __u32 limit_hits;     /* pinholes refused because of pin_max_phone */
+    __u32 dialogs;        /* live dialogs of this phone */
+    __u32 dlg_limit_hits; /* dialogs refused because of dlg_max_phone */
+};
+
+/* ---- dialogs: BPF_MAP_TYPE_HASH, no prealloc, key = (Call-ID, the phone's binding) ----
+ *
+ * One entry per call (dialog, with its early forks) of a phone SIP socket: which pinholes each
+ * media line of its offer/answer exchanges uses, so that a PBX's many calls, call waiting, a
+ * re-INVITE that moves or holds media and a BYE each act on exactly their own call. Created by
+ * an INVITE in either direction (or the first message of a call that carries SDP), ended by BYE
+ * and its answer, CANCEL, a final non-2xx to the initial INVITE, or the dialog timeout; ending
+ * closes every pinhole it alone used. Shared by the fast path and the daemon (through the admin
+ * program), pinned like the rest.
+ *
+ * The Call-ID is identified by a 64-bit hash of its text (the first 64 bytes and its length),
+ * where "word@<the phone's address>" and "word@<the public address>" count as "word@": that
+ * host is what the ALG rewrites, so both directions agree without reading the rewritten text. Tags
+ * are not part of the key: the forks of one INVITE share the phone's media sockets, so they share
+ * the entry (the latest early answer scopes the pinholes, the final answer decides).
+ */
+#define SIPALG_DIALOGS_ENTRIES 65536
+#define SIPALG_MAX_LINES_DLG 4 /* media lines followed per dialog (== SIPALG_MAX_MEDIA) */
+#define SIPALG_CALLID_TEXT 16  /* bytes of the Call-ID kept for listings */
+
+struct sipalg_dialog_key {
+    __u64 call;      /* hash of the Call-ID (sipalg_callid_hash) */
+    __u16 bind_port; /* public port of the phone's binding (host order) */
+    __u16 pad[3];    /* must be 0: part of the hash key */
+};
+
+enum sipalg_dialog_state {
+    SIPALG_DLG_EARLY = 1,     /* INVITE seen, no 2xx yet */
+    SIPALG_DLG_CONFIRMED = 2, /* 2xx to the INVITE seen */
+    SIPALG_DLG_ENDING = 3,    /* BYE seen, waiting for its answer (or SIPALG_DLG_ENDING_S) */
+};
+
+/* Or'ed into state by the one CPU that ends a dialog, for the moment before the entry goes:
+ * nobody else acts on it meanwhile (listings skip it). */
+#define SIPALG_DLG_DEAD 0x80
+
+/* A BYE nobody answers ends the dialog after this long (64 * T1 = 32 s, RFC 3261). */
+#define SIPALG_DLG_ENDING_S 32u
+
+/* sipalg_dialog.flags */
+#define SIPALG_DLGF_LOCAL_OFFER 0x1  /* the phone's offer waits for the peer's answer */
+#define SIPALG_DLGF_REMOTE_OFFER 0x2 /* the peer's offer waits for the phone's answer */
+#define SIPALG_DLGF_INBOUND 0x4      /* created by a request from the WAN (the phone is called) */
+
+/* 80 bytes: with the 16-byte key and the kernel's element header it is one 128-byte slab
+ * object per dialog. */
+struct sipalg_dialog {
+    __u16 rtp[SIPALG_MAX_LINES_DLG];       /* public port of each line's RTP pinhole (0: none) */
+    __u16 rtcp[SIPALG_MAX_LINES_DLG];      /* and RTCP pinhole: the agreed exchange */
+    __u16 pend_rtp[SIPALG_MAX_LINES_DLG];  /* what the phone's outstanding offer opened */
+    __u16 pend_rtcp[SIPALG_MAX_LINES_DLG]; /* (moved to rtp/rtcp by the answer) */
+    __be32 peer_ip[SIPALG_MAX_LINES_DLG];  /* media address of each line in the peer's latest
+                                            * SDP (0: not known): the scope of its pinholes */
+    __be32 priv_ip;                        /* the phone */
+    __u32 created_s;                       /* ALG clock */
+    __u32 seen_s;                          /* last SIP message of the dialog, either way */
+    __u16 session_s;                       /* Session-Expires in force (0: none), s */
+    __u8 state;                            /* enum sipalg_dialog_state */
+    __u8 flags;                            /* SIPALG_DLGF_* */
+    __u8 callid[SIPALG_CALLID_TEXT];       /* first bytes of the Call-ID (NUL padded) */
+};
+
+/* What the dialog logic needs of one SIP message: filled from the scan by the fast path, and by
+ * the daemon for the admin program's dialog operations, so both run the same rules. */
+struct sipalg_dialog_msg {
+    __u64 call; /* Call-ID hash (0: no Call-ID: no dialog) */
+    __u8 is_request;
+    __u8 method;                           /* enum sipalg_method of a request */
+    __u8 cseq_method;                      /* enum sipalg_method of the CSeq */
+    __u8 n_media;                          /* m= lines of the SDP body (0: no SDP) */
+    __u16 status;                          /* response code (0: request) */
+    __u16 session_s;                       /* Session-Expires (0: none; capped at 65535) */
+    __u16 line_port[SIPALG_MAX_LINES_DLG]; /* m= port of each line (0: rejected or removed) */
+    __be32 line_ip[SIPALG_MAX_LINES_DLG];  /* each line's media address (0: none, 0.0.0.0, v6) */
+    __be32 line_rtcp_ip[SIPALG_MAX_LINES_DLG]; /* its RTCP address (a=rtcp, else line_ip) */
+    __u8 callid[SIPALG_CALLID_TEXT];
+};
+
+/* ---- limits: BPF_MAP_TYPE_ARRAY, 1 entry (key 0), written only by the loader ----
+ * Settings added after struct sipalg_config filled its 64 bytes. Same rules: 0 must be the
+ * hands-off value where one exists, and it only grows by taking words out of `reserved`. */
+#define SIPALG_LIMITS_KEY 0
+
+struct sipalg_limits {
+    __u32 dlg_idle_s;    /* a dialog with neither SIP nor media for this long ends (0: 300) */
+    __u32 dlg_max_phone; /* live dialogs per phone (private IPv4 address); 0: none allowed */
+    __u32 dlg_max_total; /* live dialogs in total; 0: none allowed */
+    __u32 reserved[13];
 };
 
 /* ---- state: BPF_MAP_TYPE_ARRAY, 1 entry: the aging timer and the ALG clock ----
@@ -197,7 +293,7 @@ struct sipalg_state {
                          * the timer (0: timer not running, routes are not cached) */
     __u32 daemon_s;     /* the slow-path daemon's last heartbeat: ALG clock + 1 (0: never) */
     __u32 slow_mark;    /* skb mark that hands a packet to the daemon (0: no daemon) */
-    __u32 pad;
+    __u32 dialogs;      /* live dialogs */
 };
 
 /* The daemon counts as attached while its heartbeat is at most this old (ALG seconds). The
@@ -261,12 +357,17 @@ enum sipalg_admin_op {
     /* The slow-path daemon's operations: the same state changes the fast path makes. */
     SIPALG_OP_BINDING_TOUCH = 7,    /* priv, arg = 1 for REGISTER; out: public_port */
     SIPALG_OP_BINDING_LIFETIME = 8, /* public_port, arg = seconds the registrar granted */
-    SIPALG_OP_MEDIA_REMEMBER = 9,   /* public_port (binding), ports[0..3] RTP, [4..7] RTCP */
-    SIPALG_OP_MEDIA_SCOPE = 10,     /* public_port, ips[0..3] RTP, [4..7] RTCP remote (0: keep) */
-    SIPALG_OP_MEDIA_CLOSE = 11,     /* public_port: close the call's remembered pinholes */
-    SIPALG_OP_MEDIA_OFFER = 12,     /* public_port, remote_ip of an offer that came in */
-    SIPALG_OP_DAEMON_BEAT = 13,     /* arg = slow mark (0: the daemon detaches) */
-    SIPALG_OP_DAEMON_COUNT = 14,    /* arg = enum sipalg_counter to add 1 to */
+    /* 9..12: retired (the per-binding memory of the latest SDP exchange, before dialogs) */
+    SIPALG_OP_DAEMON_BEAT = 13,  /* arg = slow mark (0: the daemon detaches) */
+    SIPALG_OP_DAEMON_COUNT = 14, /* arg = enum sipalg_counter to add 1 to */
+    /* Dialogs (public_port = the phone's binding, priv_ip = the phone, dm = the message). */
+    SIPALG_OP_DIALOG_BEGIN = 15, /* find or create the message's dialog; out: ips[0..3] the
+                                  * scope for pinholes the phone's SDP opens; -ENOENT: none
+                                  * (then open none) */
+    SIPALG_OP_DIALOG_OUT = 16,   /* the phone's message; ports[0..3] RTP, [4..7] RTCP pinholes
+                                  * its SDP opened per line (0: none) */
+    SIPALG_OP_DIALOG_IN = 17,    /* a message to the phone */
+    SIPALG_OP_DIALOG_END = 18,   /* end the dialog dm.call of binding public_port (admin) */
 };
 
 struct sipalg_admin {
@@ -279,8 +380,9 @@ struct sipalg_admin {
     __u16 public_port;  /* in: wanted (0: the private port if free, else any); out: given */
     __u16 owner;        /* PINHOLE_OPEN: public port of the phone's binding (0: none) */
     __u32 arg;
-    __u16 ports[8]; /* MEDIA_REMEMBER */
-    __be32 ips[8];  /* MEDIA_SCOPE */
+    __u16 ports[8]; /* DIALOG_OUT */
+    __be32 ips[8];  /* DIALOG_BEGIN (out) */
+    struct sipalg_dialog_msg dm;
 };
 
 /* ---- counters: BPF_MAP_TYPE_PERCPU_ARRAY of __u64, indexed by enum sipalg_counter ---- */
@@ -344,7 +446,12 @@ struct sipalg_admin {
     X(XDP_IN_DIRECT, "xdp_in_direct",                                                              \
       "media packets WAN XDP NATed and redirected straight to the phone's LAN port")               \
     X(CSUM_PARTIAL, "csum_partial",                                                                \
-      "media with a local sender's partial UDP checksum, left to tc (XDP cannot finish it)")
+      "media with a local sender's partial UDP checksum, left to tc (XDP cannot finish it)")       \
+    X(DLG_CREATED, "dlg_created", "dialogs (calls) created")                                       \
+    X(DLG_ENDED, "dlg_ended", "dialogs ended by BYE, CANCEL or a final failure of the INVITE")     \
+    X(DLG_TIMEOUT, "dlg_timeout", "dialogs ended by the dialog timeout")                           \
+    X(DLG_LIMIT_PHONE, "dlg_limit_phone", "dialogs refused: per-phone limit reached")              \
+    X(DLG_LIMIT_TOTAL, "dlg_limit_total", "dialogs refused: total limit reached")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {

@@ -147,19 +147,27 @@ SIPALG_FN void sipalg_hdr_clen(struct sipalg_ctx *ctx, sa_u32 vs, sa_u32 ce) {
 
 /* Call-ID "word@host": phones (and SIPp) put their own address in the host part, where it
  * leaks the LAN. Only a plain token before '@' and an IPv4 literal in the match set after it,
- * up to the end of the value, is an occurrence; any other Call-ID stays an opaque token. */
+ * up to the end of the value, is an occurrence; any other Call-ID stays an opaque token. The
+ * value and the literal (in the match set or not) are reported for the dialog table, which has
+ * to see the same call in the phone's form and in the rewritten one (dialog_msg.h). */
 SIPALG_FN void sipalg_hdr_callid(struct sipalg_ctx *ctx, sa_u32 vs, sa_u32 ce) {
     struct sipalg_scan_result *sc = ctx->sc;
     sa_u32 p = sipalg_span(ctx, vs, ce, SIPALG_CLS_WS), at, ip = 0, n;
 
+    if (sc->callid_len || ce <= p)
+        return; /* the first Call-ID counts */
+    sc->callid_off = (sa_u16)p;
+    sc->callid_len = (sa_u16)(ce - p);
     at = sipalg_span(ctx, p, ce, SIPALG_CLS_TOKEN);
     if (at == p || at + 1 >= ce || sipalg_at(ctx->msg, at) != '@')
         return;
     n = sipalg_parse_ipv4(ctx->msg, at + 1, ce, &ip);
-    if (!n || sipalg_span(ctx, at + 1 + n, ce, SIPALG_CLS_WS) != ce ||
-        !sipalg_match_ip(&sc->match, ip))
+    if (!n || sipalg_span(ctx, at + 1 + n, ce, SIPALG_CLS_WS) != ce)
         return;
-    sipalg_occ_add(sc, SIPALG_OCC_CALLID_HOST, at + 1, n, ip, 0, SIPALG_H_CALL_ID, 0, 0);
+    sc->callid_ip = ip;
+    sc->callid_word = (sa_u16)(at + 1 - p);
+    if (sipalg_match_ip(&sc->match, ip))
+        sipalg_occ_add(sc, SIPALG_OCC_CALLID_HOST, at + 1, n, ip, 0, SIPALG_H_CALL_ID, 0, 0);
 }
 
 SIPALG_FN void sipalg_hdr_ctype(struct sipalg_ctx *ctx, sa_u32 vs, sa_u32 ce) {
@@ -187,6 +195,22 @@ SIPALG_FN void sipalg_hdr_cseq(struct sipalg_ctx *ctx, sa_u32 vs, sa_u32 ce) {
     e = sipalg_span(ctx, q, ce, SIPALG_CLS_TOKEN);
     if (e > q)
         sc->cseq_method = sipalg_method_classify(ctx->msg, q, e - q);
+}
+
+/* Session-Expires: delta-seconds *(;param) (RFC 4028); the first one counts. */
+SIPALG_FN void sipalg_hdr_session_expires(struct sipalg_ctx *ctx, sa_u32 vs, sa_u32 ce) {
+    struct sipalg_scan_result *sc = ctx->sc;
+    sa_u32 p = sipalg_span(ctx, vs, ce, SIPALG_CLS_WS), val = 0, n, q;
+    int ok;
+
+    if (sc->session_expires >= 0)
+        return;
+    n = sipalg_parse_dec(ctx->msg, p, ce, 9, &val, &ok);
+    if (!n || !ok)
+        return;
+    q = sipalg_span(ctx, p + n, ce, SIPALG_CLS_WS);
+    if (q == ce || sipalg_at(ctx->msg, q) == ';')
+        sc->session_expires = (sa_s32)val;
 }
 
 /* The empty line: headers end, the body starts at `body`. */
@@ -267,6 +291,8 @@ SIPALG_FN void sipalg_hdr_line(struct sipalg_ctx *ctx, sa_u32 s, sa_u32 ce) {
         sipalg_hdr_cseq(ctx, vs, ce);
     } else if (id == SIPALG_H_CALL_ID) {
         sipalg_hdr_callid(ctx, vs, ce);
+    } else if (id == SIPALG_H_SESSION_EXPIRES) {
+        sipalg_hdr_session_expires(ctx, vs, ce);
     } else if (id == SIPALG_H_EXPIRES) {
         sa_u32 off, nd, val = sipalg_hdr_number(ctx, vs, ce, 9, &off, &nd);
 
@@ -335,6 +361,11 @@ SIPALG_FN int sipalg_scan(const sa_u8 *msg, sa_u32 len, const struct sipalg_matc
     sc->expires = -1;
     sc->contact_expires = -1;
     sc->cseq = 0;
+    sc->callid_ip = 0;
+    sc->callid_off = 0;
+    sc->callid_len = 0;
+    sc->callid_word = 0;
+    sc->session_expires = -1;
     sc->n_hdrs = 0;
     sc->n_occ = 0;
     __builtin_memset(&sc->sdp, 0, sizeof(sc->sdp));

@@ -279,6 +279,11 @@ struct sipalg_scan_result {
     sa_s32 expires;         /* Expires header, -1 if absent */
     sa_s32 contact_expires; /* expires= of the first Contact value, -1 if absent */
     sa_u32 cseq;
+    sa_u32 callid_ip;       /* Call-ID "word@a.b.c.d": the address (0: none, or another form) */
+    sa_u16 callid_off;      /* the Call-ID value (after leading whitespace) */
+    sa_u16 callid_len;      /* up to the end of the value (0: no Call-ID) */
+    sa_u16 callid_word;     /* with callid_ip: the length of "word@" */
+    sa_s32 session_expires; /* Session-Expires delta-seconds, -1 if absent */
     sa_u16 n_hdrs, n_occ;
     struct sipalg_hdr hdrs[SIPALG_MAX_HDRS];
     struct sipalg_occ occ[SIPALG_MAX_OCC];

@@ -87,6 +87,33 @@ SIPALG_FN int sipalg_ieq(const sa_u8 *buf, sa_u32 off, const char *lit, sa_u32 n
 }
 
 /*
+ * 64-bit hash of buf[off .. off+n): the first 64 bytes, word by word (bytes past n masked off,
+ * so whatever follows in the buffer does not matter), and n. Branch-free per word and at most
+ * eight 8-byte loads, so it costs the verifier a constant. Never 0, so 0 can mean "none".
+ */
+SIPALG_FN sa_u64 sipalg_hash_span(const sa_u8 *buf, sa_u32 off, sa_u32 n) {
+    sa_u64 h = 0x9e3779b97f4a7c15ull ^ (sa_u64)n;
+    sa_u32 q;
+
+    SIPALG_UNROLL
+    for (q = 0; q < 8; q++) {
+        sa_u64 w;
+        sa_u32 left;
+
+        if (q * 8 >= n)
+            break;
+        left = n - q * 8;
+        w = sipalg_ld64(buf, off + q * 8);
+        if (left < 8)
+            w &= (1ull << (8 * left)) - 1;
+        h ^= w;
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+    }
+    return h ? h : 1;
+}
+
+/*
  * Decimal number at buf[off .. end): at most maxd (<= 10) digits, value must fit in 32 bits.
  * Returns the number of digits (0: none; *ok = 0: too many digits or overflow).
  * Early exit keeps the verifier's path count linear in the digit count.

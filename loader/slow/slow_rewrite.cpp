@@ -2,6 +2,7 @@
 // structures of this translation unit are private to it).
 #include "slow_rewrite.hpp"
 
+#include "sipalg/dialog_msg.h"
 #include "sipalg/sipalg.h"
 
 #include <array>
@@ -23,27 +24,26 @@ struct Work {
 // One message's decisions; mirrors bpf/sip_out.bpf.h and bpf/sip_in.bpf.h (see there for why).
 class Decider {
   public:
-    Decider(sipalg_scan_result &sc, const Net &net, SlowState &st, Phone phone,
+    Decider(sipalg_scan_result &sc, const sa_u8 *msg, const Net &net, SlowState &st, Phone phone,
             std::uint16_t public_port)
-        : sc_(sc), net_(net), st_(st), phone_(phone), pub_port_(public_port) {}
+        : sc_(sc), net_(net), st_(st), phone_(phone), pub_port_(public_port) {
+        sipalg_dialog_msg_of(&dm_, &sc_, msg, phone_.ip, net_.public_ip);
+    }
 
+    // The message's dialog first: it says where the pinholes the SDP opens are scoped to (and
+    // without one none open, as in the fast path, bpf/sip_out.bpf.h).
     void outbound() {
-        // A response (or ACK) carries the phone's answer to the offer that came in: its pinholes
-        // open already scoped to that offer's media address.
-        if (!sc_.is_request || sc_.method == SIPALG_M_ACK)
-            offer_ip_ = st_.binding_offer_ip(pub_port_);
+        in_dialog_ = st_.dialog_begin(pub_port_, dm_, &scope_);
         for (std::uint32_t i = 0; i < sc_.n_occ; i++)
             out_occ(sc_.occ[i]);
-        if (n_pin_) {
-            std::array<std::uint16_t, 8> ports{};
-            for (int i = 0; i < 4; i++) {
-                ports[i] = rtp_[i];
-                ports[i + 4] = rtcp_[i];
-            }
-            st_.media_remember(pub_port_, ports);
-        } else if (call_over()) {
-            st_.media_close(pub_port_);
+        if (!in_dialog_)
+            return;
+        std::array<std::uint16_t, 8> ports{};
+        for (int i = 0; i < 4; i++) {
+            ports[i] = rtp_[i];
+            ports[i + 4] = rtcp_[i];
         }
+        st_.dialog_out(pub_port_, dm_, ports);
     }
 
     void inbound() {
@@ -55,25 +55,7 @@ class Decider {
             if (e >= 0)
                 st_.binding_lifetime(pub_port_, static_cast<std::uint32_t>(e));
         }
-        if (call_over()) {
-            st_.media_close(pub_port_);
-            return;
-        }
-        if (!(sc_.sdp.flags & SIPALG_SF_PRESENT) || !sc_.sdp.n_media)
-            return;
-        if (!sc_.is_request || sc_.method == SIPALG_M_ACK) {
-            std::array<std::uint32_t, 8> ips{};
-            for (std::uint32_t i = 0; i < 4 && i < sc_.sdp.n_media; i++) {
-                if (!sc_.sdp.m[i].port)
-                    continue;
-                ips[i] = sipalg_sdp_media_ip(&sc_, i, 0);
-                ips[i + 4] = sipalg_sdp_media_ip(&sc_, i, 1);
-            }
-            st_.media_scope(pub_port_, ips);
-            return;
-        }
-        if (const std::uint32_t ip = sipalg_sdp_media_ip(&sc_, 0, 0))
-            st_.media_offer(pub_port_, ip);
+        st_.dialog_in(pub_port_, dm_);
     }
 
     std::uint32_t n_set() const { return n_set_; }
@@ -84,22 +66,19 @@ class Decider {
         n_set_++;
     }
 
-    bool call_over() const {
-        if (sc_.is_request)
-            return sc_.method == SIPALG_M_BYE || sc_.method == SIPALG_M_CANCEL;
-        return sc_.cseq_method == SIPALG_M_INVITE && sc_.status >= 300;
-    }
-
     std::uint16_t sip_port_of(std::uint32_t ip, std::uint32_t port) const {
         if (ip == phone_.ip && port == phone_.port)
             return pub_port_;
         return st_.binding_port({ip, static_cast<std::uint16_t>(port)});
     }
 
-    std::uint16_t pin(std::uint32_t ip, std::uint32_t port, std::uint32_t want) {
-        const std::uint16_t got =
-                st_.pinhole_open({ip, static_cast<std::uint16_t>(port)},
-                                 static_cast<std::uint16_t>(want), pub_port_, offer_ip_);
+    std::uint16_t pin(std::uint32_t line, std::uint32_t ip, std::uint32_t port,
+                      std::uint32_t want) {
+        if (!in_dialog_)
+            return 0;
+        const std::uint16_t got = st_.pinhole_open({ip, static_cast<std::uint16_t>(port)},
+                                                   static_cast<std::uint16_t>(want), pub_port_,
+                                                   line < 4 ? scope_[line] : 0);
         if (got)
             n_pin_++;
         return got;
@@ -113,21 +92,21 @@ class Decider {
             return;
         if (o.kind == SIPALG_OCC_SDP_RTCP_PORT) {
             const std::uint32_t want = remembered && rtp_[i] ? rtp_[i] + 1u : 0;
-            if (const std::uint16_t c = pin(o.ip, o.port, want)) {
+            if (const std::uint16_t c = pin(i, o.ip, o.port, want)) {
                 if (remembered)
                     rtcp_[i] = c;
                 set(o, net_.public_ip, c);
             }
             return;
         }
-        const std::uint16_t p = pin(o.ip, o.port, 0);
+        const std::uint16_t p = pin(i, o.ip, o.port, 0);
         if (!p)
             return;
         if (remembered)
             rtp_[i] = p;
         set(o, net_.public_ip, p);
         if ((md.flags & SIPALG_MF_RTP) && !(md.flags & SIPALG_MF_RTCP) && o.port < 65535) {
-            const std::uint16_t c = pin(o.ip, o.port + 1u, p + 1u);
+            const std::uint16_t c = pin(i, o.ip, o.port + 1u, p + 1u);
             if (remembered)
                 rtcp_[i] = c;
         }
@@ -206,7 +185,9 @@ class Decider {
     Phone phone_;
     std::uint16_t pub_port_;
     std::uint32_t n_set_ = 0, n_pin_ = 0;
-    std::uint32_t offer_ip_ = 0;
+    sipalg_dialog_msg dm_{};
+    bool in_dialog_ = false;
+    std::array<std::uint32_t, 4> scope_{}; // the peer's media address per line (host order)
     std::array<std::uint16_t, 4> rtp_{}, rtcp_{};
 };
 
@@ -291,7 +272,7 @@ Outcome process(const Datagram &d, const Net &net, SlowState &state) {
     if (v == SIPALG_NOT_SIP)
         return res; // keepalives and the like cross through the binding as they are
 
-    Decider dec(work->w.sc, net, state, phone, pub_port);
+    Decider dec(work->w.sc, work->w.msg, net, state, phone, pub_port);
     if (d.dir == Dir::Out)
         dec.outbound();
     else

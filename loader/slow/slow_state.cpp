@@ -44,11 +44,6 @@ bool MapSlowState::binding_phone(std::uint16_t public_port, Phone *p) const {
     return true;
 }
 
-std::uint32_t MapSlowState::binding_offer_ip(std::uint16_t public_port) const {
-    const sipalg_port s = maps_.read_slot(public_port);
-    return s.state == SIPALG_PORT_BINDING ? ntohl(s.remote_ip) : 0;
-}
-
 void MapSlowState::binding_lifetime(std::uint16_t public_port, std::uint32_t seconds) {
     sipalg_admin a = op_on(SIPALG_OP_BINDING_LIFETIME, public_port);
     a.arg = seconds;
@@ -66,27 +61,28 @@ std::uint16_t MapSlowState::pinhole_open(Phone media, std::uint16_t want, std::u
     return a.result == 0 ? a.public_port : 0;
 }
 
-void MapSlowState::media_remember(std::uint16_t owner, const std::array<std::uint16_t, 8> &ports) {
-    sipalg_admin a = op_on(SIPALG_OP_MEDIA_REMEMBER, owner);
+bool MapSlowState::dialog_begin(std::uint16_t owner, const sipalg_dialog_msg &dm,
+                                std::array<std::uint32_t, 4> *scope) {
+    sipalg_admin a = op_on(SIPALG_OP_DIALOG_BEGIN, owner);
+    a.dm = dm;
+    a = run(a);
+    for (std::size_t i = 0; i < scope->size(); i++)
+        (*scope)[i] = a.result == 0 ? ntohl(a.ips[i]) : 0;
+    return a.result == 0;
+}
+
+void MapSlowState::dialog_out(std::uint16_t owner, const sipalg_dialog_msg &dm,
+                              const std::array<std::uint16_t, 8> &ports) {
+    sipalg_admin a = op_on(SIPALG_OP_DIALOG_OUT, owner);
+    a.dm = dm;
     for (std::size_t i = 0; i < ports.size(); i++)
         a.ports[i] = ports[i];
     run(a);
 }
 
-void MapSlowState::media_scope(std::uint16_t owner, const std::array<std::uint32_t, 8> &ips) {
-    sipalg_admin a = op_on(SIPALG_OP_MEDIA_SCOPE, owner);
-    for (std::size_t i = 0; i < ips.size(); i++)
-        a.ips[i] = htonl(ips[i]);
-    run(a);
-}
-
-void MapSlowState::media_close(std::uint16_t owner) {
-    run(op_on(SIPALG_OP_MEDIA_CLOSE, owner));
-}
-
-void MapSlowState::media_offer(std::uint16_t owner, std::uint32_t ip) {
-    sipalg_admin a = op_on(SIPALG_OP_MEDIA_OFFER, owner);
-    a.remote_ip = htonl(ip);
+void MapSlowState::dialog_in(std::uint16_t owner, const sipalg_dialog_msg &dm) {
+    sipalg_admin a = op_on(SIPALG_OP_DIALOG_IN, owner);
+    a.dm = dm;
     run(a);
 }
 

@@ -25,16 +25,20 @@ class SlowState {
     // The public port of an existing binding (0: none), and the phone behind a public port.
     virtual std::uint16_t binding_port(Phone p) const = 0;
     virtual bool binding_phone(std::uint16_t public_port, Phone *p) const = 0;
-    // The media address of the last offer that came in for this binding (0: none).
-    virtual std::uint32_t binding_offer_ip(std::uint16_t public_port) const = 0;
     virtual void binding_lifetime(std::uint16_t public_port, std::uint32_t seconds) = 0;
     // Opens or refreshes a pinhole; its public port, 0 if none could be had.
     virtual std::uint16_t pinhole_open(Phone media, std::uint16_t want, std::uint16_t owner,
                                        std::uint32_t remote_ip) = 0;
-    virtual void media_remember(std::uint16_t owner, const std::array<std::uint16_t, 8> &ports) = 0;
-    virtual void media_scope(std::uint16_t owner, const std::array<std::uint32_t, 8> &ips) = 0;
-    virtual void media_close(std::uint16_t owner) = 0;
-    virtual void media_offer(std::uint16_t owner, std::uint32_t ip) = 0;
+    // The dialog (call) of a message of the binding `owner`, created if the message may start
+    // one: true and the peer's media address per line (host order, 0: not known), the scope of
+    // pinholes the phone's SDP opens; false: no dialog, so open no pinholes.
+    virtual bool dialog_begin(std::uint16_t owner, const sipalg_dialog_msg &dm,
+                              std::array<std::uint32_t, 4> *scope) = 0;
+    // The phone's message, with the pinholes its SDP opened (RTP per line, then RTCP).
+    virtual void dialog_out(std::uint16_t owner, const sipalg_dialog_msg &dm,
+                            const std::array<std::uint16_t, 8> &ports) = 0;
+    // A message to the phone.
+    virtual void dialog_in(std::uint16_t owner, const sipalg_dialog_msg &dm) = 0;
 };
 
 class MapSlowState : public SlowState {
@@ -45,14 +49,14 @@ class MapSlowState : public SlowState {
     std::uint16_t binding_touch(Phone p, bool is_register) override;
     std::uint16_t binding_port(Phone p) const override;
     bool binding_phone(std::uint16_t public_port, Phone *p) const override;
-    std::uint32_t binding_offer_ip(std::uint16_t public_port) const override;
     void binding_lifetime(std::uint16_t public_port, std::uint32_t seconds) override;
     std::uint16_t pinhole_open(Phone media, std::uint16_t want, std::uint16_t owner,
                                std::uint32_t remote_ip) override;
-    void media_remember(std::uint16_t owner, const std::array<std::uint16_t, 8> &ports) override;
-    void media_scope(std::uint16_t owner, const std::array<std::uint32_t, 8> &ips) override;
-    void media_close(std::uint16_t owner) override;
-    void media_offer(std::uint16_t owner, std::uint32_t ip) override;
+    bool dialog_begin(std::uint16_t owner, const sipalg_dialog_msg &dm,
+                      std::array<std::uint32_t, 4> *scope) override;
+    void dialog_out(std::uint16_t owner, const sipalg_dialog_msg &dm,
+                    const std::array<std::uint16_t, 8> &ports) override;
+    void dialog_in(std::uint16_t owner, const sipalg_dialog_msg &dm) override;
 
   private:
     sipalg_admin run(sipalg_admin a) const;

@@ -41,6 +41,7 @@ class Datapath : public testing::Test {
         skel_ = sipalg_bpf__open_and_load();
         ASSERT_NE(skel_, nullptr) << "loading the BPF object failed (verifier?)";
         write_config(default_config(true));
+        write_limits(default_limits());
     }
     void TearDown() override {
         if (skel_)
@@ -52,6 +53,12 @@ class Datapath : public testing::Test {
     void write_config(const sipalg_config &c) {
         const __u32 key = SIPALG_CONFIG_KEY;
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_config, &key, sizeof(key), &c, sizeof(c),
+                                       BPF_ANY),
+                  0);
+    }
+    void write_limits(const sipalg_limits &l) {
+        const __u32 key = SIPALG_LIMITS_KEY;
+        ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_limits, &key, sizeof(key), &l, sizeof(l),
                                        BPF_ANY),
                   0);
     }

@@ -63,7 +63,9 @@ std::string response(const std::string &status, const std::string &via, const st
            via +
            ">;tag=f1\r\n"
            "To: <sip:2001@198.51.100.20>;tag=t2\r\n"
-           "Call-ID: call-1\r\n"
+           "Call-ID: c1@" +
+           via.substr(0, via.find(':')) + // the INVITE's Call-ID, as on this side of the router
+           "\r\n"
            "CSeq: " +
            cseq + "\r\n" + extra + (body.empty() ? "" : "Content-Type: application/sdp\r\n") +
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
@@ -180,24 +182,51 @@ TEST_F(SipRewrite, InboundAnswerRestoresTopViaAndScopesThePinholes) {
     EXPECT_EQ(m.ret, TC_ACT_REDIRECT);
 }
 
-TEST_F(SipRewrite, ByeClosesTheCallsPinholes) {
+// BYE from the far end, then the phone's 200: the call's pinholes close with the answer (media
+// may still flow while the BYE is in flight), and nothing of the call is left.
+TEST_F(SipRewrite, ByeAndItsAnswerCloseTheCallsPinholes) {
     register_phone1();
     ASSERT_EQ(invite_out().ret, TC_ACT_REDIRECT);
     ASSERT_EQ(state().pinholes, 2u);
-    const std::string bye = "BYE sip:1001@203.0.113.1:5060 SIP/2.0\r\n"
-                            "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
-                            "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
-                            "To: <sip:1001@203.0.113.1:5060>;tag=f1\r\n"
-                            "Call-ID: call-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
-    const UdpFrameSpec in = from_internet(net::kRemote, 5060, 5060, bye);
+    ASSERT_EQ(state().dialogs, 1u);
+    auto bye = [](const std::string &phone) {
+        return "BYE sip:1001@" + phone +
+               ":5060 SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
+               "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
+               "To: <sip:1001@" +
+               phone +
+               ":5060>;tag=f1\r\n"
+               "Call-ID: c1@" +
+               phone + "\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+    };
+    const UdpFrameSpec in = from_internet(net::kRemote, 5060, 5060, bye("203.0.113.1"));
     const RunResult r = run_wan_in(build_udp_frame(in));
     ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
-    const auto expected = build_udp_frame(
-            with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
-                         replace_all(bye, "203.0.113.1:5060", "192.168.1.10:5060")));
+    const auto expected = build_udp_frame(with_payload(
+            dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060), bye(net::kPhone1)));
     EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
+    EXPECT_EQ(state().pinholes, 2u) << "closed by the BYE's answer, not by the BYE";
+
+    auto ok = [](const std::string &phone) {
+        return "SIP/2.0 200 OK\r\n"
+               "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
+               "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
+               "To: <sip:1001@" +
+               phone +
+               ":5060>;tag=f1\r\n"
+               "Call-ID: c1@" +
+               phone + "\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+    };
+    const UdpFrameSpec out =
+            from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060, ok(net::kPhone1));
+    const RunResult o = run_lan(build_udp_frame(out));
+    ASSERT_EQ(o.ret, TC_ACT_REDIRECT);
+    EXPECT_EQ(o.out, build_udp_frame(with_payload(snat_expected(out, 5060), ok("203.0.113.1"))));
     EXPECT_EQ(state().pinholes, 0u);
+    EXPECT_EQ(state().dialogs, 0u);
     EXPECT_FALSE(pinhole(net::kPhone1, 40000));
+    EXPECT_EQ(counter(SIPALG_CTR_DLG_ENDED), 1u);
 }
 
 TEST_F(SipRewrite, InboundInviteRequestUriRestoredAndAnswerOpensScopedPinholes) {

@@ -63,6 +63,15 @@ inline sipalg_config topology_config(const net::Topology &topo, bool enabled) {
     return c;
 }
 
+// The dialog limits `sipalg load` writes by default.
+inline sipalg_limits default_limits() {
+    sipalg_limits l{};
+    l.dlg_idle_s = 300;
+    l.dlg_max_phone = 64;
+    l.dlg_max_total = 16384;
+    return l;
+}
+
 // The LAN port entry `sipalg load` writes for the test topology's lan0 when the LAN port XDP
 // program goes on it (a plain LAN interface: its own port; keyed by its ifindex).
 inline sipalg_lan_port topology_lan_port(const net::Topology &topo, std::uint8_t flags) {
