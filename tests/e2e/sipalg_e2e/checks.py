@@ -73,14 +73,20 @@ def rtp_pair(ra, a_name, rb, b_name):
     rx_a, rx_b = ra.get("received", 0), rb.get("received", 0)
     tx_a, tx_b = ra.get("sent", 0), rb.get("sent", 0)
     ok = tx_a > 0 and tx_b > 0 and rx_a >= MEDIA_MIN_RATIO * tx_b and rx_b >= MEDIA_MIN_RATIO * tx_a
-    return ok, "%d of %d at %s, %d of %d at %s" % (rx_a, tx_b, a_name, rx_b, tx_a, b_name)
+    if ok:
+        return ok, "%d of %d at %s, %d of %d at %s" % (rx_a, tx_b, a_name, rx_b, tx_a, b_name)
+    return ok, "%d at %s (%s sent %d to %s), %d at %s (%s sent %d to %s)" % (
+        rx_a, a_name, b_name, tx_b, rb.get("to", "?"), rx_b, b_name, a_name, tx_a,
+        ra.get("to", "?"))
 
 
-def media_by_call(results):
-    """rtp_peer results keyed by their call's Call-ID (the "tag" the scenarios give them)."""
+def by_socket(results, field="bind"):
+    """rtp_peer results keyed by their media socket ("bind") or by where they sent ("to").
+    The Internet side is never translated, so what a LAN end sent to is the far end's
+    socket: that pairs the two ends of a call even where the ALG rewrote its Call-ID."""
     by = {}
     for r in results:
-        by.setdefault(r.get("tag", ""), []).append(r)
+        by.setdefault(r.get(field), []).append(r)
     return by
 
 

@@ -153,7 +153,8 @@ class Env:
 
     def pinhole_count(self):
         """Media pinholes the router holds now: sipalg's pinholes (sipalg modes), the kernel
-        SIP helper's conntrack expectations (linux); None where the router keeps none."""
+        SIP helper's media expectations in conntrack (linux); None where the router keeps
+        none."""
         if self.mode in ("sipalg", "sipalg-off"):
             out = self.topo.sipalg("pinholes", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT,
                                    "-j").stdout
@@ -162,7 +163,9 @@ class Env:
             r = self.topo.run(A.NS_ROUTER, ["conntrack", "-L", "expect"], check=False)
             if r.returncode != 0:
                 raise RuntimeError("conntrack -L expect: %s" % (r.stderr or r.stdout).strip())
-            return sum(1 for line in r.stdout.splitlines() if line.strip())
+            # class=0 is signalling (the helper expects calls to a registered contact).
+            return sum(1 for line in r.stdout.splitlines()
+                       if line.strip() and "class=0" not in line.split())
         return None
 
     # --- looking at the WAN ----------------------------------------------

@@ -2,8 +2,9 @@
 moved RTP port), D4 (call waiting).
 
 A router that remembers one SDP exchange per phone SIP socket gets these wrong in ways
-N1-N17 never show: every call here has its own RTP port, media is counted per call (by
-Call-ID, the tag both rtp_peers of a call carry), and after the BYEs the router must hold
+N1-N17 never show: every call here has its own RTP port, media is counted per call (the
+two rtp_peers of a call are paired by socket: where the LAN end sent is the Internet end's
+socket, as the ALG may rewrite Call-IDs), and after the BYEs the router must hold
 as many pinholes as before the calls (sipalg's pinhole table in the sipalg modes, the SIP
 helper's conntrack expectations in linux mode). Every problem found is reported, not just
 the first, so one FAIL line says all that went wrong.
@@ -88,12 +89,13 @@ def _wave(env, remote, n, register, label, base, problems):
     if len(answered) < n:
         problems.append("%s: %d of %d calls answered" % (label, len(answered), n))
     mine = sorted(pbx.wait_media(n, timeout=8, kind="out"), key=_call_no)
-    theirs = C.media_by_call(remote.wait_media(1, timeout=8, kind="in"))
+    theirs = C.by_socket(remote.wait_media(1, timeout=8, kind="in"))
     good, worst, bad = 0, None, []
     for r in mine:
-        peer = theirs.get(r.get("tag"))
+        peer = theirs.get(r.get("to"))
         if not peer:
-            bad.append("call %d: no media at remote" % _call_no(r))
+            bad.append("call %d: the PBX sent to %s, where the remote has no call" %
+                       (_call_no(r), r.get("to")))
             continue
         ok, text = C.rtp_pair(r, "PBX", peer[0], "remote")
         if ok:
@@ -174,14 +176,15 @@ def d2(env):
         elif want not in got.body:
             problems.append("the answer to '%s' lost its %s" % (subject, want))
     mine = {_phase(r): r for r in p1.wait_media(3, timeout=8, kind="out")}
-    invite = (p1.sent("INVITE") or [None])[0]
-    theirs = {_phase(r): r for r in remote.wait_media(3, timeout=8, kind="in")
-              if invite and r.get("tag") == invite.call_id}
+    far = (mine.get("talk") or {}).get("to")
+    theirs = {_phase(r): r for r in C.by_socket(remote.wait_media(3, timeout=8, kind="in"))
+              .get(far, [])}
     texts = []
     for stretch, peer in STRETCHES:
         a, b = mine.get(stretch), theirs.get(peer)
         if a is None or b is None:
-            problems.append("%s: no media at %s" % (stretch, "phone1" if a is None else "remote"))
+            problems.append("%s: no media at %s" % (stretch, "phone1" if a is None else
+                                                    "remote on %s, where phone1 sent" % far))
             continue
         ok, text = C.rtp_pair(a, "phone1", b, "remote")
         texts.append("%s %s" % (stretch, text))
@@ -237,11 +240,11 @@ def d4(env):
             id_b in byes and byes[id_a] < byes[id_b]):
         problems.append("the calls did not overlap as planned (B rings while A is up, A ends "
                         "first)")
-    at_phone = C.media_by_call(p1.wait_media(2, timeout=8, kind="in"))
+    at_phone = C.by_socket(p1.wait_media(2, timeout=8, kind="in"), "to")
     texts, ports = [], set()
-    for name, ua, cid in calls:
+    for name, ua, _ in calls:
         far = C.media(ua, "out", timeout=8)
-        near = (at_phone.get(cid) or [None])[0]
+        near = (at_phone.get((far or {}).get("bind")) or [None])[0]
         if far is None or near is None:
             problems.append("call %s: no media at %s" % (name, "remote" if far is None
                                                            else "phone1"))
