@@ -42,22 +42,26 @@ std::string big_sdp(const std::string &ip, std::uint16_t a, std::uint16_t a_rtcp
     return s;
 }
 
-std::string invite(const std::string &host, const std::string &body) {
+std::string invite(const std::string &host, const std::string &body,
+                   const std::string &call = "big-1") {
     return "INVITE sip:2001@198.51.100.20 SIP/2.0\r\nVia: SIP/2.0/UDP " + host +
            ";branch=z9hG4bK-big;rport\r\nFrom: <sip:1001@" + host +
-           ">;tag=f1\r\nTo: <sip:2001@198.51.100.20>\r\nCall-ID: big-1\r\nCSeq: 1 INVITE\r\n"
+           ">;tag=f1\r\nTo: <sip:2001@198.51.100.20>\r\nCall-ID: " + call +
+           "\r\nCSeq: 1 INVITE\r\n"
            "Contact: <sip:1001@" +
            host +
            ">\r\nContent-Type: application/sdp\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\n\r\n" + body;
 }
 
-std::string ok200(const std::string &via, const std::string &body) {
+std::string ok200(const std::string &via, const std::string &body,
+                  const std::string &call = "big-1", const std::string &cseq = "1 INVITE") {
     return "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP " + via +
            ";branch=z9hG4bK-big;rport=5060\r\nFrom: <sip:1001@" + via +
-           ">;tag=f1\r\nTo: <sip:2001@198.51.100.20>;tag=t2\r\nCall-ID: big-1\r\nCSeq: 1 "
-           "INVITE\r\nContent-Type: application/sdp\r\nContent-Length: " +
-           std::to_string(body.size()) + "\r\n\r\n" + body;
+           ">;tag=f1\r\nTo: <sip:2001@198.51.100.20>;tag=t2\r\nCall-ID: " + call +
+           "\r\nCSeq: " + cseq + "\r\n" +
+           (body.empty() ? "" : "Content-Type: application/sdp\r\n") +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 std::vector<std::uint8_t> bytes(const std::string &s) {
@@ -152,6 +156,55 @@ TEST_F(SlowDaemon, LargeAnswerRestoresTheViaAndScopesThePinholes) {
     ASSERT_TRUE(a && vc);
     EXPECT_EQ(slot(a->public_port).remote_ip, be32("198.51.100.30"));
     EXPECT_EQ(slot(vc->public_port).remote_ip, be32("198.51.100.30"));
+}
+
+// Two large calls on one phone socket through the daemon: each answer scopes only its own
+// call's pinholes, and ending one (the peer's BYE, the phone's 200) closes only its own, by the
+// same dialog rules as the fast path.
+TEST_F(SlowDaemon, TwoCallsOnOneSocketKeepTheirOwnPinholes) {
+    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40000, 40001, 40002, 40003),
+                         "big-1"))
+                      .verdict,
+              Verdict::Rewritten);
+    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40010, 40011, 40012, 40013),
+                         "big-2"))
+                      .verdict,
+              Verdict::Rewritten);
+    EXPECT_EQ(state().dialogs, 2u);
+    EXPECT_EQ(state().pinholes, 8u);
+    const std::string b2 = big_sdp("198.51.100.32", 32000, 32001, 32002, 32003);
+    const std::string b1 = big_sdp("198.51.100.31", 31000, 31001, 31002, 31003);
+    ASSERT_EQ(in(ok200("203.0.113.1:5060", b2, "big-2")).verdict, Verdict::Rewritten);
+    ASSERT_EQ(in(ok200("203.0.113.1:5060", b1, "big-1")).verdict, Verdict::Rewritten);
+    EXPECT_EQ(slot(40000).remote_ip, be32("198.51.100.31"));
+    EXPECT_EQ(slot(40003).remote_ip, be32("198.51.100.31"));
+    EXPECT_EQ(slot(40010).remote_ip, be32("198.51.100.32"));
+    EXPECT_EQ(slot(40013).remote_ip, be32("198.51.100.32"));
+
+    const std::string bye = "BYE sip:1001@203.0.113.1:5060 SIP/2.0\r\n"
+                            "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
+                            "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
+                            "To: <sip:1001@203.0.113.1:5060>;tag=f1\r\n"
+                            "Call-ID: big-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+    const Outcome r = in(bye);
+    ASSERT_EQ(r.verdict, Verdict::Rewritten) << r.why;
+    EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()),
+              replace_all(bye, "203.0.113.1:5060", "192.168.1.10:5060"));
+    EXPECT_EQ(state().pinholes, 8u) << "closed by the BYE's answer";
+    const std::string ok = "SIP/2.0 200 OK\r\n"
+                           "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
+                           "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
+                           "To: <sip:1001@192.168.1.10:5060>;tag=f1\r\n"
+                           "Call-ID: big-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+    const Outcome o = out(ok);
+    ASSERT_EQ(o.verdict, Verdict::Rewritten) << o.why;
+    EXPECT_EQ(std::string(o.payload.begin(), o.payload.end()),
+              replace_all(ok, "192.168.1.10:5060", "203.0.113.1:5060"));
+    EXPECT_EQ(state().dialogs, 1u);
+    EXPECT_EQ(state().pinholes, 4u);
+    EXPECT_FALSE(pinhole(net::kPhone1, 40000));
+    EXPECT_TRUE(pinhole(net::kPhone1, 40010));
+    EXPECT_EQ(slot(40010).refs, 1);
 }
 
 TEST_F(SlowDaemon, WhatCannotBeFinishedIsNeverSentOn) {
