@@ -162,7 +162,7 @@ int sipalg_admin(struct sipalg_admin *a) {
         break;
     case SIPALG_OP_DAEMON_COUNT:
         if (a->arg != SIPALG_CTR_DAEMON_HANDLED && a->arg != SIPALG_CTR_DAEMON_FAILED &&
-            a->arg != SIPALG_CTR_DAEMON_DROPPED) {
+            a->arg != SIPALG_CTR_DAEMON_DROPPED && a->arg != SIPALG_CTR_TCP_REFUSED) {
             a->result = -EINVAL;
             break;
         }

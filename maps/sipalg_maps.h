@@ -451,7 +451,9 @@ struct sipalg_admin {
     X(DLG_ENDED, "dlg_ended", "dialogs ended by BYE, CANCEL or a final failure of the INVITE")     \
     X(DLG_TIMEOUT, "dlg_timeout", "dialogs ended by the dialog timeout")                           \
     X(DLG_LIMIT_PHONE, "dlg_limit_phone", "dialogs refused: per-phone limit reached")              \
-    X(DLG_LIMIT_TOTAL, "dlg_limit_total", "dialogs refused: total limit reached")
+    X(DLG_LIMIT_TOTAL, "dlg_limit_total", "dialogs refused: total limit reached")                  \
+    X(TCP_REFUSED, "tcp_refused",                                                                  \
+      "new TCP connections to a binding from a peer its phone did not register with (reset)")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {

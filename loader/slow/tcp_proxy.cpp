@@ -205,7 +205,7 @@ void TcpProxy::accept_inbound(UniqueFd fd, Addr peer, Addr local) {
     const TcpBinding *b = bindings_.find(local.port, state_);
     if (!b || !TcpBindings::admits(*b, peer.ip)) {
         reset(fd);
-        report_(SIPALG_CTR_DAEMON_DROPPED,
+        report_(SIPALG_CTR_TCP_REFUSED,
                 "tcp " + str(peer) + " -> " + str(local) + ": refused: " +
                         (b ? "not a peer the phone registered with"
                            : "no binding registered over TCP on that port"));

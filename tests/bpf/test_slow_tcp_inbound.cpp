@@ -109,7 +109,7 @@ class SlowTcpInbound : public Datapath {
         proxy_ = std::make_unique<TcpProxy>(
                 net_, *state_, *bindings_,
                 [this](std::optional<sipalg_counter> c, const std::string &line) {
-                    if (c && *c == SIPALG_CTR_DAEMON_DROPPED)
+                    if (c && *c == SIPALG_CTR_TCP_REFUSED)
                         dropped_.push_back(line);
                 });
         proxy_->listen(kListen);
