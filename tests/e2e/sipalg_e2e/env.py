@@ -153,9 +153,9 @@ class Env:
 
     def pinhole_count(self):
         """Media pinholes the router holds now: sipalg's pinholes (sipalg modes), the kernel
-        SIP helper's media expectations in conntrack (linux); None where the router keeps
-        none."""
-        if self.mode in ("sipalg", "sipalg-off"):
+        SIP helper's media expectations in conntrack (linux); None where no ALG is at work
+        (none, direct, and sipalg-off, whose disabled ALG opens none)."""
+        if self.mode == "sipalg":
             out = self.topo.sipalg("pinholes", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT,
                                    "-j").stdout
             return len(json.loads(out)["pinholes"])
