@@ -2,14 +2,23 @@
 # The benchmark suite in one command (root, after the README's setup): builds, runs every
 # benchmark of bench/ and writes bench/RESULTS.md and bench/media_fwd.png.
 #
-#   bash bench/run.sh [--quick]
+#   bash bench/run.sh [--quick] [--no-calls]
+#
+# --no-calls skips the concurrent-calls benchmark (bench/calls.py, about 10 minutes).
 #
 # Machines are shared and noisy: every figure is a median of several runs, configurations are
 # interleaved, ratios are taken within one run. Nothing here is a pass/fail test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=()
-[ "${1:-}" = "--quick" ] && quick=(--quick)
+calls=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=(--quick) ;;
+    --no-calls) calls=0 ;;
+    *) echo "usage: bash bench/run.sh [--quick] [--no-calls]" >&2; exit 2 ;;
+  esac
+done
 [ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: must run as root" >&2; exit 1; }
 
 bash scripts/deps.sh
@@ -34,6 +43,11 @@ python3 bench/media_fwd.py run "${quick[@]}" --gen build/bench/media_fwd_gen \
 step "signalling through the router (SIPp)"
 python3 bench/signalling.py "${quick[@]}" --sipalg build/sipalg --json "$out/signalling.json" \
   --md "$out/signalling.md" >&2
+if [ "$calls" = 1 ]; then
+  step "concurrent calls through the router (SIPp, 1,000 / 10,000 held calls)"
+  python3 bench/calls.py "${quick[@]}" --sipalg build/sipalg --json "$out/calls.json" \
+    --md "$out/calls.md" >&2
+fi
 step "scale (100k / 1M entries, enable/disable)"
 build/bench/scale "${quick[@]}" --sipalg build/sipalg --json "$out/scale.json" --md "$out/scale.md" >&2
 step "slow path"
@@ -73,6 +87,7 @@ python3 bench/media_plot.py "$out/media_fwd.json" bench/media_fwd.png
   cat "$out/media_fwd.md"; echo
   echo "![media forwarding](media_fwd.png)"; echo
   cat "$out/signalling.md"; echo
+  if [ -f "$out/calls.md" ]; then cat "$out/calls.md"; echo; fi
   cat "$out/scale.md"; echo
   cat "$out/slow_path.md"
 } > bench/RESULTS.md
