@@ -167,6 +167,10 @@ int main(int argc, char **argv) {
         cfg.pin_max_phone = 64;
         cfg.pin_max_total = 65536;
         const __u32 zero = 0;
+        // The dialog limits `sipalg load` writes: without them no call gets a dialog, and the
+        // SIP cases would measure a path without pinholes.
+        const sipalg_limits lim = default_limits();
+        bpf_map__update_elem(skel->maps.sipalg_limits, &zero, 4, &lim, sizeof(lim), BPF_ANY);
         auto set_enabled = [&](bool on) {
             cfg.enabled = on;
             bpf_map__update_elem(skel->maps.sipalg_config, &zero, 4, &cfg, sizeof(cfg), BPF_ANY);
