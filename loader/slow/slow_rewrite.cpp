@@ -207,7 +207,8 @@ const char *verdict_name(int v) {
 // Scans a message (at most SIPALG_MSG_MAX bytes) into `work` as the kernel does for that
 // direction: outbound the LAN prefixes are the addresses to find, inbound the public address.
 int scan(Work &work, const std::vector<std::uint8_t> &payload, const Net &net, Dir dir) {
-    std::memcpy(work.w.msg, payload.data(), payload.size());
+    if (!payload.empty()) // an empty vector's data() may be null, even for 0 bytes
+        std::memcpy(work.w.msg, payload.data(), payload.size());
     std::memset(&work.mt, 0, sizeof(work.mt));
     if (dir == Dir::Out) {
         for (const Prefix &p : net.lan)
