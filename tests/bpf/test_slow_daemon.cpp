@@ -207,6 +207,52 @@ TEST_F(SlowDaemon, TwoCallsOnOneSocketKeepTheirOwnPinholes) {
     EXPECT_EQ(slot(40010).refs, 1);
 }
 
+// The daemon follows an exchange the way the fast path does: a re-INVITE moving the phone's
+// port opens the new pinholes scoped to the peer at once and the answer closes the old ones; a
+// CANCEL of another, ringing call closes exactly its pinholes.
+TEST_F(SlowDaemon, ReInviteMovesThePortAndCancelEndsARingingCall) {
+    const std::string b1 = big_sdp("198.51.100.31", 31000, 31001, 31002, 31003);
+    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40000, 40001, 40002, 40003),
+                         "big-1"))
+                      .verdict,
+              Verdict::Rewritten);
+    ASSERT_EQ(in(ok200("203.0.113.1:5060", b1, "big-1")).verdict, Verdict::Rewritten);
+    const std::string moved = replace_all(
+            invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40020, 40021, 40022, 40023), "big-1"),
+            "CSeq: 1 INVITE", "CSeq: 2 INVITE");
+    const Outcome r = out(moved);
+    ASSERT_EQ(r.verdict, Verdict::Rewritten) << r.why;
+    EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()),
+              replace_all(invite("203.0.113.1:5060", big_sdp(kPub, 40020, 40021, 40022, 40023),
+                                 "big-1"),
+                          "CSeq: 1 INVITE", "CSeq: 2 INVITE"));
+    EXPECT_EQ(slot(40020).remote_ip, be32("198.51.100.31")) << "scoped at once";
+    EXPECT_EQ(state().pinholes, 8u);
+    ASSERT_EQ(in(ok200("203.0.113.1:5060", b1, "big-1", "2 INVITE")).verdict, Verdict::Rewritten);
+    EXPECT_EQ(state().pinholes, 4u);
+    EXPECT_FALSE(pinhole(net::kPhone1, 40000));
+    EXPECT_TRUE(pinhole(net::kPhone1, 40023));
+
+    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40010, 40011, 40012, 40013),
+                         "big-2"))
+                      .verdict,
+              Verdict::Rewritten);
+    EXPECT_EQ(state().pinholes, 8u);
+    const std::string cancel = "CANCEL sip:2001@198.51.100.20 SIP/2.0\r\n"
+                               "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK-big;rport\r\n"
+                               "From: <sip:1001@192.168.1.10:5060>;tag=f1\r\n"
+                               "To: <sip:2001@198.51.100.20>\r\n"
+                               "Call-ID: big-2\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n";
+    const Outcome c = out(cancel);
+    ASSERT_EQ(c.verdict, Verdict::Rewritten) << c.why;
+    EXPECT_EQ(std::string(c.payload.begin(), c.payload.end()),
+              replace_all(cancel, "192.168.1.10:5060", "203.0.113.1:5060"));
+    EXPECT_EQ(state().pinholes, 4u);
+    EXPECT_EQ(state().dialogs, 1u);
+    EXPECT_TRUE(pinhole(net::kPhone1, 40020));
+    EXPECT_FALSE(pinhole(net::kPhone1, 40010));
+}
+
 TEST_F(SlowDaemon, WhatCannotBeFinishedIsNeverSentOn) {
     // Over even the slow path's limit, malformed, or to a port no binding owns: nothing to send.
     EXPECT_EQ(out(invite("192.168.1.10:5060", std::string(slow_msg_max(), 'x'))).verdict,
