@@ -3,6 +3,7 @@
 // bindings and pinholes go through the real admin program: exact output bytes, the addresses
 // the result is sent with, and the state it leaves behind.
 #include "datapath.hpp"
+#include "pinned_state.hpp"
 #include "slow_rewrite.hpp"
 #include "tcp_bindings.hpp"
 #include "tcp_relay.hpp"
@@ -73,25 +74,13 @@ class SlowDaemon : public Datapath {
     void SetUp() override {
         Datapath::SetUp();
         ASSERT_FALSE(HasFatalFailure());
-        dir_ = "/sys/fs/bpf/sipalg-test-slow-" + std::to_string(getpid());
-        ASSERT_EQ(mkdir(dir_.c_str(), 0700), 0) << "bpffs not mounted at /sys/fs/bpf?";
-        ASSERT_EQ(bpf_object__pin_maps(skel_->obj, dir_.c_str()), 0);
-        ASSERT_EQ(bpf_program__pin(skel_->progs.sipalg_admin, (dir_ + "/prog_admin").c_str()), 0);
-        maps_ = std::make_unique<sipalg::InstanceMaps>(
-                sipalg::InstanceMaps::open(dir_, "test", true));
-        admin_fd_ = bpf_program__fd(skel_->progs.sipalg_admin);
-        state_ = std::make_unique<MapSlowState>(*maps_, admin_fd_);
+        pinned_.pin(skel_, "slow");
+        ASSERT_FALSE(HasFatalFailure());
         net_.public_ip = h(kPub);
         net_.lan = {sipalg::Prefix{h("192.168.0.0"), 16}};
     }
     void TearDown() override {
-        state_.reset();
-        maps_.reset();
-        if (!dir_.empty()) {
-            bpf_object__unpin_maps(skel_->obj, dir_.c_str());
-            std::remove((dir_ + "/prog_admin").c_str());
-            rmdir(dir_.c_str());
-        }
+        pinned_.unpin();
         Datapath::TearDown();
     }
     Outcome out(const std::string &msg) {
@@ -100,7 +89,7 @@ class SlowDaemon : public Datapath {
         d.src = {h(net::kPhone1), 5060};
         d.dst = {h(net::kRemote), 5060};
         d.payload = bytes(msg);
-        return process(d, net_, *state_);
+        return process(d, net_, pinned_.state());
     }
     Outcome in(const std::string &msg, std::uint16_t public_port = 5060) {
         Datagram d;
@@ -108,13 +97,10 @@ class SlowDaemon : public Datapath {
         d.src = {h(net::kRemote), 5060};
         d.dst = {h(kPub), public_port};
         d.payload = bytes(msg);
-        return process(d, net_, *state_);
+        return process(d, net_, pinned_.state());
     }
 
-    std::string dir_;
-    std::unique_ptr<sipalg::InstanceMaps> maps_;
-    int admin_fd_ = -1;
-    std::unique_ptr<MapSlowState> state_;
+    PinnedState pinned_;
     Net net_;
 };
 
@@ -320,7 +306,7 @@ class SlowTcp : public SlowDaemon {
     void SetUp() override {
         SlowDaemon::SetUp();
         relay_ = std::make_unique<TcpRelay>(Addr{h(net::kPhone1), kTcpEphemeral},
-                                            Addr{h(net::kRegistrar), 5060}, net_, *state_);
+                                            Addr{h(net::kRegistrar), 5060}, net_, pinned_.state());
     }
     void TearDown() override {
         relay_.reset();
@@ -400,7 +386,8 @@ TEST_F(SlowTcp, ResponsesUseTheFirstMessagesSipPortAndUnframeableStreamsClose) {
     EXPECT_TRUE(bad.close);
     EXPECT_TRUE(bad.to_server.empty());
     // A server speaking before the phone has no binding to speak to: dropped and counted.
-    TcpRelay fresh({h(net::kPhone2), kTcpEphemeral}, {h(net::kRegistrar), 5060}, net_, *state_);
+    TcpRelay fresh({h(net::kPhone2), kTcpEphemeral}, {h(net::kRegistrar), 5060}, net_,
+                   pinned_.state());
     RelayOutput early;
     const std::string req = tcp_incoming(pub);
     fresh.from_server(reinterpret_cast<const std::uint8_t *>(req.data()), req.size(), early);
@@ -437,13 +424,13 @@ TEST_F(SlowTcp, OnlyA2xxToTheConnectionsOwnRegisterConfirmsTheBinding) {
 }
 
 TEST_F(SlowTcp, ARegistrarsNewConnectionIsRelayedToTheBindingsPrivateEndpoint) {
-    const auto pub_port = state_->binding_touch({h(net::kPhone1), kTcpSipPort}, true);
+    const auto pub_port = pinned_.state().binding_touch({h(net::kPhone1), kTcpSipPort}, true);
     ASSERT_NE(pub_port, 0);
     const std::string phone = std::string(net::kPhone1) + ":" + std::to_string(kTcpSipPort);
     const std::string pub = std::string(kPub) + ":" + std::to_string(pub_port);
     // The registrar connected from an ephemeral port to the binding; the relay's phone is the
     // binding's private endpoint, known before any message.
-    TcpRelay in({h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 41000}, net_, *state_,
+    TcpRelay in({h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 41000}, net_, pinned_.state(),
                 {h(kPub), pub_port});
     EXPECT_EQ(in.upstream_from(), (Addr{h(kPub), pub_port}));
     RelayOutput o;
@@ -470,18 +457,18 @@ TEST_F(SlowTcp, ARegistrarsNewConnectionIsRelayedToTheBindingsPrivateEndpoint) {
 TEST_F(SlowTcp, TcpBindingsFollowTheBindingAndAdmitOnlyItsRegistrars) {
     std::vector<std::pair<std::uint16_t, bool>> steered;
     TcpBindings tb([&](std::uint16_t port, bool on) { steered.emplace_back(port, on); });
-    const auto pub_port = state_->binding_touch({h(net::kPhone1), kTcpSipPort}, true);
+    const auto pub_port = pinned_.state().binding_touch({h(net::kPhone1), kTcpSipPort}, true);
     ASSERT_NE(pub_port, 0);
     tb.confirm(pub_port, {h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 5060});
     tb.confirm(pub_port, {h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 5061});
     ASSERT_EQ(steered.size(), 1u) << "one binding, steered once";
     EXPECT_EQ(steered[0], std::make_pair(pub_port, true));
-    const TcpBinding *b = tb.find(pub_port, *state_);
+    const TcpBinding *b = tb.find(pub_port, pinned_.state());
     ASSERT_NE(b, nullptr);
     EXPECT_EQ(b->peers.size(), 1u) << "a registrar is its address, whatever port it used";
     EXPECT_TRUE(TcpBindings::admits(*b, h(net::kRegistrar)));
     EXPECT_FALSE(TcpBindings::admits(*b, h(net::kStranger)));
-    EXPECT_EQ(tb.find(static_cast<std::uint16_t>(pub_port + 1), *state_), nullptr);
+    EXPECT_EQ(tb.find(static_cast<std::uint16_t>(pub_port + 1), pinned_.state()), nullptr);
 
     // The binding goes (aged out, closed): the record and its steering go with it.
     sipalg_admin a{};
@@ -489,15 +476,15 @@ TEST_F(SlowTcp, TcpBindingsFollowTheBindingAndAdmitOnlyItsRegistrars) {
     a.priv_ip = be32(net::kPhone1);
     a.priv_port = htons(kTcpSipPort);
     ASSERT_EQ(admin(a).result, 0);
-    tb.prune(*state_);
+    tb.prune(pinned_.state());
     EXPECT_EQ(tb.size(), 0u);
     ASSERT_EQ(steered.size(), 2u);
     EXPECT_EQ(steered[1], std::make_pair(pub_port, false));
 
     // The port now belongs to another phone: a record made for the first one is not used.
     tb.confirm(pub_port, {h(net::kPhone1), kTcpSipPort}, {h(net::kRegistrar), 5060});
-    ASSERT_EQ(state_->binding_touch({h(net::kPhone2), pub_port}, true), pub_port);
-    EXPECT_EQ(tb.find(pub_port, *state_), nullptr);
+    ASSERT_EQ(pinned_.state().binding_touch({h(net::kPhone2), pub_port}, true), pub_port);
+    EXPECT_EQ(tb.find(pub_port, pinned_.state()), nullptr);
     EXPECT_EQ(steered.back(), std::make_pair(pub_port, false));
 }
 

@@ -4,6 +4,7 @@
 // anyone else is reset and counted; a port that is not a TCP binding is not steered at all.
 // Every "host" is an address on the namespace's loopback, so no packet leaves it.
 #include "datapath.hpp"
+#include "pinned_state.hpp"
 #include "slow_state.hpp"
 #include "steering.hpp"
 #include "tcp_bindings.hpp"
@@ -90,13 +91,8 @@ class SlowTcpInbound : public Datapath {
     void SetUp() override {
         Datapath::SetUp();
         ASSERT_FALSE(HasFatalFailure());
-        dir_ = "/sys/fs/bpf/sipalg-test-tcpin-" + std::to_string(getpid());
-        ASSERT_EQ(mkdir(dir_.c_str(), 0700), 0) << "bpffs not mounted at /sys/fs/bpf?";
-        ASSERT_EQ(bpf_object__pin_maps(skel_->obj, dir_.c_str()), 0);
-        ASSERT_EQ(bpf_program__pin(skel_->progs.sipalg_admin, (dir_ + "/prog_admin").c_str()), 0);
-        maps_ = std::make_unique<sipalg::InstanceMaps>(
-                sipalg::InstanceMaps::open(dir_, "test", true));
-        state_ = std::make_unique<MapSlowState>(*maps_, bpf_program__fd(skel_->progs.sipalg_admin));
+        pinned_.pin(skel_, "tcpin");
+        ASSERT_FALSE(HasFatalFailure());
         net_.public_ip = h(kPub);
         net_.lan = {sipalg::Prefix{h("192.168.0.0"), 16}};
         for (const char *ip : {kPhone, kReg, kOther})
@@ -107,7 +103,7 @@ class SlowTcpInbound : public Datapath {
             EXPECT_TRUE(steering_->tcp_binding(port, on));
         });
         proxy_ = std::make_unique<TcpProxy>(
-                net_, *state_, *bindings_,
+                net_, pinned_.state(), *bindings_,
                 [this](std::optional<sipalg_counter> c, const std::string &line) {
                     if (c && *c == SIPALG_CTR_TCP_REFUSED)
                         dropped_.push_back(line);
@@ -122,13 +118,7 @@ class SlowTcpInbound : public Datapath {
             std::system(("PATH=$PATH:/usr/sbin:/sbin ip addr del " + std::string(ip) +
                          "/32 dev lo >/dev/null 2>&1")
                                 .c_str());
-        state_.reset();
-        maps_.reset();
-        if (!dir_.empty()) {
-            bpf_object__unpin_maps(skel_->obj, dir_.c_str());
-            std::remove((dir_ + "/prog_admin").c_str());
-            rmdir(dir_.c_str());
-        }
+        pinned_.unpin();
         Datapath::TearDown();
     }
     // Runs the daemon's loop for the proxy until `done` (at most 2 s).
@@ -142,9 +132,7 @@ class SlowTcpInbound : public Datapath {
         }
     }
 
-    std::string dir_;
-    std::unique_ptr<sipalg::InstanceMaps> maps_;
-    std::unique_ptr<MapSlowState> state_;
+    PinnedState pinned_;
     Net net_;
     std::unique_ptr<Steering> steering_;
     std::unique_ptr<TcpBindings> bindings_;
@@ -153,7 +141,7 @@ class SlowTcpInbound : public Datapath {
 };
 
 TEST_F(SlowTcpInbound, TheRegistrarReachesThePhoneAndNobodyElseDoes) {
-    const std::uint16_t pub_port = state_->binding_touch({h(kPhone), kPhonePort}, true);
+    const std::uint16_t pub_port = pinned_.state().binding_touch({h(kPhone), kPhonePort}, true);
     ASSERT_NE(pub_port, 0);
     sipalg::UniqueFd phone = bound(kPhone, kPhonePort);
     ASSERT_EQ(listen(phone.get(), 4), 0);

@@ -22,6 +22,7 @@
  *     only inside a dialog dialog_begin agreed to, dialog_out only after that and only with
  *     ports the allocator gave, dialog_in only inbound, bindings created only outbound.
  */
+#include "fuzz_check.h"
 #include "slow_rewrite.hpp"
 #include "slow_state.hpp"
 
@@ -39,12 +40,6 @@
 #include <vector>
 
 namespace {
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 using namespace sipalg;
 using namespace sipalg::slow;

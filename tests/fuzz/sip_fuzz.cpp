@@ -13,6 +13,7 @@
  *     with the same number of header fields.
  * The input buffer is exactly SIPALG_BUF_SIZE bytes on the heap, so ASan flags any read past it.
  */
+#include "fuzz_check.h"
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -22,12 +23,6 @@
 #include "sipalg/sipalg.h"
 
 namespace {
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 void check_scan(const sipalg_scan_result &sc, uint32_t len) {
     CHECK(sc.verdict <= SIPALG_TOO_BIG);

@@ -25,6 +25,7 @@
  *     same pieces and the same Broken or not;
  *   - register_kind: Request only for a start line "REGISTER ", Ok only for "SIP/2.0 2xx".
  */
+#include "fuzz_check.h"
 #include "sip_register.hpp"
 #include "sip_stream.hpp"
 #include "slow_rewrite.hpp"
@@ -40,12 +41,6 @@
 #include <vector>
 
 namespace {
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
 
 using sipalg::slow::SipStream;
 
