@@ -17,6 +17,8 @@
  *     the public port of the pinhole this SDP opened for that socket (the RTP or RTCP port of
  *     the same media line), else kept. A host candidate then names the pinhole, which is where
  *     the peer's media must go anyway; no pinhole is opened for a candidate alone.
+ * A media line naming another host than the sender, or a port below 1024, opens nothing
+ * (sipalg/sender_rule.h; counted pin_not_sender): its address is hidden, its port kept.
  * A pinhole that cannot be opened (limits, no port) leaves that port as it was: the call's
  * signalling still works, its media does not, and the limit counters say why.
  */
@@ -24,6 +26,7 @@
 #define SIPALG_SIP_OUT_BPF_H
 
 #include "dialog.bpf.h"
+#include "sipalg/sender_rule.h"
 #include "sip_rw_ctx.bpf.h"
 #include "sip_msg.bpf.h"
 
@@ -87,6 +90,10 @@ static __always_inline void sipalg_out_media(struct sipalg_rw_ctx *c, struct sip
 
     if (!o->port) /* rejected stream: no media */
         return;
+    if (!sipalg_media_for_sender(o->ip, o->port, bpf_ntohl(c->m->priv_ip))) {
+        sipalg_count(SIPALG_CTR_PIN_NOT_SENDER);
+        return;
+    }
     if (o->kind == SIPALG_OCC_SDP_RTCP_PORT) {
         pub_c = sipalg_out_pin(c, i, o->ip, o->port, rw->rtp[i] ? rw->rtp[i] + 1 : 0);
         if (pub_c) {

@@ -453,7 +453,9 @@ struct sipalg_admin {
     X(DLG_LIMIT_PHONE, "dlg_limit_phone", "dialogs refused: per-phone limit reached")              \
     X(DLG_LIMIT_TOTAL, "dlg_limit_total", "dialogs refused: total limit reached")                  \
     X(TCP_REFUSED, "tcp_refused",                                                                  \
-      "new TCP connections to a binding from a peer its phone did not register with (reset)")
+      "new TCP connections to a binding from a peer its phone did not register with (reset)")      \
+    X(PIN_NOT_SENDER, "pin_not_sender",                                                            \
+      "SDP media lines naming another host than the sender, or a port below 1024: no pinhole")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {

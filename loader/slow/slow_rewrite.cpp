@@ -3,6 +3,7 @@
 #include "slow_rewrite.hpp"
 
 #include "sipalg/dialog_msg.h"
+#include "sipalg/sender_rule.h"
 #include "sipalg/sipalg.h"
 
 #include <array>
@@ -88,7 +89,7 @@ class Decider {
         const std::uint32_t i = o.media & (SIPALG_MAX_MEDIA - 1);
         const sipalg_sdp_media &md = sc_.sdp.m[i];
         const bool remembered = i < 4; // the call memory holds four media lines
-        if (!o.port)
+        if (!o.port || !sipalg_media_for_sender(o.ip, o.port, phone_.ip))
             return;
         if (o.kind == SIPALG_OCC_SDP_RTCP_PORT) {
             const std::uint32_t want = remembered && rtp_[i] ? rtp_[i] + 1u : 0;

@@ -498,4 +498,19 @@ TEST_F(Dialogs, TheDialogLimitRefusesNewCallsOnly) {
     EXPECT_EQ(state().dialogs, 1u);
 }
 
+// State only for the sender: an SDP naming another LAN host (here phone 2's address), or a
+// privileged port of the phone itself, opens no pinhole; the address is still hidden.
+TEST_F(Dialogs, MediaNamingAnotherHostOrAPrivilegedPortOpensNothing) {
+    out([](const Side &s) {
+        return phone_req(s, "INVITE", "x", 1,
+                         sdp(s.ip == kPriv.ip ? std::string(net::kPhone2) : s.ip, {{40000, ""}}));
+    });
+    EXPECT_FALSE(open(40000));
+    EXPECT_FALSE(pinhole(net::kPhone2, 40000));
+    out([](const Side &s) { return phone_req(s, "INVITE", "y", 1, sdp(s.ip, {{80, ""}})); });
+    EXPECT_FALSE(pinhole(net::kPhone1, 80));
+    EXPECT_EQ(state().pinholes, 0u);
+    EXPECT_EQ(counter(SIPALG_CTR_PIN_NOT_SENDER), 2u);
+}
+
 } // namespace
