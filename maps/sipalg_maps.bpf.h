@@ -28,7 +28,8 @@ _Static_assert(sizeof(struct sipalg_pinhole) == 8, "pinhole value layout");
 _Static_assert(sizeof(struct sipalg_iface) == 12, "iface layout");
 _Static_assert(sizeof(struct sipalg_lan_port) == 12, "lan port layout");
 _Static_assert(sizeof(struct sipalg_dialog_key) == 16, "dialog key layout");
-_Static_assert(sizeof(struct sipalg_dialog) == 80, "dialog value layout (152 B per entry with key and header)");
+_Static_assert(sizeof(struct sipalg_dialog) == 80,
+               "dialog value layout (152 B per entry with key and header)");
 _Static_assert(sizeof(struct sipalg_limits) == 64, "limits value_size is part of the pin ABI");
 
 struct {
