@@ -83,6 +83,13 @@ static __always_inline void sipalg_phone_dialog_put(__be32 ip) {
         sipalg_phone_drop(ip, &ph->dialogs, &ph->pinholes);
 }
 
+/* The live dialog of key k, or NULL (none, or being ended by another CPU). */
+static __always_inline struct sipalg_dialog *sipalg_dialog_find(const struct sipalg_dialog_key *k) {
+    struct sipalg_dialog *d = bpf_map_lookup_elem(&sipalg_dialogs, k);
+
+    return d && !(d->state & SIPALG_DLG_DEAD) ? d : NULL;
+}
+
 /*
  * The message's dialog, created when the message may start one (and the limits allow). `fresh`
  * is scratch for the new entry (80 bytes: not on the rewriter's stack). NULL: no dialog, and
@@ -95,7 +102,7 @@ static __always_inline struct sipalg_dialog *sipalg_dialog_get(struct sipalg_sta
                                                                struct sipalg_dialog *fresh) {
     struct sipalg_dialog *d = bpf_map_lookup_elem(&sipalg_dialogs, k);
 
-    if (d)
+    if (d) /* one being ended is not made anew */
         return d->state & SIPALG_DLG_DEAD ? NULL : d;
     if (!sipalg_dialog_creates(dm) || sipalg_dialog_admit(sipalg_lim(), st, phone))
         return NULL;

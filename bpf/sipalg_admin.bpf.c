@@ -58,9 +58,7 @@ static __always_inline int admin_dialog(struct sipalg_state *st, struct sipalg_a
     if (a->op == SIPALG_OP_DIALOG_BEGIN || a->op == SIPALG_OP_DIALOG_IN) {
         d = sipalg_dialog_get(st, &k, &a->dm, b->priv_ip, a->op == SIPALG_OP_DIALOG_IN, &fresh);
     } else {
-        d = bpf_map_lookup_elem(&sipalg_dialogs, &k);
-        if (d && (d->state & SIPALG_DLG_DEAD))
-            d = NULL;
+        d = sipalg_dialog_find(&k);
     }
     if (!d)
         return -ENOENT;
