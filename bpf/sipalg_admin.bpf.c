@@ -156,6 +156,7 @@ int sipalg_admin(struct sipalg_admin *a) {
     case SIPALG_OP_DAEMON_BEAT:
         st->slow_mark = a->arg;
         st->daemon_s = a->arg ? st->now_s + 1 : 0;
+        st->daemon_ns = a->arg ? bpf_ktime_get_ns() : 0;
         a->result = 0;
         break;
     case SIPALG_OP_DAEMON_COUNT:

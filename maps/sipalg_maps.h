@@ -294,6 +294,8 @@ struct sipalg_state {
     __u32 daemon_s;     /* the slow-path daemon's last heartbeat: ALG clock + 1 (0: never) */
     __u32 slow_mark;    /* skb mark that hands a packet to the daemon (0: no daemon) */
     __u32 dialogs;      /* live dialogs */
+    __u64 daemon_ns;    /* CLOCK_MONOTONIC of the daemon's last heartbeat (0: detached): the
+                         * ALG clock stands still while disabled, `status` needs wall time */
 };
 
 /* The daemon counts as attached while its heartbeat is at most this old (ALG seconds). The
