@@ -160,8 +160,10 @@ int sipalg_admin(struct sipalg_admin *a) {
         a->result = 0;
         break;
     case SIPALG_OP_DAEMON_COUNT:
+        /* The daemon's own counters only; its TCP proxy's limits are one contiguous run. */
         if (a->arg != SIPALG_CTR_DAEMON_HANDLED && a->arg != SIPALG_CTR_DAEMON_FAILED &&
-            a->arg != SIPALG_CTR_DAEMON_DROPPED && a->arg != SIPALG_CTR_TCP_REFUSED) {
+            a->arg != SIPALG_CTR_DAEMON_DROPPED && a->arg != SIPALG_CTR_TCP_REFUSED &&
+            (a->arg < SIPALG_CTR_TCP_LIMIT_TOTAL || a->arg > SIPALG_CTR_TCP_OVERFLOW)) {
             a->result = -EINVAL;
             break;
         }

@@ -287,11 +287,49 @@ int main(int argc, char **argv) {
                        "policy-routing table that delivers marked packets locally (default 1306)");
     daemon->add_option("--listen-port", o.daemon.listen_port,
                        "UDP port of the daemon's transparent socket on 127.0.0.1 (default 5097)");
+    // SIP over TCP goes through the daemon's proxy: what one peer may hold of it.
+    slow::TcpLimits &tl = o.daemon.tcp;
+    std::uint32_t tcp_idle_s = static_cast<std::uint32_t>(tl.idle.count());
+    std::uint32_t tcp_handshake_s = static_cast<std::uint32_t>(tl.handshake.count());
+    daemon->add_option("--tcp-max-conns", tl.max_conns,
+                       "proxied SIP-over-TCP connections in total; more are reset and counted "
+                       "(tcp_limit_total)")
+            ->capture_default_str();
+    daemon->add_option("--tcp-max-conns-per-source", tl.max_conns_per_source,
+                       "proxied connections one source address (a phone, or a registrar "
+                       "connecting to a phone) may hold; more are reset (tcp_limit_source)")
+            ->capture_default_str();
+    daemon->add_option("--tcp-idle", tcp_idle_s,
+                       "seconds without a whole message or keepalive either way after which a "
+                       "proxied connection is closed (tcp_timeout_idle); RFC 5382 asks for at "
+                       "least 7440")
+            ->capture_default_str();
+    daemon->add_option("--tcp-handshake-timeout", tcp_handshake_s,
+                       "seconds the far side may take to connect (tcp_timeout_connect), and a "
+                       "connection to send its first message or finish any message it began "
+                       "(tcp_timeout_msg: a peer trickling bytes, slowloris)")
+            ->capture_default_str();
+    daemon->add_option("--tcp-buffer", tl.buffer,
+                       "bytes held per direction of a proxied connection (an incomplete message "
+                       "plus what waits for a peer that does not read); over it the connection "
+                       "is closed (tcp_overflow). At least 4096; messages larger than it "
+                       "cannot pass")
+            ->capture_default_str();
     daemon->callback([&] {
         o.daemon.target = target_of(o);
         o.daemon.verbose = o.verbose;
         if (!o.daemon.mark)
             throw UserError("--mark must not be 0");
+        if (!tl.max_conns || !tl.max_conns_per_source)
+            throw UserError("--tcp-max-conns and --tcp-max-conns-per-source must be at least 1");
+        if (tl.max_conns > 65536)
+            throw UserError("--tcp-max-conns is at most 65536 (two descriptors each)");
+        if (!tcp_idle_s || !tcp_handshake_s || tcp_handshake_s > 3600)
+            throw UserError("--tcp-idle must be at least 1 and --tcp-handshake-timeout 1-3600");
+        if (tl.buffer < 4096 || tl.buffer > (16u << 20))
+            throw UserError("--tcp-buffer must be 4096-16777216");
+        tl.idle = std::chrono::seconds(tcp_idle_s);
+        tl.handshake = std::chrono::seconds(tcp_handshake_s);
         rc = slow::run_daemon(o.daemon);
     });
 

@@ -457,7 +457,17 @@ struct sipalg_admin {
     X(TCP_REFUSED, "tcp_refused",                                                                  \
       "new TCP connections to a binding from a peer its phone did not register with (reset)")      \
     X(PIN_NOT_SENDER, "pin_not_sender",                                                            \
-      "SDP media lines naming another host than the sender, or a port below 1024: no pinhole")
+      "SDP media lines naming another host than the sender, or a port below 1024: no pinhole") \
+    X(TCP_LIMIT_TOTAL, "tcp_limit_total", "TCP connections the daemon refused: --tcp-max-conns")   \
+    X(TCP_LIMIT_SOURCE, "tcp_limit_source",                                                        \
+      "TCP connections the daemon refused: --tcp-max-conns-per-source")                            \
+    X(TCP_TIMEOUT_CONNECT, "tcp_timeout_connect",                                                  \
+      "proxied TCP connections closed: the far side did not connect in --tcp-handshake-timeout")   \
+    X(TCP_TIMEOUT_MSG, "tcp_timeout_msg",                                                          \
+      "proxied TCP connections closed: a message not complete in --tcp-handshake-timeout")         \
+    X(TCP_TIMEOUT_IDLE, "tcp_timeout_idle", "proxied TCP connections closed: idle for --tcp-idle") \
+    X(TCP_OVERFLOW, "tcp_overflow",                                                                \
+      "proxied TCP connections closed: more than --tcp-buffer bytes held for one direction")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {

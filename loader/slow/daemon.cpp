@@ -36,6 +36,7 @@
 #include <bpf/bpf.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -93,6 +94,20 @@ bool in_lan(const Net &net, std::uint32_t ip) {
     });
 }
 
+// Two descriptors per proxied connection and a few of our own: the common soft limit of 1024
+// would make accept() fail long before --tcp-max-conns, for every phone alike.
+void raise_fd_limit(std::size_t max_conns) {
+    const rlim_t want = 2 * static_cast<rlim_t>(max_conns) + 64;
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(want, rl.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < want)
+        std::cerr << "sipalg daemon: warning: open files limited to " << rl.rlim_cur << ", below "
+                  << want << " for --tcp-max-conns " << max_conns << "\n";
+}
+
 class Daemon {
   public:
     Daemon(const DaemonOptions &o, const std::string &dir)
@@ -105,13 +120,15 @@ class Daemon {
                   std::cerr << "sipalg daemon: cannot " << (on ? "steer" : "stop steering")
                             << " new TCP connections to public port " << port << " (nft failed)\n";
           }),
-          tcp_(net_, state_, tcp_bindings_,
-               [this](std::optional<sipalg_counter> c, const std::string &line) {
-                   if (c)
-                       count(*c);
-                   if (!c || *c != SIPALG_CTR_DAEMON_HANDLED || o_.verbose)
-                       std::cerr << "sipalg daemon: " << line << "\n";
-               }) {
+          tcp_(
+                  net_, state_, tcp_bindings_,
+                  [this](std::optional<sipalg_counter> c, const std::string &line) {
+                      if (c)
+                          count(*c);
+                      if (!line.empty() && (!c || *c != SIPALG_CTR_DAEMON_HANDLED || o_.verbose))
+                          std::cerr << "sipalg daemon: " << line << "\n";
+                  },
+                  o.tcp) {
         if (!admin_.valid())
             throw UserError("sipalg is not loaded on " + o.target.ifname +
                             "; run: sipalg load --wan " + o.target.ifname);
@@ -121,13 +138,17 @@ class Daemon {
     }
 
     int run() {
+        raise_fd_limit(o_.tcp.max_conns);
         UniqueFd sock = listen_socket(o_.listen_port);
         tcp_.listen(o_.listen_port);
         steering_.install(net_.public_ip);
         beat(o_.mark);
         std::cerr << "sipalg daemon: " << o_.target.ifname << ": slow path attached (mark 0x"
                   << std::hex << o_.mark << std::dec << ", 127.0.0.1:" << o_.listen_port
-                  << ", messages up to " << slow_msg_max() << " bytes)\n";
+                  << ", messages up to " << slow_msg_max() << " bytes; TCP: " << o_.tcp.max_conns
+                  << " connections, " << o_.tcp.max_conns_per_source << " per source, "
+                  << o_.tcp.buffer << " bytes held per direction, " << o_.tcp.handshake.count()
+                  << " s to connect or finish a message, " << o_.tcp.idle.count() << " s idle)\n";
         auto last_beat = std::chrono::steady_clock::now();
         std::vector<std::uint8_t> buf(65536);
         std::vector<pollfd> fds;
@@ -148,6 +169,7 @@ class Daemon {
             if (now - last_beat >= std::chrono::milliseconds(500)) {
                 beat(o_.mark);
                 last_beat = now;
+                tcp_.expire(now);
                 // Disabled means plain NAT for everything: the proxy's connections go too, and
                 // so do the TCP bindings (a phone registers again once it is enabled).
                 if (!maps_.read_config().enabled) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "instance.hpp"
+#include "tcp_limits.hpp"
 
 #include <cstdint>
 #include <string>
@@ -13,6 +14,7 @@ struct DaemonOptions {
     std::uint32_t mark = 0x51a1;       // skb mark the BPF programs set on slow-path packets
     std::uint32_t route_table = 0x51a; // policy-routing table that delivers them locally
     std::uint16_t listen_port = 5097;  // the transparent socket on 127.0.0.1
+    TcpLimits tcp;                     // the TCP proxy's connection limits
     bool verbose = false;
 };
 

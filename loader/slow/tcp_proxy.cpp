@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <initializer_list>
 #include <utility>
 
@@ -38,9 +39,11 @@ namespace sipalg::slow {
 
 namespace {
 
-constexpr std::size_t kMaxPending = 4u << 20; // bytes queued for a peer that is not reading
-constexpr int kReadsPerWake = 4;              // bounded work per connection per wake-up
+constexpr int kReadsPerWake = 4; // bounded work per connection per wake-up
 constexpr int kAcceptsPerWake = 16;
+// Room for a burst of SYNs: the proxy resets what its limits refuse at once, but a SYN the
+// kernel drops for a full queue is retried by the phone only a second or more later.
+constexpr int kBacklog = 1024;
 
 bool in_lan(const Net &net, std::uint32_t ip) {
     return std::any_of(net.lan.begin(), net.lan.end(), [&](const Prefix &p) {
@@ -56,11 +59,11 @@ void reset(UniqueFd &fd) {
     fd.reset();
 }
 
-// Reads what is there (bounded); false on end of stream or error.
-bool read_some(int fd, std::vector<std::uint8_t> &got, bool *eof) {
+// Reads what is there, at most `max` bytes; false on error.
+bool read_some(int fd, std::vector<std::uint8_t> &got, bool *eof, std::size_t max) {
     std::uint8_t buf[65536];
-    for (int i = 0; i < kReadsPerWake; i++) {
-        const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    for (int i = 0; i < kReadsPerWake && got.size() < max; i++) {
+        const ssize_t n = recv(fd, buf, std::min(sizeof(buf), max - got.size()), MSG_DONTWAIT);
         if (n > 0) {
             got.insert(got.end(), buf, buf + n);
             continue;
@@ -82,7 +85,20 @@ bool write_some(int fd, std::vector<std::uint8_t> &pending) {
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
         pending.erase(pending.begin(), pending.begin() + n);
     }
+    // A burst is not kept in memory for the rest of a long-lived connection.
+    if (pending.capacity() > 4096)
+        pending.shrink_to_fit();
     return true;
+}
+
+// Room for one direction before it holds more than `cap` (one byte more is read, so that a peer
+// over the cap is seen to be).
+std::size_t room(std::size_t cap, std::size_t held) {
+    return (cap > held ? cap - held : 0) + 1;
+}
+
+std::string seconds(std::chrono::seconds s) {
+    return std::to_string(s.count()) + " s";
 }
 
 } // namespace
@@ -100,18 +116,21 @@ struct TcpProxy::Side {
 // phone's side is the accepted one and the daemon originates the server's; inbound (a server
 // connected to a TCP binding) the other way round.
 struct TcpProxy::Conn {
-    Conn(Addr phone_addr, Addr server_addr, const Net &net, SlowState &st, Addr binding = {})
-        : relay(phone_addr, server_addr, net, st, binding), inbound(binding.port != 0) {}
+    Conn(std::uint32_t source_ip, Addr phone_addr, Addr server_addr, const Net &net, SlowState &st,
+         Addr binding = {})
+        : relay(phone_addr, server_addr, net, st, binding), inbound(binding.port != 0),
+          source(source_ip), times(Clock::now()) {}
     TcpRelay relay;
     Side phone, server;
     const bool inbound;
-    bool connecting = false; // the originated side's connect() has not completed yet
+    const std::uint32_t source; // who opened it (TcpAdmission)
+    TcpTimes times;             // times.connecting: the originated side's connect() is pending
     bool dead = false;
 
     Side &originated() { return inbound ? phone : server; }
     // Whether `s` can be read and written (not still connecting).
     bool ready(const Side &s) const {
-        return s.fd.valid() && !(connecting && &s == (inbound ? &phone : &server));
+        return s.fd.valid() && !(times.connecting && &s == (inbound ? &phone : &server));
     }
     std::string name() const {
         if (inbound)
@@ -122,8 +141,30 @@ struct TcpProxy::Conn {
     }
 };
 
-TcpProxy::TcpProxy(const Net &net, SlowState &state, TcpBindings &bindings, Report report)
-    : net_(net), state_(state), bindings_(bindings), report_(std::move(report)) {}
+// One log line a second for a reason that a flood can trigger at any rate.
+struct TcpProxy::LogGate {
+    Clock::time_point last{};
+    std::size_t unlogged = 0;
+    // The line to log now, or empty (counted as unlogged).
+    std::string pass(const std::string &line) {
+        const auto now = Clock::now();
+        if (last != Clock::time_point{} && now - last < std::chrono::seconds(1)) {
+            unlogged++;
+            return {};
+        }
+        last = now;
+        std::string out = line;
+        if (unlogged)
+            out += " (and " + std::to_string(unlogged) + " more in the last second, not logged)";
+        unlogged = 0;
+        return out;
+    }
+};
+
+TcpProxy::TcpProxy(const Net &net, SlowState &state, TcpBindings &bindings, Report report,
+                   TcpLimits limits)
+    : net_(net), state_(state), bindings_(bindings), report_(std::move(report)), limits_(limits),
+      gate_total_(std::make_unique<LogGate>()), gate_source_(std::make_unique<LogGate>()) {}
 
 TcpProxy::~TcpProxy() = default;
 
@@ -135,7 +176,7 @@ void TcpProxy::listen(std::uint16_t port) {
     set_opt(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     const sockaddr_in sa = sin_of({INADDR_LOOPBACK, port});
     if (bind(fd.get(), reinterpret_cast<const sockaddr *>(&sa), sizeof(sa)) != 0 ||
-        ::listen(fd.get(), 128) != 0)
+        ::listen(fd.get(), kBacklog) != 0)
         throw UserError("cannot listen on TCP 127.0.0.1:" + std::to_string(port) + " (" +
                         errno_text(errno) + "); another daemon running? or use --listen-port");
     listener_ = std::move(fd);
@@ -194,11 +235,32 @@ void TcpProxy::accept_some() {
             accept_inbound(std::move(fd), addr_of(peer), addr_of(local));
             continue;
         }
-        auto c = std::make_unique<Conn>(addr_of(peer), addr_of(local), net_, state_);
+        if (!admit(fd, addr_of(peer), addr_of(local)))
+            continue;
+        auto c = std::make_unique<Conn>(addr_of(peer).ip, addr_of(peer), addr_of(local), net_,
+                                        state_);
         c->phone.fd = std::move(fd);
         report_(std::nullopt, c->name() + ": accepted");
         conns_.push_back(std::move(c));
     }
+}
+
+// Whether the connection's source may open one more (else it is reset and counted).
+bool TcpProxy::admit(UniqueFd &fd, Addr peer, Addr local) {
+    const TcpAdmission::Refusal r = admission_.admit(peer.ip);
+    if (r == TcpAdmission::Refusal::None)
+        return true;
+    reset(fd);
+    const bool total = r == TcpAdmission::Refusal::Total;
+    const std::string line =
+            "tcp " + str(peer) + " -> " + str(local) + ": refused: " +
+            (total ? std::to_string(limits_.max_conns) + " connections in total (--tcp-max-conns)"
+                   : format_ipv4(peer.ip) + " holds " +
+                             std::to_string(limits_.max_conns_per_source) +
+                             " connections (--tcp-max-conns-per-source)");
+    report_(total ? SIPALG_CTR_TCP_LIMIT_TOTAL : SIPALG_CTR_TCP_LIMIT_SOURCE,
+            (total ? gate_total_ : gate_source_)->pass(line));
+    return false;
 }
 
 void TcpProxy::accept_inbound(UniqueFd fd, Addr peer, Addr local) {
@@ -211,7 +273,10 @@ void TcpProxy::accept_inbound(UniqueFd fd, Addr peer, Addr local) {
                            : "no binding registered over TCP on that port"));
         return;
     }
-    auto c = std::make_unique<Conn>(Addr{b->phone.ip, b->phone.port}, peer, net_, state_, local);
+    if (!admit(fd, peer, local))
+        return;
+    auto c = std::make_unique<Conn>(peer.ip, Addr{b->phone.ip, b->phone.port}, peer, net_, state_,
+                                    local);
     c->server.fd = std::move(fd);
     report_(std::nullopt, c->name() + ": accepted");
     // From the peer's own address and port, so the phone sees the server that connected.
@@ -222,7 +287,7 @@ void TcpProxy::accept_inbound(UniqueFd fd, Addr peer, Addr local) {
 
 void TcpProxy::serve_one(Conn &c, short phone_ev, short server_ev) {
     const short orig_ev = c.inbound ? phone_ev : server_ev;
-    if (c.connecting && (orig_ev & (POLLOUT | POLLERR | POLLHUP))) {
+    if (c.times.connecting && (orig_ev & (POLLOUT | POLLERR | POLLHUP))) {
         int err = 0;
         socklen_t len = sizeof(err);
         getsockopt(c.originated().fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
@@ -231,11 +296,12 @@ void TcpProxy::serve_one(Conn &c, short phone_ev, short server_ev) {
                              " failed: " + errno_text(err));
             return;
         }
-        c.connecting = false;
+        c.times.connecting = false;
     }
     if (c.ready(c.phone) && (phone_ev & (POLLIN | POLLHUP | POLLERR))) {
         std::vector<std::uint8_t> got;
-        if (!read_some(c.phone.fd.get(), got, &c.phone.eof)) {
+        if (!read_some(c.phone.fd.get(), got, &c.phone.eof,
+                       room(limits_.buffer, c.relay.held_from_phone() + c.server.pending.size()))) {
             close(c, "the phone's connection failed: " + errno_text(errno));
             return;
         }
@@ -249,7 +315,8 @@ void TcpProxy::serve_one(Conn &c, short phone_ev, short server_ev) {
     }
     if (!c.dead && c.ready(c.server) && (server_ev & (POLLIN | POLLHUP | POLLERR))) {
         std::vector<std::uint8_t> got;
-        if (!read_some(c.server.fd.get(), got, &c.server.eof)) {
+        if (!read_some(c.server.fd.get(), got, &c.server.eof,
+                       room(limits_.buffer, c.relay.held_from_server() + c.phone.pending.size()))) {
             close(c, "the server's connection failed: " + errno_text(errno));
             return;
         }
@@ -259,6 +326,8 @@ void TcpProxy::serve_one(Conn &c, short phone_ev, short server_ev) {
     }
     if (!c.dead)
         flush(c);
+    if (!c.dead)
+        check_held(c);
 }
 
 void TcpProxy::originate(Conn &c, Addr from, Addr to) {
@@ -281,11 +350,13 @@ void TcpProxy::originate(Conn &c, Addr from, Addr to) {
         return;
     }
     c.originated().fd = std::move(fd);
-    c.connecting = true;
+    c.times.connect_began(Clock::now());
     report_(std::nullopt, c.name() + ": connecting " + (c.inbound ? "to the phone" : "upstream"));
 }
 
 void TcpProxy::settle(Conn &c, RelayOutput &o) {
+    c.times.framed(Clock::now(), o.messages, o.pieces,
+                   c.relay.held_from_phone() || c.relay.held_from_server());
     for (const RelayEvent &e : o.events)
         report_(e.counter, c.name() + ": " + e.what);
     c.server.pending.insert(c.server.pending.end(), o.to_server.begin(), o.to_server.end());
@@ -301,8 +372,50 @@ void TcpProxy::settle(Conn &c, RelayOutput &o) {
     }
     if (o.close)
         close(c, o.why);
-    else if (c.server.pending.size() > kMaxPending || c.phone.pending.size() > kMaxPending)
-        close(c, "a peer stopped reading (over 4 MiB queued)");
+}
+
+// After writing what the peers took: more than the cap still held for one direction means a
+// peer that does not read, or a message larger than the proxy carries.
+void TcpProxy::check_held(Conn &c) {
+    const std::size_t up = c.relay.held_from_phone() + c.server.pending.size();
+    const std::size_t down = c.relay.held_from_server() + c.phone.pending.size();
+    if (up > limits_.buffer || down > limits_.buffer)
+        close(c,
+              std::string("over ") + std::to_string(limits_.buffer) + " bytes held from the " +
+                      (up > limits_.buffer ? "phone" : "server") + " (--tcp-buffer)",
+              SIPALG_CTR_TCP_OVERFLOW);
+}
+
+void TcpProxy::expire(Clock::time_point now) {
+    for (auto &c : conns_) {
+        if (c->dead)
+            continue;
+        switch (tcp_expiry(c->times, now, limits_)) {
+        case TcpExpiry::None:
+            break;
+        case TcpExpiry::Connect:
+            close(*c,
+                  std::string(c->inbound ? "connecting to the phone" : "the upstream connection") +
+                          " did not complete within " + seconds(limits_.handshake) +
+                          " (--tcp-handshake-timeout)",
+                  SIPALG_CTR_TCP_TIMEOUT_CONNECT);
+            break;
+        case TcpExpiry::Message:
+            close(*c,
+                  std::string(c->times.any_message ? "a message" : "no first message") +
+                          " not complete within " + seconds(limits_.handshake) +
+                          " (--tcp-handshake-timeout)",
+                  SIPALG_CTR_TCP_TIMEOUT_MSG);
+            break;
+        case TcpExpiry::Idle:
+            close(*c, "idle for " + seconds(limits_.idle) + " (--tcp-idle)",
+                  SIPALG_CTR_TCP_TIMEOUT_IDLE);
+            break;
+        }
+    }
+    conns_.erase(
+            std::remove_if(conns_.begin(), conns_.end(), [](const auto &c) { return c->dead; }),
+            conns_.end());
 }
 
 void TcpProxy::flush(Conn &c) {
@@ -329,10 +442,11 @@ void TcpProxy::flush(Conn &c) {
         close(c, "closed by both ends");
 }
 
-void TcpProxy::close(Conn &c, const std::string &why) {
+void TcpProxy::close(Conn &c, const std::string &why, std::optional<sipalg_counter> counter) {
     if (c.dead)
         return;
     c.dead = true;
+    admission_.release(c.source);
     if (!(c.phone.eof && c.server.eof)) {
         // Abortive: a reset, so neither end keeps sending on a connection nobody holds.
         reset(c.phone.fd);
@@ -340,7 +454,7 @@ void TcpProxy::close(Conn &c, const std::string &why) {
     }
     c.phone.fd.reset();
     c.server.fd.reset();
-    report_(std::nullopt, c.name() + ": closed: " + why);
+    report_(counter, c.name() + ": closed: " + why);
 }
 
 void TcpProxy::close_all(const std::string &why) {

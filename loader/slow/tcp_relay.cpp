@@ -41,6 +41,7 @@ void TcpRelay::from_phone(const std::uint8_t *data, std::size_t len, RelayOutput
             out.close = true;
             out.why = "from the phone: " + piece.why;
         } else if (piece.kind == SipStream::Kind::Keepalive) {
+            out.pieces++;
             // Passed as they are, and they keep the binding alive as UDP keepalives do. Before
             // the first message there is no upstream connection yet, nor a need for one.
             if (upstream_.port) {
@@ -48,6 +49,8 @@ void TcpRelay::from_phone(const std::uint8_t *data, std::size_t len, RelayOutput
                 state_.binding_touch({phone_.ip, sip_port_}, false);
             }
         } else {
+            out.messages++;
+            out.pieces++;
             outbound(std::move(piece.bytes), out);
         }
     }
@@ -61,8 +64,11 @@ void TcpRelay::from_server(const std::uint8_t *data, std::size_t len, RelayOutpu
             out.close = true;
             out.why = "from the server: " + piece.why;
         } else if (piece.kind == SipStream::Kind::Keepalive) {
+            out.pieces++;
             append(out.to_phone, piece.bytes);
         } else {
+            out.messages++;
+            out.pieces++;
             inbound(std::move(piece.bytes), out);
         }
     }

@@ -31,6 +31,9 @@ struct RelayOutput {
     // A 2xx to a REGISTER the phone sent on this connection reached the phone: the binding is
     // registered over TCP with this server (tcp_bindings.hpp).
     bool registered = false;
+    // Whole messages, and messages plus keepalives, framed from the bytes fed (the proxy's
+    // timers, tcp_limits.hpp).
+    std::size_t messages = 0, pieces = 0;
 };
 
 class TcpRelay {
@@ -49,6 +52,9 @@ class TcpRelay {
     Addr phone() const { return phone_; }
     Addr server() const { return server_; }
     std::uint16_t sip_port() const { return sip_port_; }
+    // Bytes of an incomplete message held from each side.
+    std::size_t held_from_phone() const { return up_.buffered(); }
+    std::size_t held_from_server() const { return down_.buffered(); }
 
   private:
     void outbound(std::vector<std::uint8_t> msg, RelayOutput &out);
