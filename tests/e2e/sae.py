@@ -26,7 +26,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 from sipalg_e2e import demo, runner, scenarios, topo  # noqa: E402
-from sipalg_e2e import scenarios_dialogs, scenarios_tcp  # noqa: E402,F401  (they register)
+from sipalg_e2e import scenarios_dialogs, scenarios_security, scenarios_tcp  # noqa: E402,F401
+from sipalg_e2e import scenarios_flood  # noqa: E402,F401
 
 DEFAULT_BIN = os.path.join(REPO, "build", "sipalg")
 DEFAULT_WORK = os.path.join(REPO, "build", "e2e")
