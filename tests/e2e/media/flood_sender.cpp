@@ -1,6 +1,7 @@
 // flood_sender: a bounded flood from the Internet side, for the end-to-end flood test.
 //
-// Sprays, interleaved, as fast as the sandbox takes them (or at --pps):
+// Sprays, interleaved (each kind an equal share, its targets in turn), as fast as the sandbox
+// takes them (or at --pps):
 //   --junk IP:PORT      UDP that is neither SIP nor RTP (RTP's version bits are never 2)
 //   --invite IP:PORT    a SIPVicious-style INVITE with SDP (User-Agent: friendly-scanner,
 //                       random Call-ID, branch and tags)
@@ -327,6 +328,13 @@ SprayResult spray(const Options &o) {
     std::vector<mmsghdr> msgs(static_cast<size_t>(n));
     std::vector<Kind> kinds(static_cast<size_t>(n));
     Builder b;
+    // Each kind gets the same share of the flood however many targets it has: the kinds
+    // take turns, and each kind's targets take turns within it.
+    std::vector<std::vector<Target>> by_kind(kKinds);
+    for (const auto &t : o.targets)
+        by_kind[t.kind].push_back(t);
+    std::erase_if(by_kind, [](const auto &v) { return v.empty(); });
+    std::vector<size_t> next_of(by_kind.size(), 0);
     size_t next = 0;
     const auto t0 = Clock::now();
     const auto end = t0 + std::chrono::milliseconds(o.duration_ms);
@@ -347,8 +355,10 @@ SprayResult spray(const Options &o) {
             }
         }
         for (int i = 0; i < n; ++i) {
-            const Target &t = o.targets[next];
-            next = (next + 1) % o.targets.size();
+            auto &group = by_kind[next];
+            const Target &t = group[next_of[next]];
+            next_of[next] = (next_of[next] + 1) % group.size();
+            next = (next + 1) % by_kind.size();
             uint8_t *buf = &bufs[static_cast<size_t>(i) * kCap];
             size_t len = b.build(buf, kCap, t, o);
             iov[i] = {buf, len};
