@@ -1,13 +1,16 @@
 #include "instance.hpp"
 
+#include "clsact.hpp"
 #include "error.hpp"
 #include "hooks.hpp"
+#include "instance_owner.hpp"
 #include "links.hpp"
 #include "maps_io.hpp"
 #include "netif.hpp"
 #include "pin_paths.hpp"
 #include "preflight.hpp"
 #include "sipalg.skel.h"
+#include "slow_cleanup.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,6 +22,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <vector>
 
@@ -53,6 +57,7 @@ void remove_pins(const std::string &dir) {
         ::unlink(pin_file(dir, name).c_str());
     for (const char *name : kProgPins)
         ::unlink(pin_file(dir, name).c_str());
+    ::unlink(pin_file(dir, kOwnerPin).c_str());
     ::rmdir(dir.c_str());
 }
 
@@ -144,6 +149,66 @@ std::string not_loaded(const std::string &ifname, const std::string &dir) {
            ifname;
 }
 
+// Whether the programs pinned in `dir` run on `ifindex` in this namespace.
+bool attached_here(const std::string &dir, unsigned int ifindex) {
+    const std::uint32_t xdp = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_XDP));
+    const std::uint32_t tc = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_TC));
+    const std::uint32_t wan_in = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_WAN_IN));
+    return (xdp != 0 && query_xdp(ifindex, xdp).attached) ||
+           (tc != 0 && query_tc(ifindex, kWanEgress).prog.id == tc) ||
+           (wan_in != 0 && query_tc(ifindex, kWanIngress).prog.id == wan_in);
+}
+
+std::string already_loaded(const Target &t, const std::string &dir, const std::string &why) {
+    std::string fix = "sipalg unload --wan " + t.ifname;
+    if (t.pin_root)
+        fix += " --pin-root " + *t.pin_root;
+    return "already loaded on " + t.ifname + " (" + dir + " exists" + why + "); run: " + fix;
+}
+
+// An instance dir is already there. Refuses if it is a live instance (here, or in another
+// namespace that still exists); removes it if it is what a dead namespace or an interrupted
+// load left. `ns_dir`: the root is keyed by this namespace's inode (the default root).
+void clear_stale_or_refuse(const Target &t, const std::string &dir, unsigned int ifindex,
+                           bool ns_dir) {
+    const InstanceOwner me = current_owner(ifindex, 0);
+    const std::optional<InstanceOwner> owner = read_owner(dir);
+    const bool here = attached_here(dir, ifindex);
+    std::string why;
+    if (owner && owner->netns_cookie == me.netns_cookie) {
+        if (here)
+            throw UserError(already_loaded(t, dir, ""));
+        // Ours, but not on the interface: a load killed half-way, or the interface was
+        // removed and created again (its hooks went with it). Unload finds what is left.
+        unload_instance(t);
+        why = "its programs were not attached to " + t.ifname +
+              " (an interrupted load, or the interface was re-created)";
+    } else if (owner) {
+        // Cookies are never reused; inodes are, once their namespace is gone.
+        if (owner->netns_inode != me.netns_inode && netns_inode_in_use(owner->netns_inode))
+            throw UserError(already_loaded(
+                    t, dir,
+                    ", loaded by another network namespace that still exists (netns inode " +
+                            std::to_string(owner->netns_inode) +
+                            "); give each namespace its own --pin-root, or unload it there"));
+        remove_pins(dir);
+        why = "left by a network namespace that no longer exists (netns inode " +
+              std::to_string(owner->netns_inode) + ", " + t.ifname + " was ifindex " +
+              std::to_string(owner->ifindex) + ")";
+    } else {
+        // No record: an older loader's instance, or a load killed before it wrote one.
+        if (here || (!ns_dir && exists(pin_file(dir, SIPALG_MAP_CONFIG))))
+            throw UserError(already_loaded(t, dir, ""));
+        remove_pins(dir);
+        why = exists(pin_file(dir, SIPALG_MAP_CONFIG))
+                      ? "not attached here and not recorded by any namespace"
+                      : "an interrupted load";
+    }
+    if (exists(dir))
+        throw UserError(already_loaded(t, dir, ", holding files sipalg did not make"));
+    std::cerr << "sipalg: removed a stale instance in " << dir << ": " << why << "\n";
+}
+
 } // namespace
 
 LoadReport load_instance(const Target &t, const AlgSettings &settings) {
@@ -153,8 +218,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     require_bpffs(root);
     const std::string dir = instance_dir(root, t.ifname);
     if (exists(dir))
-        throw UserError("already loaded on " + t.ifname + " (" + dir +
-                        " exists); run: sipalg unload --wan " + t.ifname);
+        clear_stale_or_refuse(t, dir, ifindex, !t.pin_root && root != kDefaultPinBase);
     require_not_attached(ifindex, t.ifname);
 
     // Everything the config needs is settled before anything is touched.
@@ -200,6 +264,10 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
         throw UserError("cannot create " + dir + " (" + errno_text(errno) + ")");
     }
     rollback.add([dir] { remove_pins(dir); });
+    // First, so that whatever an interrupted load leaves says whose it is.
+    InstanceOwner owner =
+            current_owner(ifindex, settings.public_ip.empty() ? kOwnerFollowWanAddress : 0);
+    write_owner(dir, owner);
 
     LoadReport rep;
     rep.pin_dir = dir;
@@ -230,6 +298,10 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     const std::uint32_t xdp_id = xdp.prog_id;
     rollback.add([ifindex, xdp_id] { detach_xdp(ifindex, xdp_id); });
 
+    if (create_clsact(ifindex)) {
+        owner.flags |= kOwnerCreatedWanClsact;
+        rollback.add([ifindex, name = t.ifname] { remove_clsact_if_empty(ifindex, name); });
+    }
     rep.tc_id = attach_tc(ifindex, t.ifname, bpf_program__fd(skel->progs.sipalg_tc), kWanEgress);
     rollback.add([ifindex] { detach_tc(ifindex, kWanEgress); });
     rep.wan_in_id =
@@ -237,6 +309,10 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     rollback.add([ifindex] { detach_tc(ifindex, kWanIngress); });
     std::vector<std::uint32_t> lan_ifindexes;
     for (const auto &[name, idx] : lan_ifs) {
+        if (create_clsact(idx)) {
+            owner.flags |= kOwnerCreatedLanClsact << lan_ifindexes.size();
+            rollback.add([idx = idx, name = name] { remove_clsact_if_empty(idx, name); });
+        }
         const std::uint32_t id =
                 attach_tc(idx, name, bpf_program__fd(skel->progs.sipalg_lan), kLanIngress);
         rollback.add([idx = idx] { detach_tc(idx, kLanIngress); });
@@ -298,6 +374,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     for (const auto &[name, prog] : progs)
         pin_fd(bpf_program__fd(prog), pin_file(dir, name));
 
+    update_owner(dir, owner);
     // enabled = 0: the ALG starts disabled, whatever the rest of the config says.
     const InstanceMaps m = InstanceMaps::open(dir, t.ifname, true);
     m.write_config(cfg);
@@ -339,9 +416,14 @@ UnloadReport unload_instance(const Target &t) {
     // recorded at load, plus any interface that runs exactly one of our pinned programs there
     // (in case the record is gone).
     std::vector<unsigned int> lan_ifs, xdp_ports;
+    std::vector<std::uint32_t> recorded_lan;
+    std::uint32_t slow_mark = 0;
+    const std::optional<InstanceOwner> owner = read_owner(dir);
     try {
         const InstanceMaps m = InstanceMaps::open(dir, t.ifname, true);
-        for (std::uint32_t idx : m.read_lan_ifindexes())
+        slow_mark = m.read_state().slow_mark;
+        recorded_lan = m.read_lan_ifindexes();
+        for (std::uint32_t idx : recorded_lan)
             lan_ifs.push_back(idx);
         for (const auto &[idx, port] : m.read_lan_ports())
             xdp_ports.push_back(idx);
@@ -385,10 +467,18 @@ UnloadReport unload_instance(const Target &t) {
             rep.xdp_detached = detach_xdp(ifindex, xdp_id);
         rep.tc_detached = detach_tc(ifindex, kWanEgress);
         rep.wan_in_detached = detach_tc(ifindex, kWanIngress);
+        if (owner && (owner->flags & kOwnerCreatedWanClsact))
+            remove_clsact_if_empty(ifindex, t.ifname);
+    }
+    for (size_t i = 0; owner && i < recorded_lan.size() && i < 24; i++) {
+        if (owner->flags & (kOwnerCreatedLanClsact << i))
+            remove_clsact_if_empty(recorded_lan[i], ifname_of(recorded_lan[i]));
     }
     if (!have_dir && !rep.xdp_detached && !rep.tc_detached && !rep.wan_in_detached &&
         rep.lan_detached.empty() && rep.lan_xdp_detached.empty())
         throw UserError(not_loaded(t.ifname, dir));
+    // A daemon that was killed left its steering; a running one sees its pins go and exits.
+    rep.steering_removed = remove_daemon_steering(t.ifname, slow_mark);
     remove_pins(dir);
     if (exists(dir))
         throw UserError("detached, but could not remove " + dir +

@@ -51,6 +51,7 @@ struct UnloadReport {
     std::vector<std::string> lan_detached;
     std::vector<std::string> lan_xdp_detached; // LAN ports
     bool interface_gone = false;
+    std::string steering_removed; // the daemon's nft table and policy route, if it left them
 };
 
 UnloadReport unload_instance(const Target &t);

@@ -20,6 +20,8 @@ namespace {
 
 // The aging timer ticks every 250 ms; a few seconds without a tick means it stopped.
 constexpr double kTimerStaleS = 5.0;
+// The daemon beats every 500 ms: four missed beats and it is gone.
+constexpr double kDaemonStaleS = 2.0;
 
 double monotonic_s() {
     timespec ts{};
@@ -109,6 +111,12 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
         lan_ports = maps.read_lan_ports();
         if (st.state->last_tick_ns)
             st.last_tick_age_s = monotonic_s() - static_cast<double>(st.state->last_tick_ns) / 1e9;
+        if (st.state->daemon_ns)
+            st.daemon_beat_age_s = monotonic_s() - static_cast<double>(st.state->daemon_ns) / 1e9;
+        st.daemon_attached = sipalg_daemon_fresh(&*st.state) && st.daemon_beat_age_s &&
+                             *st.daemon_beat_age_s <= kDaemonStaleS;
+        // A clean stop beats 0 (slow_mark 0); a mark left with a stale beat is a killed daemon.
+        st.daemon_unclean = st.state->slow_mark != 0 && !st.daemon_attached;
     } catch (const UserError &e) {
         st.problems.push_back(std::string("maps unreadable: ") + e.what());
     }

@@ -63,6 +63,12 @@ struct InstanceStatus {
     std::optional<sipalg_limits> limits; // the dialog settings
     std::optional<sipalg_state> state;   // bindings, pinholes, dialogs, clock, timer
     std::optional<double> last_tick_age_s;
+    // The slow-path daemon: attached only while its heartbeat is fresh by the datapath's ALG
+    // clock and by wall time (the ALG clock stands still while disabled, so a daemon killed
+    // then would otherwise look attached forever).
+    bool daemon_attached = false;
+    std::optional<double> daemon_beat_age_s; // empty: it never beat, or detached cleanly
+    bool daemon_unclean = false;             // stopped without detaching (killed)
     std::optional<ReasmCounters> reasm;
     // Human-readable descriptions of anything wrong, each with what to do. Empty == healthy.
     std::vector<std::string> problems;

@@ -132,10 +132,16 @@ std::string render_human(const InstanceStatus &st) {
         else
             s << "never ran";
         s << "\n";
-        s << "    slow path: daemon "
-          << (sipalg_daemon_fresh(&*st.state) ? "attached"
-                                              : "not running (slow-path packets pass untouched)")
-          << "; handed " << st.counters[SIPALG_CTR_DAEMON_HANDED] << ", handled "
+        s << "    slow path: daemon ";
+        if (st.daemon_attached)
+            s << "attached";
+        else if (st.daemon_unclean && st.daemon_beat_age_s)
+            s << "not running (it stopped without detaching, killed?, " << std::fixed
+              << std::setprecision(1) << *st.daemon_beat_age_s
+              << " s ago; slow-path packets pass untouched; start it again)";
+        else
+            s << "not running (slow-path packets pass untouched)";
+        s << "; handed " << st.counters[SIPALG_CTR_DAEMON_HANDED] << ", handled "
           << st.counters[SIPALG_CTR_DAEMON_HANDLED] << ", failed "
           << st.counters[SIPALG_CTR_DAEMON_FAILED] << ", dropped "
           << st.counters[SIPALG_CTR_DAEMON_DROPPED];
@@ -271,7 +277,12 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
         w.field("bindings", st.state->bindings).field("pinholes", st.state->pinholes);
         w.field("dialogs", st.state->dialogs);
         w.field("clock_s", st.state->now_s);
-        w.field("daemon_attached", sipalg_daemon_fresh(&*st.state) != 0);
+        w.field("daemon_attached", st.daemon_attached);
+        if (st.daemon_beat_age_s)
+            w.field("daemon_heartbeat_ms_ago",
+                    static_cast<std::uint64_t>(*st.daemon_beat_age_s * 1000.0));
+        else
+            w.key("daemon_heartbeat_ms_ago").null();
         if (st.reasm) {
             w.key("reassembly").begin_object();
             w.field("fails", st.reasm->fails).field("timeouts", st.reasm->timeouts);
@@ -289,6 +300,7 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
         w.key("bindings").null().key("pinholes").null().key("dialogs").null();
         w.key("clock_s").null();
         w.key("daemon_attached").null();
+        w.key("daemon_heartbeat_ms_ago").null();
         w.key("aging").null();
     }
     const CounterSummary sum = summarize(st.counters);

@@ -21,6 +21,8 @@
 #include "config.hpp"
 #include "discover.hpp"
 #include "error.hpp"
+#include "hooks.hpp"
+#include "instance_owner.hpp"
 #include "logging.hpp"
 #include "maps_io.hpp"
 #include "pin_paths.hpp"
@@ -31,6 +33,7 @@
 #include "tcp_bindings.hpp"
 #include "tcp_proxy.hpp"
 #include "unique_fd.hpp"
+#include "wan_follow.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -111,7 +114,7 @@ void raise_fd_limit(std::size_t max_conns) {
 class Daemon {
   public:
     Daemon(const DaemonOptions &o, const std::string &dir)
-        : o_(o), maps_(InstanceMaps::open(dir, o.target.ifname, true)),
+        : o_(o), dir_(dir), maps_(InstanceMaps::open(dir, o.target.ifname, true)),
           admin_(bpf_obj_get(pin_file(dir, SIPALG_PIN_PROG_ADMIN).c_str())),
           state_(maps_, admin_.get()),
           steering_(o.target.ifname, o.mark, o.route_table, o.listen_port),
@@ -135,6 +138,9 @@ class Daemon {
         const sipalg_config cfg = maps_.read_config();
         net_.public_ip = ntohl(cfg.public_ip);
         net_.lan = config_prefixes(cfg);
+        admin_id_ = pinned_prog_id(pin_file(dir_, SIPALG_PIN_PROG_ADMIN));
+        const std::optional<InstanceOwner> owner = read_owner(dir_);
+        wan_.emplace(o.target.ifname, owner && (owner->flags & kOwnerFollowWanAddress));
     }
 
     int run() {
@@ -167,6 +173,16 @@ class Daemon {
                 tcp_.serve(fds, 1);
             const auto now = std::chrono::steady_clock::now();
             if (now - last_beat >= std::chrono::milliseconds(500)) {
+                // Unloaded (or unloaded and loaded again): unload removed our steering, and a
+                // new instance's daemon may already have installed its own, so leave it be.
+                if (pinned_prog_id(pin_file(dir_, SIPALG_PIN_PROG_ADMIN)) != admin_id_) {
+                    tcp_.close_all("the instance was unloaded");
+                    steering_.abandon();
+                    std::cerr << "sipalg daemon: " << o_.target.ifname
+                              << ": the instance was unloaded; exiting\n";
+                    return 0;
+                }
+                follow_wan();
                 beat(o_.mark);
                 last_beat = now;
                 tcp_.expire(now);
@@ -189,6 +205,25 @@ class Daemon {
     }
 
   private:
+    // The rule of wan_follow.hpp.
+    void follow_wan() {
+        const std::optional<std::uint32_t> ip = wan_->changed(net_.public_ip);
+        if (!ip)
+            return;
+        sipalg_config cfg = maps_.read_config();
+        cfg.public_ip = htonl(*ip);
+        maps_.write_config(cfg);
+        const Flushed f = flush_nat_state(maps_, admin_.get());
+        tcp_.close_all("the WAN address changed");
+        tcp_bindings_.clear();
+        std::cerr << "sipalg daemon: " << o_.target.ifname << ": WAN address "
+                  << format_ipv4(net_.public_ip) << " -> " << format_ipv4(*ip)
+                  << ": the public address follows; flushed " << f.bindings << " bindings, "
+                  << f.pinholes << " pinholes, " << f.dialogs << " dialogs of the old address\n";
+        net_.public_ip = *ip;
+        steering_.install(net_.public_ip);
+    }
+
     void beat(std::uint32_t mark) {
         sipalg_admin a{};
         a.op = SIPALG_OP_DAEMON_BEAT;
@@ -276,6 +311,8 @@ class Daemon {
     }
 
     const DaemonOptions &o_;
+    std::string dir_;
+    std::uint32_t admin_id_ = 0;
     InstanceMaps maps_;
     UniqueFd admin_;
     MapSlowState state_;
@@ -283,6 +320,7 @@ class Daemon {
     Net net_;
     TcpBindings tcp_bindings_;
     TcpProxy tcp_;
+    std::optional<WanFollower> wan_;
 };
 
 } // namespace

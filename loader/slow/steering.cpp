@@ -59,7 +59,8 @@ Steering::Steering(std::string wan, std::uint32_t mark, std::uint32_t table, std
     : wan_(std::move(wan)), mark_(mark), table_(table), port_(port) {}
 
 Steering::~Steering() {
-    remove();
+    if (installed_)
+        remove();
 }
 
 std::string Steering::nft_table() const {

@@ -19,6 +19,9 @@ class Steering {
     // public_ip: the WAN's address (host order), where servers connect to TCP bindings.
     void install(std::uint32_t public_ip); // throws UserError
     void remove() noexcept;
+    // Forgets the rules without removing them (someone else already did, and may have put a
+    // new daemon's in their place).
+    void abandon() noexcept { installed_ = false; }
     // Adds or removes a public port in the set of TCP bindings whose new connections the
     // daemon takes (false if nft failed; the connection is then refused as without the ALG).
     bool tcp_binding(std::uint16_t public_port, bool on) noexcept;
