@@ -23,8 +23,8 @@ struct Flushed {
     std::uint32_t bindings = 0, pinholes = 0, dialogs = 0;
 };
 
-// Ends every dialog, closes every pinhole and binding through the admin program. Pure state
-// work, no policy: the caller decides when.
+// Ends every dialog, closes every pinhole and binding through the admin program; returns how
+// many there were. Pure state work, no policy: the caller decides when.
 Flushed flush_nat_state(const InstanceMaps &maps, int admin_fd);
 
 class WanFollower {
