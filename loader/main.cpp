@@ -110,6 +110,8 @@ int cmd_unload(const Options &o) {
         std::cout << " " << name;
     for (const auto &name : r.lan_xdp_detached)
         std::cout << " " << name << " (xdp)";
+    if (!r.steering_removed.empty())
+        std::cout << ", removed what a killed daemon left (" << r.steering_removed << ")";
     std::cout << ", removed " << r.pin_dir << "\n";
     return 0;
 }
