@@ -126,8 +126,8 @@ def _snapshot(env):
     return snap
 
 
-def _link_stats(env, ifname):
-    r = env.topo.run(A.NS_ROUTER, ["ip", "-s", "-j", "link", "show", "dev", ifname], check=False)
+def _link_stats(env, ifname, ns=A.NS_ROUTER):
+    r = env.topo.run(ns, ["ip", "-s", "-j", "link", "show", "dev", ifname], check=False)
     try:
         st = json.loads(r.stdout)[0]["stats64"]
         return st["rx"], st["tx"]
@@ -142,7 +142,11 @@ class Sampler(threading.Thread):
     def __init__(self, env, seconds):
         super().__init__(daemon=True)
         self.env, self.seconds = env, seconds
-        self.samples = []  # (t, lan tx packets, wan rx packets, wan rx dropped)
+        # (t, lan tx packets, wan rx packets, wan rx dropped, lan tx dropped: for a veth this
+        # includes frames redirected to it by XDP that its peer could not take, and the
+        # Internet end's tx dropped: what the WAN veth's ring had no room for, which with an
+        # XDP program on wan0 is where an overload shows)
+        self.samples = []
         self.stop = threading.Event()
 
     def run(self):
@@ -150,9 +154,11 @@ class Sampler(threading.Thread):
         for _ in range(int(self.seconds) + 10):
             _, lan_tx = _link_stats(self.env, "lan-p0")
             wan_rx, _ = _link_stats(self.env, A.WAN_IF)
-            if lan_tx and wan_rx:
+            _, inet_tx = _link_stats(self.env, A.INET_IF, A.NS_INET)
+            if lan_tx and wan_rx and inet_tx:
                 self.samples.append((time.monotonic() - t0, lan_tx["packets"], wan_rx["packets"],
-                                     wan_rx.get("dropped", 0)))
+                                     wan_rx.get("dropped", 0), lan_tx.get("dropped", 0),
+                                     inet_tx.get("dropped", 0)))
             if self.stop.wait(1.0):
                 break
 
@@ -232,7 +238,11 @@ def _audio(pbx, remote, flood_s, problems):
         gap = max(r.get("max_gap_ms", 0), peer.get("max_gap_ms", 0))
         texts.append("%s: in %d/%d, out %d/%d, gap %d ms" % (
             r.get("bind", "?").rsplit(":", 1)[-1], got_in, sent_in, got_out, sent_out, gap))
-        if sent_in == 0 or sent_out == 0 or max(f_in, f_out) > MAX_LOSS:
+        if sent_in == 0 or sent_out == 0:
+            problems.append("call on %s: no audio %s (its end sent none: %s)" % (
+                r.get("bind"), "from the remote" if sent_in == 0 else "from the PBX",
+                "send errors to %s" % (peer if sent_in == 0 else r).get("to")))
+        elif max(f_in, f_out) > MAX_LOSS:
             problems.append("call on %s lost %d of %d in, %d of %d out (%.1f%% / %.1f%% of the "
                             "~%d sent each way during the flood)" % (
                                 r.get("bind"), lost_in, sent_in, lost_out, sent_out, 100 * f_in,
@@ -247,7 +257,7 @@ def _audio(pbx, remote, flood_s, problems):
 def _forwarding(samples, flood_s, problems):
     """Media to phone1 rose in every second of the flood (CALLS calls at RTP_PPS each)."""
     rates = []
-    for (t0, lan0, wan0, _), (t1, lan1, wan1, _) in zip(samples, samples[1:]):
+    for (t0, lan0, wan0, *_), (t1, lan1, wan1, *_) in zip(samples, samples[1:]):
         if t1 > flood_s + 0.5:
             break
         rates.append(((lan1 - lan0) / (t1 - t0), (wan1 - wan0) / (t1 - t0)))
@@ -259,9 +269,13 @@ def _forwarding(samples, flood_s, problems):
     if low < 0.5 * CALLS * RTP_PPS:
         problems.append("in one second of the flood the router handed phone1 only %d packets "
                         "(%d calls at %d pps)" % (low, CALLS, RTP_PPS))
-    drops = samples[-1][3] - samples[0][3]
-    return "router to phone1 >= %d pps every second, WAN in %d-%d pps (rx dropped %d)" % (
-        low, min(r[1] for r in rates), max(r[1] for r in rates), drops)
+    wan_drops = samples[-1][3] - samples[0][3]
+    lan_drops = samples[-1][4] - samples[0][4]
+    ring_drops = samples[-1][5] - samples[0][5]
+    return ("router to phone1 >= %d pps every second (dropped on its way %d), WAN in %d-%d pps "
+            "(rx dropped %d, not taken from the Internet end %d)" % (
+                low, lan_drops, min(r[1] for r in rates), max(r[1] for r in rates), wan_drops,
+                ring_drops))
 
 
 # --- the scenario -----------------------------------------------------------------------
@@ -350,13 +364,13 @@ def f1(env):
     counted = _deltas(pre["status"], post["status"])
     figures = ("flood %.1f s, %d pps (junk %d, INVITE %d, REGISTER %d, SYN %d; %d send errors)"
                " at %s:%s, %s, %s; TCP connects %d: refused %d, reset %d, closed %d, open %d, "
-               "unanswered %d; %s; audio worst loss %.2f%% of the flood's packets [%s]; "
+               "unanswered %d, errors %d (errno %d); %s; audio worst loss %.2f%% of the flood's packets [%s]; "
                "before %s; after %s%s" % (
                    fl["seconds"], fl["total_pps"], pps["junk"], pps["invite"], pps["register"],
                    pps["syn"], fl["send_errors"], PUBLIC, ",".join(map(str, udp_ports)),
                    "media %s" % ",".join(map(str, media)), "TCP %s" % tcp_port,
                    conn["attempts"], conn["refused"], conn["reset"], conn["closed"], conn["open"],
-                   conn["no_answer"], forwarding, 100 * worst, "; ".join(texts),
+                   conn["no_answer"], conn["errors"], conn["errno"], forwarding, 100 * worst, "; ".join(texts),
                    _state_text(pre), _state_text(post),
                    "; counted " + ", ".join("%s +%d" % kv for kv in sorted(counted.items()))
                    if counted else ""))
