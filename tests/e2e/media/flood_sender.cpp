@@ -492,9 +492,16 @@ void connect_loop(const Options &o, ConnectResult &res) {
                     p.since = Clock::now();
                     continue;
                 }
-                ++(err == ECONNREFUSED ? res.refused : res.errors);
-                if (err != ECONNREFUSED)
+                // ECONNRESET here: the handshake completed and the far end reset it before we
+                // looked, which is the daemon turning a stranger away.
+                if (err == ECONNREFUSED)
+                    ++res.refused;
+                else if (err == ECONNRESET)
+                    ++res.reset;
+                else {
+                    ++res.errors;
                     res.last_errno = err;
+                }
             } else {
                 char c;
                 ssize_t r = recv(p.fd, &c, 1, 0);
