@@ -54,7 +54,9 @@ std::optional<std::uint32_t> WanFollower::changed(std::uint32_t current) {
         return std::nullopt;
     // Only that something changed matters (an overflow, ENOBUFS, says so too): bounded drain.
     char buf[8192];
-    bool heard = false;
+    // The first look is unconditional: the address may have changed while no daemon ran.
+    bool heard = first_;
+    first_ = false;
     for (int i = 0; i < 64; i++) {
         const ssize_t n = ::recv(nl_.get(), buf, sizeof(buf), 0);
         if (n < 0 && errno != ENOBUFS)

@@ -33,14 +33,15 @@ class WanFollower {
     // Throws UserError if rtnetlink cannot be opened.
     WanFollower(std::string wan, bool follow);
 
-    // Non-blocking: if an IPv4 address of any interface changed since the last call, looks at
-    // the WAN's addresses. Returns the address (host order) that should replace `current`, or
-    // nothing if it stays.
+    // Non-blocking: on the first call, and then if an IPv4 address of any interface changed
+    // since the last call, looks at the WAN's addresses. Returns the address (host order) that
+    // should replace `current`, or nothing if it stays.
     std::optional<std::uint32_t> changed(std::uint32_t current);
 
   private:
     std::string wan_;
     bool follow_;
+    bool first_ = true;
     UniqueFd nl_;
 };
 

@@ -12,7 +12,8 @@
   wan:     WAN link down/up and a second address keep every binding, pinhole and dialog; the
            old address removed (the new one in its place) moves the public address to the new
            one within seconds and flushes the old address's state; a phone then registers on
-           the new address; the address gone with none in its place changes nothing.
+           the new address; the address gone with none in its place changes nothing; an
+           address changed while no daemon ran is followed when the next one starts.
 Prints what it measured; exits 0 if all hold. Root; namespaces flt-*, pin root
 /sys/fs/bpf/sipalg-flt, all torn down on exit.
 """
@@ -36,6 +37,7 @@ from sipalg_e2e import topo  # noqa: E402
 from sipalg_e2e.topo import PIN_ROOT  # noqa: E402
 
 NEW_WAN_IP = "203.0.113.5"
+LATER_WAN_IP = "203.0.113.6"
 ROUTE_TABLE = "1306"  # the daemon's default --route-table
 
 # Runs in a phone's namespace: one REGISTER over TCP per line on stdin, on the open connection
@@ -322,6 +324,19 @@ def wan_phase(t, env, f):
     print("wan: phone2 registered as %s; the address gone 1.5 s and back: %d bindings kept" % (
         contacts, len(held[0])), flush=True)
     call.wait(timeout=40)
+
+    # Changed while no daemon ran: the next daemon follows at its start.
+    t.stop_daemon()
+    router(t, "ip", "addr", "add", LATER_WAN_IP + "/24", "dev", A.WAN_IF)
+    router(t, "ip", "addr", "del", NEW_WAN_IP + "/24", "dev", A.WAN_IF)
+    router(t, "ip", "route", "replace", "default", "via", A.INET_IP)
+    t.start_daemon()
+    f.check(wait_until(lambda: status(t)["public_ip"] == LATER_WAN_IP, 3),
+            "a daemon started after the address changed did not follow it")
+    st = status(t)
+    f.check(st["bindings"] == 0, "the old address's bindings survived a daemon start")
+    print("wan: address changed to %s with no daemon running: the next daemon followed at start"
+          % LATER_WAN_IP, flush=True)
 
 
 def main():
