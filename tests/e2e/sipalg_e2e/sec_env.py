@@ -228,8 +228,14 @@ class Sec:
 
     def audit(self, senders, answered=True):
         """sipalg modes: the router's pinholes and bindings after the attack. Problems: a
-        pinhole with no remote after an answer (open to anyone), a pinhole or binding for a
-        LAN host that sent no SIP here (senders)."""
+        pinhole with no remote after an answer (open to anyone), a pinhole to a port below
+        1024, a pinhole or binding for a LAN host or socket that sent nothing here. senders:
+        "ip" (any port of that host sent SIP) or "ip:port" (only that socket sent, e.g. the
+        browser's connection: state for it is its own NAT mapping, not the attack's)."""
+
+        def sent(private):
+            return private in senders or private.rsplit(":", 1)[0] in senders
+
         if self.mode not in SIPALG_MODES:
             return [], ""
         problems = []
@@ -238,21 +244,19 @@ class Sec:
         with open(self._path("state.json"), "w") as f:
             json.dump({"pinholes": pins, "bindings": binds}, f, indent=1)
         for p in pins:
-            ip = p["private"].rsplit(":", 1)[0]
             if answered and p.get("remote") is None:
                 problems.append("pinhole %s -> %s open to any source" % (p["public"],
                                                                           p["private"]))
-            if ip not in senders:
-                problems.append("pinhole %s -> %s for a host that sent no SIP" % (
+            if not sent(p["private"]):
+                problems.append("pinhole %s -> %s for a socket that sent nothing" % (
                     p["public"], p["private"]))
             if int(p["private"].rsplit(":", 1)[1]) < 1024:
                 problems.append("pinhole %s -> %s to a port below 1024" % (p["public"],
                                                                           p["private"]))
         for b in binds:
-            ip = b["private"].rsplit(":", 1)[0]
-            if ip not in senders:
-                problems.append("binding %s -> %s for a host that sent no SIP" % (
-                    b["public"], b["private"]))
+            if not sent(b["private"]):
+                problems.append("%s binding %s -> %s for a socket that sent nothing" % (
+                    "REGISTER" if b.get("registered") else "a", b["public"], b["private"]))
         return problems, "%d binding(s), %d pinhole(s)" % (len(binds), len(pins))
 
     # --- verdict -----------------------------------------------------------------------

@@ -33,7 +33,10 @@ IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
 IP_PMTUDISC_DONT = 0
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
-REQ_LINE = re.compile(rb"(?m)^([A-Z]{3,12}) (\S+) SIP/2\.0\r?$")
+# Anywhere, not only at a line start: the attacker answers whatever an ALG might take for a
+# request (a REGISTER right after the padding of a POST body, after a STUN header...).
+REQ_LINE = re.compile(rb"(REGISTER|INVITE|OPTIONS|MESSAGE|NOTIFY|SUBSCRIBE|REFER|INFO|UPDATE|"
+                      rb"PRACK|PUBLISH|BYE|CANCEL|ACK) (sips?:\S+) SIP/2\.0\r?\n")
 
 
 class JsonLog:
@@ -254,10 +257,17 @@ def _serve_tcp(c, peer, log, a):
         if not answered and buf and time.monotonic() - last > a.idle:
             req = parse_request(buf)
             if a.answer == "http":
+                # As samyk/slipstream's server: the HTTP head, then 100 ms later the SIP 200 in
+                # a segment of its own, so a per-segment parser sees it start a message.
                 sip = (response(req[1], 200, "OK", extra="Expires: 3600") if req else
                        b"SIP/2.0 200 OK\r\n\r\n")
-                out = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n" \
-                      b"Connection: close\r\n\r\n" % len(sip) + sip
+                try:
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                              b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(sip))
+                except OSError:
+                    pass
+                time.sleep(0.1)
+                out = sip
             else:
                 # The answer to the last REGISTER on the stream (the one an ALG must not see).
                 regs = [m.start() for m in REQ_LINE.finditer(buf) if m.group(1) == b"REGISTER"]
@@ -390,11 +400,12 @@ def cmd_browser(a):
     chunks = [req[i:i + mss] for i in range(0, len(req), mss)]
     _send_chunks(s, chunks, a.gap)
     reply = _read_reply(s, a.reply_seconds)
+    local = "%s:%d" % s.getsockname()
     s.close()
     time.sleep(0.2)
     sniff.close()
     starts = [seg[:24].decode("latin-1") for seg in sniff.segments]
-    out = {"mss": mss, "sip_offset": len(head) + len(pad), "segments": len(sniff.segments),
+    out = {"local": local, "mss": mss, "sip_offset": len(head) + len(pad), "segments": len(sniff.segments),
            "segment_sizes": [len(x) for x in sniff.segments], "segment_starts": starts,
            "sip_starts_segment": any(seg.startswith(sip[:16]) for seg in sniff.segments),
            "reply": text(reply, 800)}
