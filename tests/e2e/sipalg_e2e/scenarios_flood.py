@@ -278,6 +278,17 @@ def _forwarding(samples, flood_s, problems):
                 ring_drops))
 
 
+def _refusals_counted(names, counted, conn, problems):
+    """What the ALG turned away shows in its counters: junk at the pinholes from strangers
+    (scope_miss), scanner requests at a binding (sig_unsolicited, where that counter exists),
+    strangers' TCP connections to the TCP binding (tcp_refused, if any got that far)."""
+    want = [("scope_miss", True), ("sig_unsolicited", "sig_unsolicited" in names),
+            ("tcp_refused", "tcp_refused" in names and conn["reset"] > 0)]
+    for name, applies in want:
+        if applies and counted.get(name, 0) <= 0:
+            problems.append("status counted no %s during the flood" % name)
+
+
 # --- the scenario -----------------------------------------------------------------------
 
 
@@ -362,15 +373,18 @@ def f1(env):
     pps = fl["pps"]
     conn = fl["connect"]
     counted = _deltas(pre["status"], post["status"])
+    if post["status"] is not None and env.mode == "sipalg":
+        _refusals_counted(post["status"]["counters"], counted, conn, problems)
     figures = ("flood %.1f s, %d pps (junk %d, INVITE %d, REGISTER %d, SYN %d; %d send errors)"
                " at %s:%s, %s, %s; TCP connects %d: refused %d, reset %d, closed %d, open %d, "
-               "unanswered %d, errors %d (errno %d); %s; audio worst loss %.2f%% of the flood's packets [%s]; "
-               "before %s; after %s%s" % (
+               "unanswered %d, errors %d (errno %d); %s; audio worst loss %.2f%% of the flood's "
+               "packets [%s]; before %s; after %s%s" % (
                    fl["seconds"], fl["total_pps"], pps["junk"], pps["invite"], pps["register"],
                    pps["syn"], fl["send_errors"], PUBLIC, ",".join(map(str, udp_ports)),
                    "media %s" % ",".join(map(str, media)), "TCP %s" % tcp_port,
                    conn["attempts"], conn["refused"], conn["reset"], conn["closed"], conn["open"],
-                   conn["no_answer"], conn["errors"], conn["errno"], forwarding, 100 * worst, "; ".join(texts),
+                   conn["no_answer"], conn["errors"], conn["errno"], forwarding, 100 * worst,
+                   "; ".join(texts),
                    _state_text(pre), _state_text(post),
                    "; counted " + ", ".join("%s +%d" % kv for kv in sorted(counted.items()))
                    if counted else ""))
