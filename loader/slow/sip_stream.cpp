@@ -100,7 +100,7 @@ bool SipStream::next(Piece *out) {
         out->kind = Kind::Keepalive;
         out->bytes.assign(p, p + crlf);
         out->why.clear();
-        pos_ += crlf;
+        consumed(crlf);
         return true;
     }
     static const std::uint8_t kBlank[] = {'\r', '\n', '\r', '\n'};
@@ -125,8 +125,20 @@ bool SipStream::next(Piece *out) {
     out->kind = Kind::Message;
     out->bytes.assign(p, p + total);
     out->why.clear();
-    pos_ += total;
+    consumed(total);
     return true;
+}
+
+void SipStream::consumed(std::size_t n) {
+    pos_ += n;
+    // All taken: the memory of a large message is not kept for the rest of a quiet
+    // connection (a proxy holding many would pay it for each).
+    if (pos_ == buf_.size()) {
+        buf_.clear();
+        pos_ = 0;
+        if (buf_.capacity() > 4096)
+            buf_.shrink_to_fit();
+    }
 }
 
 } // namespace sipalg::slow

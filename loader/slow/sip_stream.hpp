@@ -34,6 +34,7 @@ class SipStream {
 
   private:
     bool broken(Piece *out, std::string why);
+    void consumed(std::size_t n);
     std::vector<std::uint8_t> buf_;
     std::size_t pos_ = 0; // start of the unconsumed bytes
     std::size_t max_;
