@@ -76,9 +76,12 @@ void Steering::install(std::uint32_t public_ip) {
     const std::string m = hex(mark_), tbl = std::to_string(table_);
     // Marked packets are routed to the host itself...
     if (run({"ip", "-4", "rule", "add", "fwmark", m, "lookup", tbl, "priority", "50"}) != 0 ||
-        run({"ip", "-4", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", tbl}) != 0)
+        run({"ip", "-4", "route", "replace", "local", "0.0.0.0/0", "dev", "lo", "table", tbl}) !=
+                0) {
+        remove(); // the rule may be in, and the destructor only cleans up after an install
         throw UserError("cannot install the policy route for mark " + m +
                         " (ip rule/route failed; is iproute2 installed?)");
+    }
     // ...and there to the daemon's sockets. Priority mangle: after conntrack's defragmentation
     // (-400), so the reassembled datagram is what is steered. TCP: a phone's new connection
     // (a marked SYN) goes to the proxy's listener; packets of connections the proxy holds go to
