@@ -52,6 +52,16 @@ CounterSummary summarize(const CounterValues &c) {
     return s;
 }
 
+DaemonView daemon_view(const sipalg_state &st, double now_s) {
+    DaemonView d;
+    if (st.daemon_ns)
+        d.beat_age_s = now_s - static_cast<double>(st.daemon_ns) / 1e9;
+    d.attached = sipalg_daemon_fresh(&st) && d.beat_age_s && *d.beat_age_s <= kDaemonStaleS;
+    // A clean stop beats 0 (slow_mark 0); a mark left with a stale beat is a killed daemon.
+    d.unclean = st.slow_mark != 0 && !d.attached;
+    return d;
+}
+
 std::optional<ReasmCounters> parse_reasm(const std::string &snmp) {
     std::istringstream in(snmp);
     std::string names, values, line;
@@ -111,12 +121,10 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
         lan_ports = maps.read_lan_ports();
         if (st.state->last_tick_ns)
             st.last_tick_age_s = monotonic_s() - static_cast<double>(st.state->last_tick_ns) / 1e9;
-        if (st.state->daemon_ns)
-            st.daemon_beat_age_s = monotonic_s() - static_cast<double>(st.state->daemon_ns) / 1e9;
-        st.daemon_attached = sipalg_daemon_fresh(&*st.state) && st.daemon_beat_age_s &&
-                             *st.daemon_beat_age_s <= kDaemonStaleS;
-        // A clean stop beats 0 (slow_mark 0); a mark left with a stale beat is a killed daemon.
-        st.daemon_unclean = st.state->slow_mark != 0 && !st.daemon_attached;
+        const DaemonView d = daemon_view(*st.state, monotonic_s());
+        st.daemon_attached = d.attached;
+        st.daemon_beat_age_s = d.beat_age_s;
+        st.daemon_unclean = d.unclean;
     } catch (const UserError &e) {
         st.problems.push_back(std::string("maps unreadable: ") + e.what());
     }

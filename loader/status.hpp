@@ -47,6 +47,14 @@ struct ReasmCounters {
 // Parses the two "Ip:" lines of /proc/net/snmp; empty if they are not there.
 std::optional<ReasmCounters> parse_reasm(const std::string &snmp);
 
+// The slow-path daemon as `status` shows it, from the state map at monotonic time now_s.
+struct DaemonView {
+    bool attached = false;
+    std::optional<double> beat_age_s; // empty: it never beat, or detached cleanly
+    bool unclean = false;             // stopped without detaching (killed)
+};
+DaemonView daemon_view(const sipalg_state &st, double now_s);
+
 struct InstanceStatus {
     std::string ifname;
     unsigned int ifindex = 0; // 0: the interface no longer exists
