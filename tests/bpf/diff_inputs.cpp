@@ -64,8 +64,8 @@ std::vector<Base> load_seeds(const std::string &fuzz_dir) {
         for (const fs::path &p : files) {
             std::string m = read_file(p.string());
             std::size_t skip = 0;
-            if (!std::strcmp(sub, "seeds_daemon"))
-                skip = 1; // the case byte
+            if (!std::strcmp(sub, "seeds") || !std::strcmp(sub, "seeds_daemon"))
+                skip = 1; // the selector (NAT decisions, daemon case) byte
             else if (!std::strcmp(sub, "seeds_stream") && !m.empty())
                 skip = 1 + (static_cast<unsigned char>(m[0]) & 15); // limit + segment sizes
             if (m.size() <= skip)
@@ -149,12 +149,12 @@ std::vector<std::size_t> boundaries(const std::string &m) {
 }
 
 // A dotted quad of the message replaced by another address the rules treat differently: the
-// other phone (which has a binding), its SIP socket, the router, the public address, loopback,
-// the unspecified address.
+// other phone (which has a binding), its SIP socket, the router, the public address with and
+// without a binding's port, loopback, the unspecified address.
 bool swap_address(std::string &m, Rng &rng) {
     static const char *const others[] = {"192.168.1.11", "192.168.1.11:5062", "192.168.1.1",
-                                         "203.0.113.1",  "127.0.0.1",         "0.0.0.0",
-                                         "192.168.1.10"};
+                                         "203.0.113.1",  "203.0.113.1:5062",  "203.0.113.1:5060",
+                                         "127.0.0.1",    "0.0.0.0",           "192.168.1.10"};
     std::vector<std::size_t> quads;
     for (std::size_t i = 0; i + 7 <= m.size(); i++) {
         if (!std::isdigit(static_cast<unsigned char>(m[i])) ||
@@ -177,10 +177,10 @@ bool swap_address(std::string &m, Rng &rng) {
 }
 
 // A header field added after the start line to bring the message to just under or over a
-// size the datapath cares about: the egress MTU of 1500 (1472 bytes of UDP payload), and the
-// in-kernel SIP limit (2048), where a rewrite that grows the message crosses it.
+// size the datapath cares about: the egress MTU of 1500 (1472 bytes of UDP payload), where a
+// rewrite that grows the message crosses it, and the in-kernel SIP limit (2048).
 void pad_to_limit(std::string &m, Rng &rng) {
-    static const std::size_t targets[] = {1440, 1466, 1470, 1472, 1473, 2030, 2044, 2047, 2048};
+    static const std::size_t targets[] = {1440, 1460, 1466, 1469, 1471, 1472, 1473, 2048};
     const std::size_t want =
             targets[rng.below(sizeof(targets) / sizeof(targets[0]))] + rng.below(3) - 1;
     const std::size_t eol = m.find('\n');

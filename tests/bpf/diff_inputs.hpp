@@ -16,8 +16,8 @@ struct Base {
 
 // The shared corpus: $SIPALG_CORPUS_DIR, else `dflt`. Empty when absent.
 std::vector<Base> load_corpus(const std::string &dflt);
-// Every file of the seed directories (seeds: as they are; seeds_daemon: without the case
-// byte; seeds_stream: without the framing prefix).
+// Every file of the seed directories, without what the fuzz targets read before the message
+// (seeds, seeds_daemon: the selector byte; seeds_stream: the framing prefix).
 std::vector<Base> load_seeds(const std::string &fuzz_dir);
 
 // Whole-literal occurrences of the dotted quad `from` replaced by `to`; a Content-Length that
