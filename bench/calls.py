@@ -220,7 +220,9 @@ def sipalg_load_options(args, max_calls):
     pins = 2 * dialogs
     return [("--max-pinholes-per-phone", pins), ("--max-pinholes", pins),
             ("--max-dialogs-per-phone", dialogs), ("--max-dialogs", dialogs),
-            ("--port-range", "1024-65535")]
+            ("--port-range", "1024-65535"),
+            # thousands of calls a second from one PBX: no per-source request rate
+            ("--invite-rate", 0), ("--register-rate", 0)]
 
 
 def loader_has(sipalg_bin, option):
@@ -234,7 +236,8 @@ def loader_has(sipalg_bin, option):
 
 def write_limits(dialogs):
     """The dialog limits written straight into the pinned sipalg_limits map (struct
-    sipalg_limits: dlg_idle_s, dlg_max_phone, dlg_max_total, 13 reserved words)."""
+    sipalg_limits: dlg_idle_s, dlg_max_phone, dlg_max_total, then 13 words that such an old
+    loader does not have: 0, no rate or binding limit)."""
     path = find_pin("sipalg_limits")
     if not path:
         raise RuntimeError("no pinned sipalg_limits map under %s" % PIN_ROOT)
@@ -869,6 +872,8 @@ def main():
     if "sipalg" in args.modes:
         opts = sipalg_load_options(args, max(args.calls))
         dialog_limit = dict(opts)["--max-dialogs"]
+        if not loader_has(args.sipalg, "--invite-rate"):
+            opts = [kv for kv in opts if not kv[0].endswith("-rate")]
         if not loader_has(args.sipalg, "--max-dialogs"):
             opts = [kv for kv in opts if "dialogs" not in kv[0]]
             args.limits_by_bpftool = True

@@ -14,7 +14,7 @@
 #define SIPALG_AGING_BPF_H
 
 #include "binding.bpf.h"
-#include "dialog.bpf.h"
+#include "signal_policy.bpf.h"
 #include "pinhole.bpf.h"
 #include "route.bpf.h"
 
@@ -132,8 +132,10 @@ static int sipalg_tick(void *map, __u32 *key, struct sipalg_state *st) {
     if (cfg && enabled) {
         /* Dialogs once a second, before the port slots: what a dialog let go of may then
          * age in the same pass. */
-        if (st->ticks % (1000000000ull / SIPALG_TICK_NS) == 0)
+        if (st->ticks % (1000000000ull / SIPALG_TICK_NS) == 0) {
             sipalg_dialog_sweep(st, st->now_s);
+            sipalg_reg_sweep(st->now_s);
+        }
         sipalg_sweep(cfg, st, st->cursor, SIPALG_SWEEP_CHUNK, st->now_s);
         st->cursor = (st->cursor + SIPALG_SWEEP_CHUNK) & (SIPALG_PORTS_ENTRIES - 1);
     }

@@ -7,20 +7,42 @@
 #ifndef SIPALG_BINDING_BPF_H
 #define SIPALG_BINDING_BPF_H
 
+#include "phone.bpf.h"
 #include "ports.bpf.h"
 
+/* Counts a new binding of phone `ip` against bind_max_phone; 0 and *counted, or -EDQUOT
+ * (counted). A phone the per-phone table has no room for is let through uncounted when no
+ * limit is set. */
+static __always_inline int sipalg_binding_admit(__be32 ip, int *counted) {
+    const struct sipalg_limits *lim = sipalg_lim();
+    __u32 limit = lim ? lim->bind_max_phone : 0;
+    struct sipalg_phone *ph = sipalg_phone_entry(ip);
+
+    *counted = 0;
+    if (!ph)
+        return limit ? -EDQUOT : 0;
+    if (sipalg_phone_take(&ph->bindings, limit ? limit : 0xffffffffu, &ph->bind_limit_hits,
+                          SIPALG_CTR_BIND_LIMIT_PHONE))
+        return -EDQUOT;
+    *counted = 1;
+    return 0;
+}
+
 /* Find, refresh or create the binding of `ep` for an outbound SIP message. Returns the public
- * port (host order), or 0 if no port could be had (the packet then passes untouched). */
+ * port (host order), or 0 if no port could be had (the packet then passes untouched); *fresh
+ * says whether this call created it. */
 static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cfg,
                                                   struct sipalg_state *st,
-                                                  const struct sipalg_endpoint *ep,
-                                                  int is_register) {
+                                                  const struct sipalg_endpoint *ep, int is_register,
+                                                  int *fresh) {
     __u32 lifetime = is_register ? cfg->reg_lifetime_s : cfg->bind_lifetime_s;
     __u32 now = st->now_s, expiry = now + lifetime, port = 0;
     struct sipalg_binding *b = bpf_map_lookup_elem(&sipalg_binds, ep);
     struct sipalg_binding val = {};
     struct sipalg_port *s;
+    int counted = 0;
 
+    *fresh = 0;
     if (b) {
         s = sipalg_port_slot(b->public_port);
         if (s && sipalg_port_is(s, SIPALG_PORT_BINDING, ep->ip, ep->port)) {
@@ -39,11 +61,17 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
         if (s && s->state == SIPALG_PORT_CLAIMED)
             return b->public_port; /* another CPU is creating it right now */
         /* The slot was taken over after this entry expired: start again. */
+        if (b->flags & SIPALG_BIND_COUNTED)
+            sipalg_phone_drop(ep->ip, SIPALG_PHONE_BINDINGS);
         bpf_map_delete_elem(&sipalg_binds, ep);
     }
 
+    if (sipalg_binding_admit(ep->ip, &counted))
+        return 0;
     s = sipalg_port_alloc(cfg, bpf_ntohs(ep->port), &port);
     if (!s) {
+        if (counted)
+            sipalg_phone_drop(ep->ip, SIPALG_PHONE_BINDINGS);
         sipalg_count(SIPALG_CTR_BIND_NO_PORT);
         return 0;
     }
@@ -57,11 +85,13 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
     s->route[0] = 0;
     s->route[1] = 0;
     val.public_port = (__u16)port;
-    val.flags = is_register ? SIPALG_BIND_REGISTER : 0;
+    val.flags = (is_register ? SIPALG_BIND_REGISTER : 0) | (counted ? SIPALG_BIND_COUNTED : 0);
     val.lifetime_s = lifetime;
     if (bpf_map_update_elem(&sipalg_binds, ep, &val, BPF_NOEXIST) != 0) {
         /* Lost a race with another CPU for the same phone (or the map is full). */
         sipalg_port_release(s, SIPALG_PORT_CLAIMED);
+        if (counted)
+            sipalg_phone_drop(ep->ip, SIPALG_PHONE_BINDINGS);
         b = bpf_map_lookup_elem(&sipalg_binds, ep);
         if (!b)
             sipalg_count(SIPALG_CTR_BIND_NO_PORT);
@@ -70,6 +100,7 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
     sipalg_port_publish(s, SIPALG_PORT_BINDING);
     __sync_fetch_and_add(&st->bindings, 1);
     sipalg_count(SIPALG_CTR_BIND_CREATED);
+    *fresh = 1;
     return port;
 }
 
@@ -78,18 +109,31 @@ static __always_inline int sipalg_binding_remove(struct sipalg_state *st, __u32 
                                                  struct sipalg_port *s) {
     struct sipalg_endpoint ep = {.ip = s->priv_ip, .port = s->priv_port};
     struct sipalg_binding *b = bpf_map_lookup_elem(&sipalg_binds, &ep);
+    int counted = 0;
 
-    if (b && b->public_port == port)
+    if (b && b->public_port == port) {
+        counted = b->flags & SIPALG_BIND_COUNTED;
         bpf_map_delete_elem(&sipalg_binds, &ep);
+    }
     if (!sipalg_port_release(s, SIPALG_PORT_BINDING))
         return 0;
+    if (counted)
+        sipalg_phone_drop(ep.ip, SIPALG_PHONE_BINDINGS);
     __sync_fetch_and_add(&st->bindings, -1);
     sipalg_count(SIPALG_CTR_BIND_EXPIRED);
     return 1;
 }
 
+/* Removes the binding of public port `port` that the message being handled has just created. */
+static __always_inline void sipalg_binding_undo(struct sipalg_state *st, __u32 port) {
+    struct sipalg_port *s = sipalg_port_slot(port);
+
+    if (s && s->state == SIPALG_PORT_BINDING)
+        sipalg_binding_remove(st, port, s);
+}
+
 /*
- * For the SIP rewriter (issue 3): the registrar's answer says how long the registration lives.
+ * For the SIP rewriter: the registrar's answer says how long the registration lives.
  * 0 (un-REGISTER) expires the binding at the next sweep (<= 1 s), after this answer has been
  * forwarded to the phone.
  */

@@ -31,12 +31,6 @@
 
 #define SIPALG_DLG_IDLE_DEFAULT_S 300u
 
-static __always_inline const struct sipalg_limits *sipalg_lim(void) {
-    __u32 key = SIPALG_LIMITS_KEY;
-
-    return bpf_map_lookup_elem(&sipalg_limits, &key);
-}
-
 /* Messages that may start a call's state: an INVITE, or SDP in anything but a BYE, a CANCEL
  * or a failure (a call whose INVITE was never seen still gets its media followed). */
 static __always_inline int sipalg_dialog_creates(const struct sipalg_dialog_msg *dm) {
@@ -76,13 +70,6 @@ static __always_inline int sipalg_dialog_admit(const struct sipalg_limits *lim,
                              SIPALG_CTR_DLG_LIMIT_PHONE);
 }
 
-static __always_inline void sipalg_phone_dialog_put(__be32 ip) {
-    struct sipalg_phone *ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
-
-    if (ph)
-        sipalg_phone_drop(ip, &ph->dialogs, &ph->pinholes);
-}
-
 /* The live dialog of key k, or NULL (none, or being ended by another CPU). */
 static __always_inline struct sipalg_dialog *sipalg_dialog_find(const struct sipalg_dialog_key *k) {
     struct sipalg_dialog *d = bpf_map_lookup_elem(&sipalg_dialogs, k);
@@ -104,7 +91,10 @@ static __always_inline struct sipalg_dialog *sipalg_dialog_get(struct sipalg_sta
 
     if (d) /* one being ended is not made anew */
         return d->state & SIPALG_DLG_DEAD ? NULL : d;
-    if (!sipalg_dialog_creates(dm) || sipalg_dialog_admit(sipalg_lim(), st, phone))
+    /* A response from the Internet answers something the phone sent, which made the dialog
+     * if there is to be one: whoever sends one cannot make state with it. */
+    if (!sipalg_dialog_creates(dm) || (inbound && !dm->is_request) ||
+        sipalg_dialog_admit(sipalg_lim(), st, phone))
         return NULL;
     __builtin_memset(fresh, 0, sizeof(*fresh));
     fresh->priv_ip = phone;
@@ -115,7 +105,7 @@ static __always_inline struct sipalg_dialog *sipalg_dialog_get(struct sipalg_sta
     __builtin_memcpy(fresh->callid, dm->callid, SIPALG_CALLID_TEXT);
     if (bpf_map_update_elem(&sipalg_dialogs, k, fresh, BPF_NOEXIST) != 0) {
         /* Another CPU created it just now, or the map is full. */
-        sipalg_phone_dialog_put(phone);
+        sipalg_phone_drop(phone, SIPALG_PHONE_DIALOGS);
         d = bpf_map_lookup_elem(&sipalg_dialogs, k);
         if (!d)
             sipalg_count(SIPALG_CTR_DLG_LIMIT_TOTAL);
@@ -151,7 +141,7 @@ static __always_inline void sipalg_dialog_end(struct sipalg_state *st,
     }
     if (bpf_map_delete_elem(&sipalg_dialogs, k) == 0) {
         __sync_fetch_and_add(&st->dialogs, -1);
-        sipalg_phone_dialog_put(phone);
+        sipalg_phone_drop(phone, SIPALG_PHONE_DIALOGS);
     }
     sipalg_count(ctr);
 }

@@ -10,6 +10,7 @@
 
 #include <asm-generic/errno.h>
 
+#include "phone.bpf.h"
 #include "ports.bpf.h"
 
 /* Outbound: the pinhole slot of the phone's media socket `ep`, or NULL. */
@@ -48,44 +49,6 @@ static __always_inline int sipalg_pinhole_admits(const struct sipalg_port *s, __
 static __always_inline void sipalg_pinhole_seen(struct sipalg_port *s, __u32 now) {
     if (s->stamp != now)
         s->stamp = now;
-}
-
-/* The phone's entry, created empty if it has none yet (NULL: the map is full). */
-static __always_inline struct sipalg_phone *sipalg_phone_entry(__be32 ip) {
-    struct sipalg_phone *ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
-    struct sipalg_phone fresh = {};
-
-    if (ph)
-        return ph;
-    bpf_map_update_elem(&sipalg_phones, &ip, &fresh, BPF_NOEXIST);
-    return bpf_map_lookup_elem(&sipalg_phones, &ip);
-}
-
-/* One of the phone's counts (pinholes or dialogs, `count`) goes down; the entry goes with the
- * phone's last pinhole and dialog. A CPU that looked it up just before may still count on the
- * removed entry: the per-phone limits are then one too lax, never stuck. */
-static __always_inline void sipalg_phone_drop(__be32 ip, __u32 *count, const __u32 *other) {
-    if (__sync_fetch_and_add(count, -1) <= 1 && *other == 0)
-        bpf_map_delete_elem(&sipalg_phones, &ip);
-}
-
-static __always_inline void sipalg_phone_put(__be32 ip) {
-    struct sipalg_phone *ph = bpf_map_lookup_elem(&sipalg_phones, &ip);
-
-    if (ph)
-        sipalg_phone_drop(ip, &ph->pinholes, &ph->dialogs);
-}
-
-/* Counts one more against a per-phone limit; 0 or -EDQUOT (counted in `hits` and ctr). */
-static __always_inline int sipalg_phone_take(__u32 *count, __u32 limit, __u32 *hits,
-                                             enum sipalg_counter ctr) {
-    if (__sync_fetch_and_add(count, 1) >= limit) {
-        __sync_fetch_and_add(count, -1);
-        __sync_fetch_and_add(hits, 1);
-        sipalg_count(ctr);
-        return -EDQUOT;
-    }
-    return 0;
 }
 
 /* Counts a new pinhole against the phone's limit; 0, -EDQUOT or -ENOSPC. */
@@ -140,7 +103,7 @@ static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
         return err;
     s = sipalg_port_alloc(cfg, rq->want_port ? rq->want_port : bpf_ntohs(rq->priv.port), &got);
     if (!s) {
-        sipalg_phone_put(rq->priv.ip);
+        sipalg_phone_drop(rq->priv.ip, SIPALG_PHONE_PINHOLES);
         sipalg_count(SIPALG_CTR_PIN_NO_PORT);
         return -EADDRINUSE;
     }
@@ -158,7 +121,7 @@ static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
     /* BPF_ANY: a stale entry whose slot was reused is simply replaced. */
     if (bpf_map_update_elem(&sipalg_pins, &rq->priv, &val, BPF_ANY) != 0) {
         sipalg_port_release(s, SIPALG_PORT_CLAIMED);
-        sipalg_phone_put(rq->priv.ip);
+        sipalg_phone_drop(rq->priv.ip, SIPALG_PHONE_PINHOLES);
         sipalg_count(SIPALG_CTR_PIN_LIMIT_TOTAL);
         return -ENOSPC;
     }
@@ -215,7 +178,7 @@ static __always_inline int sipalg_pinhole_remove(struct sipalg_state *st, __u32 
         bpf_map_delete_elem(&sipalg_pins, &ep);
     if (!sipalg_port_release(s, SIPALG_PORT_PINHOLE))
         return 0;
-    sipalg_phone_put(ep.ip);
+    sipalg_phone_drop(ep.ip, SIPALG_PHONE_PINHOLES);
     __sync_fetch_and_add(&st->pinholes, -1);
     sipalg_count(SIPALG_CTR_PIN_EXPIRED);
     return 1;

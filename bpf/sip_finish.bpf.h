@@ -41,6 +41,16 @@ static __noinline int sipalg_sip_finish(struct __sk_buff *skb) {
     r = sipalg_sip_rewrite(skb, cfg, st, &rw->msg, &reason);
     if (r == SIPALG_RW_SLOW)
         return sipalg_sip_pass(skb, st, &rw->msg, reason);
+    if (r == SIPALG_RW_REFUSE || r == SIPALG_RW_PASS) {
+        sipalg_count((enum sipalg_counter)reason);
+        /* A message a rule stopped leaves no state behind. */
+        if (rw->msg.fresh)
+            sipalg_binding_undo(st, rw->msg.public_port);
+        if (r == SIPALG_RW_REFUSE)
+            return TC_ACT_SHOT;
+        sipalg_count(rw->msg.dir == SIPALG_DIR_OUT ? SIPALG_CTR_LAN_PASS : SIPALG_CTR_WAN_IN_PASS);
+        return TC_ACT_OK;
+    }
     if (r == SIPALG_RW_DROP) {
         sipalg_count(SIPALG_CTR_DROPPED);
         return TC_ACT_SHOT;

@@ -9,8 +9,13 @@
  *   - the peer's SDP is not rewritten; it goes to the message's dialog (dialog.bpf.h): an
  *     answer scopes the pinholes the phone's offer opened, an offer is remembered so that the
  *     phone's answer opens its pinholes already scoped.
- *   - 2xx to REGISTER: the binding lives as long as the registrar granted (first Contact's
- *     expires=, else Expires:; 0 = un-REGISTER: the binding goes at the next sweep).
+ *   - 2xx to REGISTER, from the registrar the phone's REGISTER went to and matching its
+ *     Call-ID and CSeq (signal_policy.bpf.h): the registration is confirmed, and the binding
+ *     lives as long as the registrar granted (first Contact's expires=, else Expires:; 0 =
+ *     un-REGISTER: the binding goes at the next sweep). Any other 2xx changes nothing.
+ *   - before all that: a request, or anything not SIP, from outside the binding's confirmed
+ *     registrars, its dialogs and the trusted prefixes is dropped (sig_unsolicited), and so is
+ *     a REGISTER or INVITE over its source's rate.
  *   - BYE and its answer, CANCEL, a final non-2xx to the initial INVITE: the dialog ends and
  *     its pinholes close.
  */
@@ -18,7 +23,7 @@
 #define SIPALG_SIP_IN_BPF_H
 
 #include "binding.bpf.h"
-#include "dialog.bpf.h"
+#include "signal_policy.bpf.h"
 #include "sip_msg.bpf.h"
 #include "sip_rw_ctx.bpf.h"
 
@@ -45,27 +50,47 @@ static long sipalg_in_occ_cb(__u32 i, void *vctx) {
     return 0;
 }
 
-/* Registrar's answer: the lifetime it granted, or -1 if it says none. */
-static __always_inline __s32 sipalg_in_reg_expires(const struct sipalg_scan_result *sc) {
-    if (sc->is_request || sc->cseq_method != SIPALG_M_REGISTER || sc->status < 200 ||
-        sc->status >= 300)
-        return -1;
-    return sc->contact_expires >= 0 ? sc->contact_expires : sc->expires;
+static __always_inline int sipalg_is_reg_ok(const struct sipalg_dialog_msg *dm) {
+    return !dm->is_request && dm->cseq_method == SIPALG_M_REGISTER && dm->status >= 200 &&
+           dm->status < 300;
+}
+
+/* Something that is not SIP (or SIP the scanner refused) for the phone of binding
+ * m->public_port: 0 if its source may send it, else the counter of why not. */
+static __always_inline __u32 sipalg_in_other_refused(struct sipalg_rw_work *rw,
+                                                     const struct sipalg_state *st,
+                                                     const struct sipalg_sip_msg *m) {
+    const struct sipalg_port *s = sipalg_port_slot(m->public_port);
+
+    __builtin_memset(&rw->dm, 0, sizeof(rw->dm));
+    rw->dm.is_request = 1;
+    return s ? sipalg_sig_admits(st, m->public_port, s, m->peer_ip, &rw->dm, &rw->dkey) : 0;
 }
 
 static __always_inline void sipalg_in_decide(struct sipalg_rw_ctx *c) {
     struct sipalg_rw_work *rw = c->rw;
     struct sipalg_scan_result *sc = &rw->w.sc;
     __u16 owner = c->m->public_port;
+    const struct sipalg_port *s = sipalg_port_slot(owner);
     struct sipalg_dialog *d;
-    __s32 expires;
+    __u32 why;
 
-    bpf_loop(sc->n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_in_occ_cb, c, 0);
-    expires = sipalg_in_reg_expires(sc);
-    if (expires >= 0)
-        sipalg_binding_set_lifetime(c->st, owner, (__u32)expires);
     sipalg_dialog_msg_of(&rw->dm, sc, rw->w.msg, bpf_ntohl(c->m->priv_ip),
                          bpf_ntohl(c->m->public_ip));
+    if (!s)
+        return;
+    why = sipalg_sig_admits(c->st, owner, s, c->m->peer_ip, &rw->dm, &rw->dkey);
+    if (!why)
+        why = sipalg_rate_check(sipalg_lim(), &rw->dm, c->m->peer_ip, 1);
+    if (why) {
+        rw->stop = SIPALG_RW_REFUSE;
+        rw->stop_why = why;
+        return;
+    }
+    bpf_loop(sc->n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_in_occ_cb, c, 0);
+    if (sipalg_is_reg_ok(&rw->dm) && sipalg_reg_answered(c->st, owner, s, c->m->peer_ip, &rw->dm) &&
+        rw->dm.expires >= 0)
+        sipalg_binding_set_lifetime(c->st, owner, (__u32)rw->dm.expires);
     sipalg_dialog_key_of(&rw->dkey, &rw->dm, owner);
     d = sipalg_dialog_get(c->st, &rw->dkey, &rw->dm, c->m->priv_ip, 1, &rw->dfresh);
     if (!d || sipalg_dialog_signal(c->st, &rw->dkey, d, &rw->dm, 0))

@@ -23,6 +23,9 @@ enum sipalg_rw {
     SIPALG_RW_REWRITTEN = 1,
     SIPALG_RW_SLOW = 2,
     SIPALG_RW_DROP = 3,
+    SIPALG_RW_REFUSE = 4, /* untouched, and refused by a rule: dropped, counted by *reason */
+    SIPALG_RW_PASS = 5,   /* untouched, and not the ALG's to handle: to the stack (never to the
+                           * daemon), counted by *reason */
 };
 
 struct sipalg_sip_msg {
@@ -30,7 +33,7 @@ struct sipalg_sip_msg {
     __u32 payload_len; /* UDP payload bytes, <= SIPALG_KERNEL_SIP_MAX */
     __u32 mtu;         /* egress MTU: the rewritten IPv4 packet must not be larger */
     __u8 dir;          /* enum sipalg_dir */
-    __u8 pad;
+    __u8 fresh;        /* outbound: this message created the binding (undone if refused) */
     __u16 public_port; /* the binding's public port (host order) */
     __be32 priv_ip;    /* the phone's SIP socket */
     __be32 public_ip;  /* the router's public address */

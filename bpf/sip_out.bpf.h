@@ -21,11 +21,15 @@
  * (sipalg/sender_rule.h; counted pin_not_sender): its address is hidden, its port kept.
  * A pinhole that cannot be opened (limits, no port) leaves that port as it was: the call's
  * signalling still works, its media does not, and the limit counters say why.
+ * Before any of that (signal_policy.bpf.h): a REGISTER or INVITE over its sender's rate is
+ * dropped; a REGISTER whose Contact names another LAN host than the sender (a neighbour, the
+ * router) is passed untouched and binds nothing (reg_not_sender); any other REGISTER records
+ * the registrar it goes to, whose matching 2xx will let its requests in.
  */
 #ifndef SIPALG_SIP_OUT_BPF_H
 #define SIPALG_SIP_OUT_BPF_H
 
-#include "dialog.bpf.h"
+#include "signal_policy.bpf.h"
 #include "sipalg/sender_rule.h"
 #include "sip_rw_ctx.bpf.h"
 #include "sip_msg.bpf.h"
@@ -165,6 +169,36 @@ static long sipalg_out_occ_cb(__u32 i, void *vctx) {
     return 0;
 }
 
+static long sipalg_out_contact_cb(__u32 i, void *vctx) {
+    struct sipalg_rw_ctx *c = vctx;
+    const struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
+
+    if (sipalg_contact_for_sender(o, bpf_ntohl(c->m->priv_ip)))
+        return 0;
+    c->rw->stop = SIPALG_RW_PASS;
+    c->rw->stop_why = SIPALG_CTR_REG_NOT_SENDER;
+    return 1;
+}
+
+/* The rules that may end a message before anything is decided for it (see the top). */
+static __always_inline void sipalg_out_policy(struct sipalg_rw_ctx *c) {
+    struct sipalg_rw_work *rw = c->rw;
+    const struct sipalg_sip_msg *m = c->m;
+    __u32 why = sipalg_rate_check(sipalg_lim(), &rw->dm, m->priv_ip, 0);
+
+    if (why) {
+        rw->stop = SIPALG_RW_REFUSE;
+        rw->stop_why = why;
+        return;
+    }
+    if (!rw->dm.is_request || rw->dm.method != SIPALG_M_REGISTER)
+        return;
+    bpf_loop(rw->w.sc.n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_out_contact_cb, c, 0);
+    if (!rw->stop)
+        sipalg_reg_sent(c->cfg, c->st, m->public_port, m->priv_ip, m->priv_port, m->peer_ip,
+                        &rw->dm);
+}
+
 /* All outbound decisions for a scanned message in c->rw->w.sc. */
 static __always_inline void sipalg_out_decide(struct sipalg_rw_ctx *c) {
     struct sipalg_rw_work *rw = c->rw;
@@ -172,6 +206,9 @@ static __always_inline void sipalg_out_decide(struct sipalg_rw_ctx *c) {
 
     sipalg_dialog_msg_of(&rw->dm, &rw->w.sc, rw->w.msg, bpf_ntohl(c->m->priv_ip),
                          bpf_ntohl(c->m->public_ip));
+    sipalg_out_policy(c);
+    if (rw->stop)
+        return;
     sipalg_dialog_key_of(&rw->dkey, &rw->dm, owner);
     c->dlg = sipalg_dialog_get(c->st, &rw->dkey, &rw->dm, c->m->priv_ip, 0, &rw->dfresh);
     bpf_loop(rw->w.sc.n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_out_occ_cb, c, 0);

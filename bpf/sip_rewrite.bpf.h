@@ -22,6 +22,10 @@
  *     MUST be untouched: the caller passes it to the stack as it is.
  *   - return SIPALG_RW_DROP: the packet was modified and then a helper failed; the caller
  *     drops it (never forward a half-rewritten message).
+ *   - return SIPALG_RW_REFUSE or SIPALG_RW_PASS and set *reason to the counter of the rule
+ *     (signal_policy.bpf.h, the REGISTER sender rule): the packet is untouched; the caller
+ *     drops it (REFUSE) or passes it to the stack, never to the daemon (PASS), and undoes a
+ *     binding the message created.
  *
  * What it does: copies the payload (bpf_skb_load_bytes) into the per-CPU work area
  * (sip_work.bpf.h), sipalg_scan()s it with the LAN prefixes (outbound) or the public address
@@ -67,25 +71,40 @@ static __always_inline int sipalg_sip_rewrite_body(struct __sk_buff *skb,
     __u32 len = m->payload_len, out_len = 0, hdr_len;
     int v;
 
-    if (!rw || len == 0)
+    if (!rw)
         return SIPALG_RW_UNCHANGED;
     if (len > SIPALG_KERNEL_SIP_MAX) {
         *reason = SIPALG_CTR_SLOW_TOO_LARGE;
         return SIPALG_RW_SLOW;
     }
-    if (bpf_skb_load_bytes(skb, m->l4_off + sizeof(struct udphdr), rw->w.msg, len))
-        return SIPALG_RW_UNCHANGED; /* cannot happen: the caller checked the length */
-    /* The match set lives in the map value: the stack is shared with the loop callbacks. */
-    mt = &rw->mt;
-    __builtin_memset(mt, 0, sizeof(*mt));
-    if (m->dir == SIPALG_DIR_OUT)
-        sipalg_match_lan(mt, cfg);
-    else
-        sipalg_match_add(mt, bpf_ntohl(m->public_ip), 32);
-    v = sipalg_scan(rw->w.msg, len, mt, m->dir == SIPALG_DIR_OUT ? 0 : SIPALG_SCAN_NO_SDP_EDITS,
-                    &rw->w.sc);
-    if (v != SIPALG_OK)
+    rw->stop = 0;
+    rw->stop_why = 0;
+    if (len == 0) {
+        v = SIPALG_NOT_SIP;
+        rw->w.sc.reason = SIPALG_R_EMPTY;
+    } else {
+        if (bpf_skb_load_bytes(skb, m->l4_off + sizeof(struct udphdr), rw->w.msg, len))
+            return SIPALG_RW_UNCHANGED; /* cannot happen: the caller checked the length */
+        /* The match set lives in the map value: the stack is shared with the loop callbacks. */
+        mt = &rw->mt;
+        __builtin_memset(mt, 0, sizeof(*mt));
+        if (m->dir == SIPALG_DIR_OUT)
+            sipalg_match_lan(mt, cfg);
+        else
+            sipalg_match_add(mt, bpf_ntohl(m->public_ip), 32);
+        v = sipalg_scan(rw->w.msg, len, mt, m->dir == SIPALG_DIR_OUT ? 0 : SIPALG_SCAN_NO_SDP_EDITS,
+                        &rw->w.sc);
+    }
+    if (v != SIPALG_OK) {
+        sipalg_count_reason(rw->w.sc.reason);
+        /* Junk, or SIP too broken to read, gets to a phone only from whom SIP would. */
+        if (m->dir == SIPALG_DIR_IN) {
+            *reason = sipalg_in_other_refused(rw, st, m);
+            if (*reason)
+                return SIPALG_RW_REFUSE;
+        }
         return sipalg_rw_verdict(v, reason);
+    }
 
     rw->n_set = 0;
     rw->n_pin = 0;
@@ -100,6 +119,10 @@ static __always_inline int sipalg_sip_rewrite_body(struct __sk_buff *skb,
         sipalg_out_decide(&c);
     else
         sipalg_in_decide(&c);
+    if (rw->stop) {
+        *reason = rw->stop_why;
+        return (int)rw->stop;
+    }
     if (!rw->n_set)
         return SIPALG_RW_UNCHANGED;
 

@@ -21,6 +21,8 @@ struct sipalg_rw_work {
     struct sipalg_route route;     /* and where the packet goes */
     __u32 n_set;                   /* occurrences given a replacement */
     __u32 n_pin;                   /* media pinholes opened or refreshed by this message */
+    __u32 stop;                    /* 0, or SIPALG_RW_REFUSE / _PASS: a rule ended the message */
+    __u32 stop_why;                /* and the counter that says which */
     __u16 rtp[SIPALG_MAX_MEDIA];   /* public port of each media line's RTP pinhole (0: none) */
     __u16 rtcp[SIPALG_MAX_MEDIA];  /* and of its RTCP pinhole */
     __u64 sum;                     /* accumulator of sipalg_buf_sum() */

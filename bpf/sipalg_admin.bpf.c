@@ -6,7 +6,6 @@
  * that the user-space side never writes bindings, pinholes or port slots itself.
  */
 #include "aging.bpf.h"
-#include "dialog.bpf.h"
 
 static __always_inline int admin_close(struct sipalg_state *st, const struct sipalg_admin *a,
                                        int pinhole) {
@@ -83,6 +82,44 @@ static __always_inline int admin_dialog(struct sipalg_state *st, struct sipalg_a
     return 0;
 }
 
+/* The daemon's view of signal_policy.bpf.h, for a message it scanned itself (a->dm) between
+ * the phone of binding a->public_port and the peer a->remote_ip. */
+static __always_inline int admin_signal(const struct sipalg_config *cfg, struct sipalg_state *st,
+                                        struct sipalg_admin *a) {
+    const struct sipalg_port *b = admin_binding(a);
+    struct sipalg_dialog_key k;
+    __u32 why;
+
+    if (!b)
+        return -ENOENT;
+    if (!a->arg) {
+        why = sipalg_rate_check(sipalg_lim(), &a->dm, b->priv_ip, 0);
+        if (why) {
+            sipalg_count((enum sipalg_counter)why);
+            return -EAGAIN;
+        }
+        if (a->dm.is_request && a->dm.method == SIPALG_M_REGISTER)
+            sipalg_reg_sent(cfg, st, a->public_port, b->priv_ip, b->priv_port, a->remote_ip,
+                            &a->dm);
+        return 0;
+    }
+    a->arg = 0;
+    why = sipalg_sig_admits(st, a->public_port, b, a->remote_ip, &a->dm, &k);
+    if (why) {
+        sipalg_count((enum sipalg_counter)why);
+        return -EACCES;
+    }
+    why = sipalg_rate_check(sipalg_lim(), &a->dm, a->remote_ip, 1);
+    if (why) {
+        sipalg_count((enum sipalg_counter)why);
+        return -EAGAIN;
+    }
+    if (!a->dm.is_request && a->dm.cseq_method == SIPALG_M_REGISTER && a->dm.status >= 200 &&
+        a->dm.status < 300)
+        a->arg = (__u32)sipalg_reg_answered(st, a->public_port, b, a->remote_ip, &a->dm);
+    return 0;
+}
+
 SEC("syscall")
 int sipalg_admin(struct sipalg_admin *a) {
     const struct sipalg_config *cfg = sipalg_cfg();
@@ -101,6 +138,7 @@ int sipalg_admin(struct sipalg_admin *a) {
     case SIPALG_OP_SWEEP:
         sipalg_dialog_sweep(st, st->now_s);
         sipalg_sweep(cfg, st, 0, SIPALG_PORTS_ENTRIES, st->now_s);
+        sipalg_reg_sweep(st->now_s);
         a->result = 0;
         break;
     case SIPALG_OP_CLOCK_SET:
@@ -133,8 +171,10 @@ int sipalg_admin(struct sipalg_admin *a) {
         break;
     case SIPALG_OP_BINDING_TOUCH: {
         struct sipalg_endpoint ep = {.ip = a->priv_ip, .port = a->priv_port};
+        int fresh = 0;
 
-        port = a->priv_ip && a->priv_port ? sipalg_binding_touch(cfg, st, &ep, a->arg != 0) : 0;
+        port = a->priv_ip && a->priv_port ? sipalg_binding_touch(cfg, st, &ep, a->arg != 0, &fresh)
+                                          : 0;
         a->public_port = (__u16)port;
         a->result = port ? 0 : -EADDRINUSE;
         break;
@@ -153,6 +193,9 @@ int sipalg_admin(struct sipalg_admin *a) {
     case SIPALG_OP_DIALOG_END:
         a->result = admin_dialog(st, a);
         break;
+    case SIPALG_OP_SIGNAL:
+        a->result = admin_signal(cfg, st, a);
+        break;
     case SIPALG_OP_DAEMON_BEAT:
         st->slow_mark = a->arg;
         st->daemon_s = a->arg ? st->now_s + 1 : 0;
@@ -163,6 +206,7 @@ int sipalg_admin(struct sipalg_admin *a) {
         /* The daemon's own counters only; its TCP proxy's limits are one contiguous run. */
         if (a->arg != SIPALG_CTR_DAEMON_HANDLED && a->arg != SIPALG_CTR_DAEMON_FAILED &&
             a->arg != SIPALG_CTR_DAEMON_DROPPED && a->arg != SIPALG_CTR_TCP_REFUSED &&
+            a->arg != SIPALG_CTR_REG_NOT_SENDER &&
             (a->arg < SIPALG_CTR_TCP_LIMIT_TOTAL || a->arg > SIPALG_CTR_TCP_OVERFLOW)) {
             a->result = -EINVAL;
             break;

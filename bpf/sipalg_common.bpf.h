@@ -41,6 +41,12 @@ static __always_inline int sipalg_enabled(void) {
     return cfg && cfg->enabled;
 }
 
+static __always_inline const struct sipalg_limits *sipalg_lim(void) {
+    __u32 key = SIPALG_LIMITS_KEY;
+
+    return bpf_map_lookup_elem(&sipalg_limits, &key);
+}
+
 static __always_inline struct sipalg_state *sipalg_st(void) {
     __u32 key = SIPALG_STATE_KEY;
 

@@ -93,7 +93,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     struct sipalg_route r;
     struct sipalg_nat n;
     __u32 public_port;
-    int why;
+    int why, fresh = 0;
 
     if (!m)
         return lan_pass();
@@ -102,7 +102,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     why = lan_route(skb, cfg, st, p, NULL, &r);
     if (why)
         return lan_pass_why(why);
-    public_port = sipalg_binding_touch(cfg, st, ep, is_register(skb, p));
+    public_port = sipalg_binding_touch(cfg, st, ep, is_register(skb, p), &fresh);
     if (!public_port)
         return lan_pass();
 
@@ -111,6 +111,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     m->payload_len = p->payload_len;
     m->mtu = sipalg_route_sip_mtu(skb, p, skb->ingress_ifindex, p->ip->daddr, &r);
     m->dir = SIPALG_DIR_OUT;
+    m->fresh = (__u8)fresh;
     m->public_port = (__u16)public_port;
     m->priv_ip = ep->ip;
     m->priv_port = ep->port;

@@ -118,6 +118,7 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
     m->payload_len = p->payload_len;
     m->mtu = sipalg_route_sip_mtu(skb, p, skb->ingress_ifindex, n.new_ip, &r);
     m->dir = SIPALG_DIR_IN;
+    m->fresh = 0;
     m->public_port = (__u16)public_port;
     m->priv_ip = n.new_ip;
     m->priv_port = n.new_port;

@@ -37,12 +37,14 @@ std::pair<std::uint16_t, std::uint16_t> parse_port_range(const std::string &s) {
     return {static_cast<std::uint16_t>(lo), static_cast<std::uint16_t>(hi)};
 }
 
-std::vector<Prefix> parse_prefixes(const std::vector<std::string> &texts) {
+std::vector<Prefix> parse_prefixes(const std::vector<std::string> &texts, const char *opt,
+                                   const char *example) {
     std::vector<Prefix> out;
     for (const auto &t : texts) {
         const auto p = parse_prefix(t);
         if (!p || p->len == 0)
-            throw UserError("--lan-prefix '" + t + "' is not an IPv4 prefix; e.g. 192.168.1.0/24");
+            throw UserError(std::string(opt) + " '" + t + "' is not an IPv4 prefix; e.g. " +
+                            example);
         out.push_back(*p);
     }
     return out;
@@ -101,10 +103,33 @@ sipalg_limits make_limits(const AlgSettings &s) {
     require_range(s.dialog_idle_s, 10, 86400, "--dialog-idle");
     require_range(s.max_dialogs_per_phone, 1, SIPALG_DIALOGS_ENTRIES, "--max-dialogs-per-phone");
     require_range(s.max_dialogs, 1, SIPALG_DIALOGS_ENTRIES, "--max-dialogs");
+    require_range(s.register_rate, 0, 100000, "--register-rate");
+    require_range(s.invite_rate, 0, 100000, "--invite-rate");
+    require_range(s.max_bindings_per_phone, 0, SIPALG_BINDINGS_ENTRIES, "--max-bindings-per-phone");
     sipalg_limits l{};
     l.dlg_idle_s = s.dialog_idle_s;
     l.dlg_max_phone = s.max_dialogs_per_phone;
     l.dlg_max_total = s.max_dialogs;
+    l.any_peer = s.any_peer ? 1 : 0;
+    for (const auto &t : s.trusted_peers) {
+        const auto p = parse_prefix(t);
+        if (p && p->len == 0)
+            throw UserError("--trusted-peer " + t +
+                            " would trust every address; use --any-peer for that");
+    }
+    const std::vector<Prefix> trusted =
+            parse_prefixes(s.trusted_peers, "--trusted-peer", "198.51.100.0/24");
+    if (trusted.size() > SIPALG_MAX_TRUSTED)
+        throw UserError("--trusted-peer given " + std::to_string(trusted.size()) +
+                        " times; at most " + std::to_string(SIPALG_MAX_TRUSTED) +
+                        " prefixes (use a shorter prefix that covers them)");
+    for (size_t i = 0; i < trusted.size(); ++i) {
+        l.trusted_net[i] = htonl(trusted[i].net & prefix_mask(trusted[i].len));
+        l.trusted_plen[i] = trusted[i].len;
+    }
+    l.register_rate = s.register_rate;
+    l.invite_rate = s.invite_rate;
+    l.bind_max_phone = s.max_bindings_per_phone;
     return l;
 }
 

@@ -24,23 +24,30 @@ struct AlgSettings {
     unsigned pinhole_idle_s = 120;         // --pinhole-idle: like conntrack's UDP stream timeout
     unsigned max_pinholes_per_phone = 64;  // --max-pinholes-per-phone
     unsigned max_pinholes = SIPALG_PINHOLES_ENTRIES; // --max-pinholes
-    unsigned dialog_idle_s = 300;        // --dialog-idle: no SIP and no media for this long
-    unsigned max_dialogs_per_phone = 64; // --max-dialogs-per-phone
-    unsigned max_dialogs = 16384;        // --max-dialogs (at most SIPALG_DIALOGS_ENTRIES)
-    bool lan_xdp = true;                 // --no-lan-xdp: never attach the LAN port XDP program
+    unsigned dialog_idle_s = 300;           // --dialog-idle: no SIP and no media for this long
+    unsigned max_dialogs_per_phone = 64;    // --max-dialogs-per-phone
+    unsigned max_dialogs = 16384;           // --max-dialogs (at most SIPALG_DIALOGS_ENTRIES)
+    bool lan_xdp = true;                    // --no-lan-xdp: never attach the LAN port XDP program
+    std::vector<std::string> trusted_peers; // --trusted-peer: requests to phones from anyone there
+    bool any_peer = false;                  // --any-peer: no direct signalling rule
+    unsigned register_rate = 20;            // --register-rate: per second per source (0: none)
+    unsigned invite_rate = 20;              // --invite-rate: per second per source (0: none)
+    unsigned max_bindings_per_phone = 16;   // --max-bindings-per-phone (0: no limit)
 };
 
 // "LO-HI" -> {LO, HI}; throws UserError unless 1 <= LO <= HI <= 65535.
 std::pair<std::uint16_t, std::uint16_t> parse_port_range(const std::string &s);
 
 // The parsed --lan-prefix values (UserError on a malformed one).
-std::vector<Prefix> parse_prefixes(const std::vector<std::string> &texts);
+std::vector<Prefix> parse_prefixes(const std::vector<std::string> &texts,
+                                   const char *opt = "--lan-prefix",
+                                   const char *example = "192.168.1.0/24");
 
 // Pure: validates the settings and builds the config (enabled = 0). public_ip is host order.
 sipalg_config make_config(const AlgSettings &s, std::uint32_t public_ip, std::uint32_t wan_ifindex,
                           const std::vector<Prefix> &lan_prefixes);
 
-// Pure: validates the dialog settings and builds the limits map's value.
+// Pure: validates the dialog, signalling and rate settings and builds the limits map's value.
 sipalg_limits make_limits(const AlgSettings &s);
 
 // The LAN prefixes stored in a config, for display.

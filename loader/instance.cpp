@@ -361,7 +361,9 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
             {SIPALG_MAP_IFACES, skel->maps.sipalg_ifaces},
             {SIPALG_MAP_XPORTS, skel->maps.sipalg_xports},
             {SIPALG_MAP_DIALOGS, skel->maps.sipalg_dialogs},
-            {SIPALG_MAP_LIMITS, skel->maps.sipalg_limits}};
+            {SIPALG_MAP_LIMITS, skel->maps.sipalg_limits},
+            {SIPALG_MAP_REGS, skel->maps.sipalg_regs},
+            {SIPALG_MAP_RATES, skel->maps.sipalg_rates}};
     for (const auto &[name, map] : maps)
         pin_fd(bpf_map__fd(map), pin_file(dir, name));
     const std::pair<const char *, const bpf_program *> progs[] = {

@@ -269,6 +269,30 @@ int main(int argc, char **argv) {
                      "calls in total (at most " + std::to_string(SIPALG_DIALOGS_ENTRIES) +
                              "); a call over the limit gets no pinholes (dlg_limit_total)")
             ->capture_default_str();
+    load->add_option("--trusted-peer", a.trusted_peers,
+                     "Internet prefix A.B.C.D/LEN whose requests (INVITE, NOTIFY, ...) may reach "
+                     "any phone (repeatable, at most 4). By default a phone gets requests only "
+                     "from the registrars that accepted its REGISTER, and within its calls: a "
+                     "hosted service that calls from other addresses than its registrar needs "
+                     "its prefixes here");
+    load->add_flag("--any-peer", a.any_peer,
+                   "Let requests to a phone's binding in from anyone (off: only from its "
+                   "registrars, its calls and --trusted-peer; SIP scanners then ring no phone)");
+    load->add_option("--register-rate", a.register_rate,
+                     "REGISTERs per second one address may send through the ALG, each way "
+                     "(bursts of " +
+                             std::to_string(SIPALG_RATE_BURST_S) +
+                             " seconds' worth; more are dropped and counted as "
+                             "rate_register; 0: no limit)")
+            ->capture_default_str();
+    load->add_option("--invite-rate", a.invite_rate,
+                     "INVITEs per second one address may send through the ALG, each way "
+                     "(rate_invite; 0: no limit)")
+            ->capture_default_str();
+    load->add_option("--max-bindings-per-phone", a.max_bindings_per_phone,
+                     "SIP sockets one LAN host may have bindings for; more get no binding and "
+                     "pass untouched (bind_limit_phone; 0: no limit)")
+            ->capture_default_str();
     load->add_flag(
             "--no-lan-xdp", [&a](std::int64_t) { a.lan_xdp = false; },
             "Never attach the LAN port XDP program. By default it goes on every port of "

@@ -31,7 +31,8 @@ using CounterValues = std::array<std::uint64_t, SIPALG_CTR_COUNT>;
 inline constexpr const char *kMapPins[] = {
         SIPALG_MAP_CONFIG,   SIPALG_MAP_COUNTERS, SIPALG_MAP_PORTS,   SIPALG_MAP_BINDINGS,
         SIPALG_MAP_PINHOLES, SIPALG_MAP_PHONES,   SIPALG_MAP_STATE,   SIPALG_MAP_LANIFS,
-        SIPALG_MAP_IFACES,   SIPALG_MAP_XPORTS,   SIPALG_MAP_DIALOGS, SIPALG_MAP_LIMITS};
+        SIPALG_MAP_IFACES,   SIPALG_MAP_XPORTS,   SIPALG_MAP_DIALOGS, SIPALG_MAP_LIMITS,
+        SIPALG_MAP_REGS,     SIPALG_MAP_RATES};
 
 // One binding or pinhole as listed: its forward entry joined with its port slot.
 struct NatEntry {

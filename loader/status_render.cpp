@@ -24,6 +24,35 @@ void json_prog(JsonWriter &w, const char *id_key, const char *name_key, const Pr
         w.key(id_key).null().key(name_key).null();
 }
 
+std::vector<Prefix> trusted_prefixes(const sipalg_limits &l) {
+    std::vector<Prefix> out;
+    for (int i = 0; i < SIPALG_MAX_TRUSTED; ++i) {
+        if (l.trusted_plen[i])
+            out.push_back(Prefix{ntohl(l.trusted_net[i]), l.trusted_plen[i]});
+    }
+    return out;
+}
+
+std::string rate_text(unsigned per_s) {
+    return per_s ? std::to_string(per_s) + "/s" : "unlimited";
+}
+
+// Who may send requests to phones, and the per-source limits.
+std::string signalling_text(const sipalg_limits &l) {
+    std::ostringstream s;
+    if (l.any_peer) {
+        s << "requests to phones from anyone (--any-peer)";
+    } else {
+        s << "requests to phones only from their registrars and calls";
+        for (const auto &p : trusted_prefixes(l))
+            s << ", " << format_prefix(p);
+    }
+    s << "; per source: REGISTER " << rate_text(l.register_rate) << ", INVITE "
+      << rate_text(l.invite_rate) << "; max bindings "
+      << (l.bind_max_phone ? std::to_string(l.bind_max_phone) + "/phone" : "unlimited");
+    return s.str();
+}
+
 void human_tc(std::ostringstream &s, const TcState &tc, const char *dir) {
     if (tc.attached) {
         s << prog_text(tc.prog) << ", clsact " << dir << " handle 0x" << std::hex << kTcHandle
@@ -121,6 +150,8 @@ std::string render_human(const InstanceStatus &st) {
             s << "; dialog idle " << st.limits->dlg_idle_s << " s; max dialogs "
               << st.limits->dlg_max_phone << "/phone, " << st.limits->dlg_max_total << " total";
         s << "\n";
+        if (st.limits)
+            s << "    signal:   " << signalling_text(*st.limits) << "\n";
     }
     if (st.state) {
         s << "    state:    " << st.state->bindings << " bindings, " << st.state->pinholes
@@ -180,7 +211,9 @@ std::string render_human(const InstanceStatus &st) {
 //   public_ip (string|null), lan_prefixes: ["a.b.c.d/len", ...],
 //   config: {sip_ports: [...], port_min, port_max, binding_lifetime_s, register_lifetime_s,
 //            pinhole_idle_s, max_pinholes_per_phone, max_pinholes, dialog_idle_s,
-//            max_dialogs_per_phone, max_dialogs (these three null if unreadable)} | null
+//            max_dialogs_per_phone, max_dialogs, any_peer, register_rate, invite_rate (0: no
+//            limit), max_bindings_per_phone (0: no limit), trusted_peers: ["a.b.c.d/len", ...]
+//            (these null if unreadable)} | null
 //   bindings, pinholes, dialogs (numbers, null if unreadable), clock_s (the ALG clock),
 //   aging: {ticks, last_tick_s_ago (null: never)},
 //   summary: {seen, forwarded, rewritten, passed_untouched, dropped, slow_path_needed},
@@ -260,13 +293,24 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
                 .field("pinhole_idle_s", c.pin_idle_s)
                 .field("max_pinholes_per_phone", c.pin_max_phone)
                 .field("max_pinholes", c.pin_max_total);
-        if (st.limits)
+        if (st.limits) {
             w.field("dialog_idle_s", st.limits->dlg_idle_s)
                     .field("max_dialogs_per_phone", st.limits->dlg_max_phone)
-                    .field("max_dialogs", st.limits->dlg_max_total);
-        else
-            for (const char *k : {"dialog_idle_s", "max_dialogs_per_phone", "max_dialogs"})
+                    .field("max_dialogs", st.limits->dlg_max_total)
+                    .field("any_peer", st.limits->any_peer != 0)
+                    .field("register_rate", st.limits->register_rate)
+                    .field("invite_rate", st.limits->invite_rate)
+                    .field("max_bindings_per_phone", st.limits->bind_max_phone);
+            w.key("trusted_peers").begin_array();
+            for (const auto &p : trusted_prefixes(*st.limits))
+                w.value(format_prefix(p));
+            w.end_array();
+        } else {
+            for (const char *k :
+                 {"dialog_idle_s", "max_dialogs_per_phone", "max_dialogs", "any_peer",
+                  "register_rate", "invite_rate", "max_bindings_per_phone", "trusted_peers"})
                 w.key(k).null();
+        }
         w.end_object();
     } else {
         w.key("public_ip").null();

@@ -31,6 +31,8 @@ _Static_assert(sizeof(struct sipalg_dialog_key) == 16, "dialog key layout");
 _Static_assert(sizeof(struct sipalg_dialog) == 80,
                "dialog value layout (152 B per entry with key and header)");
 _Static_assert(sizeof(struct sipalg_limits) == 64, "limits value_size is part of the pin ABI");
+_Static_assert(sizeof(struct sipalg_reg_key) == 8, "registration key layout");
+_Static_assert(sizeof(struct sipalg_reg) == 24, "registration value layout");
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
@@ -120,5 +122,20 @@ struct {
     __type(key, __u32);
     __type(value, struct sipalg_limits);
 } sipalg_limits SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, SIPALG_REGS_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct sipalg_reg_key);
+    __type(value, struct sipalg_reg);
+} sipalg_regs SEC(".maps") __weak;
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, SIPALG_RATES_ENTRIES);
+    __type(key, struct sipalg_rate_key);
+    __type(value, __u64);
+} sipalg_rates SEC(".maps") __weak;
 
 #endif /* SIPALG_MAPS_BPF_H */

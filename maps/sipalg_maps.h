@@ -41,6 +41,8 @@
 #define SIPALG_MAP_XPORTS "sipalg_xports"
 #define SIPALG_MAP_DIALOGS "sipalg_dialogs"
 #define SIPALG_MAP_LIMITS "sipalg_limits"
+#define SIPALG_MAP_REGS "sipalg_regs"
+#define SIPALG_MAP_RATES "sipalg_rates"
 
 /* Program names (the C function names in bpf/, as reported by bpftool) and their pins. */
 #define SIPALG_PROG_XDP "sipalg_xdp"         /* WAN ingress XDP: media fast path (accelerator) */
@@ -158,6 +160,7 @@ struct sipalg_endpoint {
 };
 
 #define SIPALG_BIND_REGISTER 0x1 /* last refreshed by a REGISTER */
+#define SIPALG_BIND_COUNTED 0x2  /* counted in its phone's sipalg_phone.bindings */
 
 struct sipalg_binding {
     __u16 public_port; /* host order; its slot in the ports map */
@@ -173,11 +176,66 @@ struct sipalg_pinhole {
 
 /* ---- phones: BPF_MAP_TYPE_HASH, key = private IPv4 (__be32): per-phone counts ---- */
 struct sipalg_phone {
-    __u32 pinholes;       /* open pinholes of this phone */
-    __u32 limit_hits;     /* pinholes refused because of pin_max_phone */
-    __u32 dialogs;        /* live dialogs of this phone */
-    __u32 dlg_limit_hits; /* dialogs refused because of dlg_max_phone */
+    __u32 pinholes;        /* open pinholes of this phone */
+    __u32 limit_hits;      /* pinholes refused because of pin_max_phone */
+    __u32 dialogs;         /* live dialogs of this phone */
+    __u32 dlg_limit_hits;  /* dialogs refused because of dlg_max_phone */
+    __u32 bindings;        /* live bindings (SIP sockets) of this phone */
+    __u32 bind_limit_hits; /* bindings refused because of bind_max_phone */
 };
+
+/* ---- regs: BPF_MAP_TYPE_HASH, no prealloc, key = (registrar address, the phone's binding) ----
+ *
+ * Who may send requests to a phone. A REGISTER the phone sends through its binding records the
+ * registrar it went to (the destination address), with the REGISTER's Call-ID and CSeq; the
+ * registrar's 2xx with the same Call-ID and CSeq, from that address, confirms it. Inbound
+ * requests to a binding are then let in only from a confirmed registrar of it, in a live dialog
+ * of it, or from a trusted prefix (struct sipalg_limits): the "direct signalling" rule of
+ * Linux's helper, so that an INVITE from a scanner never rings a phone and nothing reaches a
+ * binding before its registrar accepted it. Keyed by address only: registrars answer and call
+ * from other ports of the same host. Several per binding: a PBX registers its trunks with
+ * several providers from one socket.
+ */
+#define SIPALG_REGS_ENTRIES 65536
+
+struct sipalg_reg_key {
+    __be32 registrar_ip;
+    __u16 bind_port; /* public port of the phone's binding (host order) */
+    __u16 pad;       /* must be 0: part of the hash key */
+};
+
+#define SIPALG_REG_CONFIRMED 0x1 /* a matching 2xx came: requests from it are let in */
+
+struct sipalg_reg {
+    __u64 call;       /* Call-ID hash of the latest REGISTER (sipalg_callid_hash) */
+    __u32 cseq;       /* and its CSeq number */
+    __u32 expiry_s;   /* ALG clock: the registration (or the wait for its answer) ends */
+    __be32 priv_ip;   /* the phone's SIP socket: a binding port reused by another phone */
+    __be16 priv_port; /* inherits nothing */
+    __u8 flags;       /* SIPALG_REG_* */
+    __u8 pad;
+};
+
+/* ---- rates: BPF_MAP_TYPE_LRU_HASH, key = (source address, kind): request rate limits ----
+ * One GCRA bucket per source and kind of request: `tat` is the theoretical arrival time of the
+ * next request (ns, CLOCK_MONOTONIC); a request arriving more than the burst allowance before
+ * it is refused. LRU: forgetting a bucket only lets its source start afresh. */
+#define SIPALG_RATES_ENTRIES 8192
+
+enum sipalg_rate_kind {
+    SIPALG_RATE_REGISTER_OUT = 0, /* REGISTERs sent by a LAN host */
+    SIPALG_RATE_INVITE_OUT = 1,   /* INVITEs sent by a LAN host */
+    SIPALG_RATE_REGISTER_IN = 2,  /* REGISTERs to phones, per Internet source */
+    SIPALG_RATE_INVITE_IN = 3,    /* INVITEs to phones, per Internet source */
+};
+
+struct sipalg_rate_key {
+    __be32 ip;
+    __u32 kind; /* enum sipalg_rate_kind */
+};
+
+/* A source may send this many seconds' worth of its rate at once. */
+#define SIPALG_RATE_BURST_S 2u
 
 /* ---- dialogs: BPF_MAP_TYPE_HASH, no prealloc, key = (Call-ID, the phone's binding) ----
  *
@@ -255,6 +313,9 @@ struct sipalg_dialog_msg {
     __be32 line_ip[SIPALG_MAX_LINES_DLG];  /* each line's media address (0: none, 0.0.0.0, v6) */
     __be32 line_rtcp_ip[SIPALG_MAX_LINES_DLG]; /* its RTCP address (a=rtcp, else line_ip) */
     __u8 callid[SIPALG_CALLID_TEXT];
+    __u32 cseq;    /* CSeq number */
+    __s32 expires; /* registration lifetime the message states (first Contact's expires=,
+                    * else Expires:); -1: none */
 };
 
 /* ---- limits: BPF_MAP_TYPE_ARRAY, 1 entry (key 0), written only by the loader ----
@@ -262,11 +323,22 @@ struct sipalg_dialog_msg {
  * hands-off value where one exists, and it only grows by taking words out of `reserved`. */
 #define SIPALG_LIMITS_KEY 0
 
+#define SIPALG_MAX_TRUSTED 4
+
 struct sipalg_limits {
     __u32 dlg_idle_s;    /* a dialog with neither SIP nor media for this long ends (0: 300) */
     __u32 dlg_max_phone; /* live dialogs per phone (private IPv4 address); 0: none allowed */
     __u32 dlg_max_total; /* live dialogs in total; 0: none allowed */
-    __u32 reserved[13];
+    __u32 any_peer;      /* 1: requests to a binding are let in from anyone (no direct
+                          * signalling rule); 0: only from its registrars, its dialogs and
+                          * the trusted prefixes */
+    __be32 trusted_net[SIPALG_MAX_TRUSTED]; /* prefixes whose requests are always let in */
+    __u8 trusted_plen[SIPALG_MAX_TRUSTED];  /* their lengths; 0 marks an unused slot */
+    __u32 register_rate;  /* REGISTERs per second per source (burst: SIPALG_RATE_BURST_S
+                           * seconds' worth); 0: no limit */
+    __u32 invite_rate;    /* INVITEs per second per source; 0: no limit */
+    __u32 bind_max_phone; /* bindings (SIP sockets) per phone; 0: no limit */
+    __u32 reserved[4];
 };
 
 /* ---- state: BPF_MAP_TYPE_ARRAY, 1 entry: the aging timer and the ALG clock ----
@@ -370,6 +442,11 @@ enum sipalg_admin_op {
                                   * its SDP opened per line (0: none) */
     SIPALG_OP_DIALOG_IN = 17,    /* a message to the phone */
     SIPALG_OP_DIALOG_END = 18,   /* end the dialog dm.call of binding public_port (admin) */
+    SIPALG_OP_SIGNAL = 19,       /* the signalling rules for message dm of binding public_port with
+                                  * peer remote_ip (arg 0: the phone sends it to the peer, 1: the
+                                  * peer sends it to the phone): 0, or -EACCES (not let in) or
+                                  * -EAGAIN (over its rate): drop it; out: arg = 1 if it is the
+                                  * registrar's matching answer (apply its lifetime) */
 };
 
 struct sipalg_admin {
@@ -457,7 +534,35 @@ struct sipalg_admin {
     X(TCP_REFUSED, "tcp_refused",                                                                  \
       "new TCP connections to a binding from a peer its phone did not register with (reset)")      \
     X(PIN_NOT_SENDER, "pin_not_sender",                                                            \
-      "SDP media lines naming another host than the sender, or a port below 1024: no pinhole") \
+      "SDP media lines naming another host than the sender, or a port below 1024: no pinhole")     \
+    X(REG_NOT_SENDER, "reg_not_sender",                                                            \
+      "REGISTERs whose Contact names another LAN host than the sender (passed untouched)")         \
+    X(SIG_UNSOLICITED, "sig_unsolicited",                                                          \
+      "requests or junk to a binding from outside its registrars, dialogs and trusted peers "      \
+      "(dropped)")                                                                                 \
+    X(REG_ANSWER_MISMATCH, "reg_answer_mismatch",                                                  \
+      "2xx to REGISTER not from its registrar or not matching its Call-ID/CSeq (no effect)")       \
+    X(RATE_REGISTER, "rate_register", "REGISTERs over their source's rate (dropped)")              \
+    X(RATE_INVITE, "rate_invite", "INVITEs over their source's rate (dropped)")                    \
+    X(BIND_LIMIT_PHONE, "bind_limit_phone",                                                        \
+      "bindings refused: per-phone limit reached (message passed untouched)")                      \
+    X(BAD_EMPTY, "sip_empty", "empty datagrams on a SIP socket (passed as they are)")              \
+    X(BAD_START_LINE, "not_sip",                                                                   \
+      "datagrams on a SIP socket without a SIP start line: keepalives, STUN, junk (passed as "     \
+      "they are)")                                                                                 \
+    X(BAD_VERSION, "bad_version", "SIP messages of a version other than SIP/2.0")                  \
+    X(BAD_REQ_LINE, "bad_req_line", "SIP requests with a broken request line")                     \
+    X(BAD_STATUS, "bad_status", "SIP responses with a status code outside 100-699")                \
+    X(BAD_TRUNCATED, "bad_truncated", "SIP messages without the end of their headers")             \
+    X(BAD_HEADER, "bad_header", "SIP messages with a header line that is no header")               \
+    X(BAD_CLEN, "bad_clen", "SIP messages with a bad, negative or conflicting Content-Length")     \
+    X(BAD_CLEN_BEYOND, "bad_clen_beyond",                                                          \
+      "SIP messages whose Content-Length exceeds the datagram")                                    \
+    X(BAD_LINES, "bad_lines", "SIP messages with more lines than the in-kernel limit")             \
+    X(BAD_HEADERS, "bad_headers", "SIP messages with more headers than the in-kernel limit")       \
+    X(BAD_ADDRESSES, "bad_addresses", "SIP messages with more addresses than the in-kernel limit") \
+    X(BAD_MEDIA, "bad_media", "SIP messages with more m= lines than the in-kernel limit")          \
+    X(BAD_LENGTH, "bad_length", "SIP messages (or their rewrite) over the in-kernel size limit")   \
     X(TCP_LIMIT_TOTAL, "tcp_limit_total", "TCP connections the daemon refused: --tcp-max-conns")   \
     X(TCP_LIMIT_SOURCE, "tcp_limit_source",                                                        \
       "TCP connections the daemon refused: --tcp-max-conns-per-source")                            \
@@ -478,7 +583,9 @@ enum sipalg_counter {
 };
 /* clang-format on */
 
-/* Fixed size of the counter map; room to add counters without changing the map's shape. */
-#define SIPALG_CTR_CAPACITY 64
+/* Fixed size of the counter map; room to add counters without changing the map's shape (raised
+ * from 64 once: an instance loaded by an older sipalg shows only the counters it has). The
+ * bad_* counters are indexed by enum sipalg_reason: SIPALG_CTR_BAD_EMPTY + reason - 1. */
+#define SIPALG_CTR_CAPACITY 128
 
 #endif /* SIPALG_MAPS_H */

@@ -41,6 +41,8 @@ SIPALG_FN void sipalg_dialog_msg_of(struct sipalg_dialog_msg *dm,
     dm->method = sc->method;
     dm->cseq_method = sc->cseq_method;
     dm->status = sc->status;
+    dm->cseq = sc->cseq;
+    dm->expires = sc->contact_expires >= 0 ? sc->contact_expires : sc->expires;
     dm->session_s = sc->session_expires < 0       ? 0
                     : sc->session_expires > 65535 ? 65535
                                                   : (sa_u16)sc->session_expires;

@@ -31,6 +31,8 @@ class Decider {
         sipalg_dialog_msg_of(&dm_, &sc_, msg, phone_.ip, net_.public_ip);
     }
 
+    const sipalg_dialog_msg &facts() const { return dm_; }
+
     // The message's dialog first: it says where the pinholes the SDP opens are scoped to (and
     // without one none open, as in the fast path, bpf/sip_out.bpf.h).
     void outbound() {
@@ -47,15 +49,12 @@ class Decider {
         st_.dialog_out(pub_port_, dm_, ports);
     }
 
-    void inbound() {
+    // reg_answer: the registrar's matching 2xx to the phone's REGISTER (SlowState::signal).
+    void inbound(bool reg_answer) {
         for (std::uint32_t i = 0; i < sc_.n_occ; i++)
             in_occ(sc_.occ[i]);
-        if (!sc_.is_request && sc_.cseq_method == SIPALG_M_REGISTER && sc_.status >= 200 &&
-            sc_.status < 300) {
-            const std::int32_t e = sc_.contact_expires >= 0 ? sc_.contact_expires : sc_.expires;
-            if (e >= 0)
-                st_.binding_lifetime(pub_port_, static_cast<std::uint32_t>(e));
-        }
+        if (reg_answer && dm_.expires >= 0)
+            st_.binding_lifetime(pub_port_, static_cast<std::uint32_t>(dm_.expires));
         st_.dialog_in(pub_port_, dm_);
     }
 
@@ -228,6 +227,30 @@ Outcome failed(std::string why) {
     return o;
 }
 
+Outcome refused(std::string why) {
+    Outcome o;
+    o.verdict = Verdict::Refused;
+    o.why = std::move(why);
+    return o;
+}
+
+// A REGISTER naming another LAN host than its sender as its Contact (sipalg/sender_rule.h).
+bool registers_other(const sipalg_scan_result &sc, std::uint32_t sender_ip) {
+    if (!sc.is_request || sc.method != SIPALG_M_REGISTER)
+        return false;
+    for (std::uint32_t i = 0; i < sc.n_occ; i++) {
+        if (!sipalg_contact_for_sender(&sc.occ[i], sender_ip))
+            return true;
+    }
+    return false;
+}
+
+const char *signal_why(SlowState::Signal s) {
+    return s == SlowState::Signal::Refused
+                   ? "not from a registrar, a call or a trusted peer of the phone (sig_unsolicited)"
+                   : "over its source's request rate (rate_register / rate_invite)";
+}
+
 } // namespace
 
 std::uint32_t slow_msg_max() {
@@ -249,6 +272,11 @@ Outcome process(const Datagram &d, const Net &net, SlowState &state) {
     std::uint16_t pub_port = 0;
     if (d.dir == Dir::Out) {
         phone = {d.src.ip, d.src.port};
+        if (v == SIPALG_OK && registers_other(work->w.sc, phone.ip)) {
+            state.count(SIPALG_CTR_REG_NOT_SENDER);
+            return refused("a REGISTER whose Contact names another host than its sender "
+                           "(reg_not_sender)");
+        }
         const bool reg =
                 v == SIPALG_OK && work->w.sc.is_request && work->w.sc.method == SIPALG_M_REGISTER;
         pub_port = state.binding_touch(phone, reg);
@@ -271,14 +299,27 @@ Outcome process(const Datagram &d, const Net &net, SlowState &state) {
     }
     res.payload = d.payload;
     res.verdict = Verdict::Unchanged;
-    if (v == SIPALG_NOT_SIP)
-        return res; // keepalives and the like cross through the binding as they are
+    if (v == SIPALG_NOT_SIP) {
+        // Keepalives and the like cross through the binding as they are, inbound only from
+        // whom a request could come.
+        sipalg_dialog_msg junk{};
+        junk.is_request = 1;
+        const auto s = d.dir == Dir::In ? state.signal(pub_port, d.src.ip, true, junk, nullptr)
+                                        : SlowState::Signal::Ok;
+        return s == SlowState::Signal::Ok ? res : refused(signal_why(s));
+    }
 
     Decider dec(work->w.sc, work->w.msg, net, state, phone, pub_port);
+    bool reg_answer = false;
+    const auto s = d.dir == Dir::Out
+                           ? state.signal(pub_port, d.dst.ip, false, dec.facts(), nullptr)
+                           : state.signal(pub_port, d.src.ip, true, dec.facts(), &reg_answer);
+    if (s != SlowState::Signal::Ok)
+        return refused(signal_why(s));
     if (d.dir == Dir::Out)
         dec.outbound();
     else
-        dec.inbound();
+        dec.inbound(reg_answer);
     if (!dec.n_set())
         return res;
     sa_u32 out_len = 0;

@@ -37,6 +37,7 @@ enum class Verdict {
     Unchanged, // nothing to rewrite (keepalive, no LAN address): send as it is, NATed
     Failed,    // the rewriter refused it (malformed, over even the slow path's limits): drop
     NoBinding, // no public port could be had for the phone, or none maps to the phone: drop
+    Refused,   // a rule (direct signalling, rates, the REGISTER sender rule) refused it: drop
 };
 
 // The daemon counter a message with this verdict ends in, once it is sent (Rewritten,
@@ -49,6 +50,7 @@ inline sipalg_counter outcome_counter(Verdict v) {
     case Verdict::Failed:
         return SIPALG_CTR_DAEMON_FAILED;
     case Verdict::NoBinding:
+    case Verdict::Refused:
         break;
     }
     return SIPALG_CTR_DAEMON_DROPPED;

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <cerrno>
+
 namespace sipalg::slow {
 
 namespace {
@@ -83,6 +85,29 @@ void MapSlowState::dialog_out(std::uint16_t owner, const sipalg_dialog_msg &dm,
 void MapSlowState::dialog_in(std::uint16_t owner, const sipalg_dialog_msg &dm) {
     sipalg_admin a = op_on(SIPALG_OP_DIALOG_IN, owner);
     a.dm = dm;
+    run(a);
+}
+
+SlowState::Signal MapSlowState::signal(std::uint16_t owner, std::uint32_t peer, bool inbound,
+                                       const sipalg_dialog_msg &dm, bool *reg_answer) {
+    sipalg_admin a = op_on(SIPALG_OP_SIGNAL, owner);
+    a.remote_ip = htonl(peer);
+    a.arg = inbound ? 1 : 0;
+    a.dm = dm;
+    a = run(a);
+    if (reg_answer)
+        *reg_answer = a.result == 0 && inbound && a.arg == 1;
+    if (a.result == -EACCES)
+        return Signal::Refused;
+    if (a.result == -EAGAIN)
+        return Signal::OverRate;
+    // No binding (-ENOENT) cannot happen here: the caller has just found it.
+    return Signal::Ok;
+}
+
+void MapSlowState::count(sipalg_counter c) {
+    sipalg_admin a = op_on(SIPALG_OP_DAEMON_COUNT, 0);
+    a.arg = c;
     run(a);
 }
 

@@ -39,6 +39,15 @@ class SlowState {
                             const std::array<std::uint16_t, 8> &ports) = 0;
     // A message to the phone.
     virtual void dialog_in(std::uint16_t owner, const sipalg_dialog_msg &dm) = 0;
+    // The signalling rules (bpf/signal_policy.bpf.h) for message dm between the phone of the
+    // binding `owner` and `peer` (the registrar, proxy or other party): Ok, or a rule drops
+    // it (counted by the rule). For an inbound 2xx to REGISTER, *reg_answer says whether it
+    // answers the phone's REGISTER to that peer (only then does its lifetime apply).
+    enum class Signal { Ok, Refused, OverRate };
+    virtual Signal signal(std::uint16_t owner, std::uint32_t peer, bool inbound,
+                          const sipalg_dialog_msg &dm, bool *reg_answer) = 0;
+    // One more of counter c (the daemon's own reasons).
+    virtual void count(sipalg_counter c) = 0;
 };
 
 class MapSlowState : public SlowState {
@@ -57,6 +66,9 @@ class MapSlowState : public SlowState {
     void dialog_out(std::uint16_t owner, const sipalg_dialog_msg &dm,
                     const std::array<std::uint16_t, 8> &ports) override;
     void dialog_in(std::uint16_t owner, const sipalg_dialog_msg &dm) override;
+    Signal signal(std::uint16_t owner, std::uint32_t peer, bool inbound,
+                  const sipalg_dialog_msg &dm, bool *reg_answer) override;
+    void count(sipalg_counter c) override;
 
   private:
     sipalg_admin run(sipalg_admin a) const;

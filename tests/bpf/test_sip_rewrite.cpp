@@ -270,8 +270,13 @@ TEST_F(SipRewrite, InboundInviteRequestUriRestoredAndAnswerOpensScopedPinholes) 
 TEST_F(SipRewrite, RegistrarAnswerSetsTheBindingLifetime) {
     set_clock(100);
     register_phone1();
-    const std::string ok = response("200 OK", "203.0.113.1:5060", "1 REGISTER",
-                                    "Contact: <sip:1001@203.0.113.1:5060>;expires=120\r\n", "");
+    // The answer to that REGISTER: its Call-ID and CSeq (only a matching answer counts).
+    const auto answer = [](const std::string &cseq, const std::string &contact) {
+        return replace_all(response("200 OK", "203.0.113.1:5060", cseq, contact, ""),
+                           "c1@203.0.113.1", "1j9FpLxk3uxtm8tn@203.0.113.1");
+    };
+    const std::string ok =
+            answer("1 REGISTER", "Contact: <sip:1001@203.0.113.1:5060>;expires=120\r\n");
     const RunResult r = run_wan_in(build_udp_frame(from_internet(net::kRegistrar, 5060, 5060, ok)));
     ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
     const auto b = binding(net::kPhone1, 5060);
@@ -280,8 +285,15 @@ TEST_F(SipRewrite, RegistrarAnswerSetsTheBindingLifetime) {
     EXPECT_EQ(slot(5060).stamp, 100u + 120u);
 
     // Un-REGISTER: expires=0 ends the binding at the next sweep.
-    const std::string gone = response("200 OK", "203.0.113.1:5060", "2 REGISTER",
-                                      "Contact: <sip:1001@203.0.113.1:5060>;expires=0\r\n", "");
+    const std::string unreg = replace_all(
+            replace_all(sip_register(net::kPhone1, 5060, net::kRegistrar), "CSeq: 1", "CSeq: 2"),
+            "Expires: 3600", "Expires: 0");
+    ASSERT_EQ(run_lan(build_udp_frame(from_phone(net::kPhone1, net::kPhone1Mac, 5060,
+                                                 net::kRegistrar, 5060, unreg)))
+                      .ret,
+              TC_ACT_REDIRECT);
+    const std::string gone =
+            answer("2 REGISTER", "Contact: <sip:1001@203.0.113.1:5060>;expires=0\r\n");
     ASSERT_EQ(run_wan_in(build_udp_frame(from_internet(net::kRegistrar, 5060, 5060, gone))).ret,
               TC_ACT_REDIRECT);
     EXPECT_EQ(slot(5060).stamp, 100u);

@@ -63,12 +63,26 @@ inline sipalg_config topology_config(const net::Topology &topo, bool enabled) {
     return c;
 }
 
-// The dialog limits `sipalg load` writes by default.
+// The limits `sipalg load` writes by default, except that requests reach phones from anyone
+// and no request rate applies: the tests using this are about rewriting, bindings and dialogs,
+// and send requests from wherever suits them, quickly. The signalling rules and the rates
+// have their own tests (test_signalling.cpp), starting from load_limits().
 inline sipalg_limits default_limits() {
     sipalg_limits l{};
     l.dlg_idle_s = 300;
     l.dlg_max_phone = 64;
     l.dlg_max_total = 16384;
+    l.any_peer = 1;
+    l.bind_max_phone = 16;
+    return l;
+}
+
+// Exactly what `sipalg load` writes with no options (loader/config.hpp's defaults).
+inline sipalg_limits load_limits() {
+    sipalg_limits l = default_limits();
+    l.any_peer = 0;
+    l.register_rate = 20;
+    l.invite_rate = 20;
     return l;
 }
 

@@ -9,7 +9,7 @@ CLI verb. OP is a name from enum sipalg_admin_op without the prefix (binding_tou
 pinhole_open, dialog_begin, ...). Fields: priv=A.B.C.D:PORT, remote=A.B.C.D[:PORT],
 public_port=N, owner=N, arg=N, ports=N,N,.. (8 at most); the message (dm): call=HEX, req=0|1,
 method=NAME, cseq=NAME, status=N, session=N, media=N, lport=N,.., lip=A.B.C.D,..,
-lrtcp=A.B.C.D,.., callid=TEXT.
+lrtcp=A.B.C.D,.., callid=TEXT, cseqno=N, expires=N.
 """
 import ctypes
 import json
@@ -24,16 +24,18 @@ OPS = {
     "timer_start": 1, "sweep": 2, "clock_set": 3, "pinhole_open": 4, "pinhole_close": 5,
     "binding_close": 6, "binding_touch": 7, "binding_lifetime": 8, "daemon_beat": 13,
     "daemon_count": 14, "dialog_begin": 15, "dialog_out": 16, "dialog_in": 17, "dialog_end": 18,
+    "signal": 19,
 }
 # enum sipalg_method (include/sipalg/sip_types.h)
-METHODS = {"NONE": 0, "OTHER": 1, "INVITE": 2, "ACK": 3, "BYE": 4, "CANCEL": 5, "UPDATE": 11}
+METHODS = {"NONE": 0, "OTHER": 1, "INVITE": 2, "ACK": 3, "BYE": 4, "CANCEL": 5, "REGISTER": 6,
+           "UPDATE": 11}
 
 # struct sipalg_admin up to dm (76 bytes, then 4 bytes of padding: dm is 8-byte aligned), and
-# struct sipalg_dialog_msg (72 bytes). Network-order fields are packed as bytes.
+# struct sipalg_dialog_msg (80 bytes). Network-order fields are packed as bytes.
 ADMIN = struct.Struct("<Ii4s4s2s2sHHI8H32s4x")
-DLGMSG = struct.Struct("<QBBBBHH4H16s16s16s")
+DLGMSG = struct.Struct("<QBBBBHH4H16s16s16sIi")
 SIZE = ADMIN.size + DLGMSG.size
-assert SIZE == 152, SIZE
+assert SIZE == 160, SIZE
 
 BPF_OBJ_GET = 7
 BPF_PROG_TEST_RUN = 10
@@ -85,7 +87,8 @@ def main():
                       *many(f.get("lport", ""), int, 4, 0),
                       b"".join(many(f.get("lip", ""), ip4, 4, b"\0" * 4)),
                       b"".join(many(f.get("lrtcp", ""), ip4, 4, b"\0" * 4)),
-                      f.get("callid", "").encode()[:16])
+                      f.get("callid", "").encode()[:16], int(f.get("cseqno", 0)),
+                      int(f.get("expires", -1)))
     ctx = ctypes.create_string_buffer(head + msg, SIZE)
 
     path = ctypes.create_string_buffer((pin_dir + "/prog_admin").encode())
@@ -101,7 +104,7 @@ def main():
         os.close(fd)
     out = ADMIN.unpack(ctx.raw[:ADMIN.size])
     ips = [socket.inet_ntoa(out[17][i:i + 4]) for i in range(0, 32, 4)]
-    print(json.dumps({"result": out[1], "public_port": out[6], "ips": ips}))
+    print(json.dumps({"result": out[1], "public_port": out[6], "arg": out[8], "ips": ips}))
 
 
 if __name__ == "__main__":

@@ -386,3 +386,49 @@ TEST(StatusSummary, SlowPathSumsEveryReason) {
 }
 
 } // namespace
+
+TEST(Config, SignallingRules) {
+    const sipalg_limits d = make_limits(AlgSettings{});
+    EXPECT_EQ(d.any_peer, 0u); // direct signalling by default
+    EXPECT_EQ(d.register_rate, 20u);
+    EXPECT_EQ(d.invite_rate, 20u);
+    EXPECT_EQ(d.bind_max_phone, 16u);
+    for (unsigned char plen : d.trusted_plen)
+        EXPECT_EQ(plen, 0u);
+
+    AlgSettings s;
+    s.any_peer = true;
+    s.trusted_peers = {"198.51.100.7/24", "203.0.113.9/32"};
+    s.register_rate = 0;
+    s.invite_rate = 100000;
+    s.max_bindings_per_phone = 0;
+    const sipalg_limits l = make_limits(s);
+    EXPECT_EQ(l.any_peer, 1u);
+    EXPECT_EQ(l.trusted_net[0], htonl(0xc6336400)); // masked to the prefix
+    EXPECT_EQ(l.trusted_plen[0], 24u);
+    EXPECT_EQ(l.trusted_net[1], htonl(0xcb007109));
+    EXPECT_EQ(l.trusted_plen[1], 32u);
+    EXPECT_EQ(l.trusted_plen[2], 0u);
+    EXPECT_EQ(l.register_rate, 0u);
+    EXPECT_EQ(l.invite_rate, 100000u);
+    EXPECT_EQ(l.bind_max_phone, 0u);
+
+    const auto refused = [](AlgSettings bad, const char *what) {
+        try {
+            make_limits(bad);
+            ADD_FAILURE() << what << " accepted";
+        } catch (const UserError &e) {
+            EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+        }
+    };
+    s = {};
+    s.trusted_peers = {"1.0.0.0/8", "2.0.0.0/8", "3.0.0.0/8", "4.0.0.0/8", "5.0.0.0/8"};
+    refused(s, "at most 4");
+    s.trusted_peers = {"0.0.0.0/0"};
+    refused(s, "--trusted-peer 0.0.0.0/0 would trust every address; use --any-peer");
+    s.trusted_peers = {"example.com"};
+    refused(s, "--trusted-peer 'example.com'");
+    s = {};
+    s.invite_rate = 100001;
+    refused(s, "--invite-rate 100001 is out of range");
+}

@@ -153,7 +153,8 @@ must_succeed "load in A"
 ok "load prints one line saying the ALG is disabled"
 
 for pin in sipalg_config sipalg_counters sipalg_ports sipalg_binds sipalg_pins sipalg_phones \
-    sipalg_state sipalg_lanifs sipalg_ifaces sipalg_dialogs sipalg_limits prog_xdp prog_tc \
+    sipalg_state sipalg_lanifs sipalg_ifaces sipalg_dialogs sipalg_limits sipalg_regs \
+    sipalg_rates prog_xdp prog_tc \
     prog_wan_in prog_lan prog_admin; do
     [[ -e $PIN_A/$pin ]] || fail "missing pin $PIN_A/$pin"
 done

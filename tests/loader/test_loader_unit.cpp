@@ -178,7 +178,8 @@ TEST(StatusRender, DialogLimitsAndCountNextToThePinholes) {
             << h;
     const std::string j = render_json(st);
     EXPECT_NE(j.find("\"max_pinholes\":65536,\"dialog_idle_s\":300,\"max_dialogs_per_phone\":64,"
-                     "\"max_dialogs\":16384}"),
+                     "\"max_dialogs\":16384,\"any_peer\":false,\"register_rate\":0,"
+                     "\"invite_rate\":0,\"max_bindings_per_phone\":0,\"trusted_peers\":[]}"),
               std::string::npos)
             << j;
     EXPECT_NE(j.find("\"bindings\":3,\"pinholes\":8,\"dialogs\":2,\"clock_s\":0"),
@@ -189,7 +190,9 @@ TEST(StatusRender, DialogLimitsAndCountNextToThePinholes) {
     st.state.reset();
     const std::string j2 = render_json(st);
     EXPECT_NE(j2.find("\"dialog_idle_s\":null,\"max_dialogs_per_phone\":null,"
-                      "\"max_dialogs\":null}"),
+                      "\"max_dialogs\":null,\"any_peer\":null,\"register_rate\":null,"
+                      "\"invite_rate\":null,\"max_bindings_per_phone\":null,"
+                      "\"trusted_peers\":null}"),
               std::string::npos)
             << j2;
     EXPECT_NE(j2.find("\"bindings\":null,\"pinholes\":null,\"dialogs\":null"), std::string::npos)
@@ -217,8 +220,9 @@ TEST(AdminLayout, MatchesTheLoaderTestHelper) {
     EXPECT_EQ(offsetof(sipalg_admin, ports), 28u);
     EXPECT_EQ(offsetof(sipalg_admin, ips), 44u);
     EXPECT_EQ(offsetof(sipalg_admin, dm), 80u);
-    EXPECT_EQ(sizeof(sipalg_admin), 152u);
+    EXPECT_EQ(sizeof(sipalg_admin), 160u);
     EXPECT_EQ(offsetof(sipalg_dialog_msg, line_port), 16u);
     EXPECT_EQ(offsetof(sipalg_dialog_msg, callid), 56u);
-    EXPECT_EQ(sizeof(sipalg_dialog_msg), 72u);
+    EXPECT_EQ(offsetof(sipalg_dialog_msg, cseq), 72u);
+    EXPECT_EQ(sizeof(sipalg_dialog_msg), 80u);
 }
