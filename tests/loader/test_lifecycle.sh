@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Faults and lifecycle of an instance, without SIP traffic (tests/e2e/faults.py has the calls):
 #   - a second load of a live instance is refused; a load SIGKILLed at any point leaves
-#     nothing that blocks the next load, and unload then leaves nothing behind;
+#     nothing that blocks the next load, and unload then leaves nothing behind; an unload
+#     SIGKILLed at any point is finished by the next one;
 #   - a daemon SIGKILLed (ALG enabled, and disabled: its clock then stands still) is shown not
 #     running by status within a few seconds; unload removes what it left (nft table, policy
 #     rule and route table); a daemon still running when its instance is unloaded exits;
@@ -208,6 +209,26 @@ for delay in 0.02 0.1 0.3 0.6 1.0 1.6 2.5; do
     assert_clean "$P-a" "$DIR" "unload after a load killed at $delay s"
 done
 ok "a load SIGKILLed at 7 points: the next load works ($STALE times after removing what it left, $LIVE times the killed one had finished and was refused as loaded); unload leaves nothing"
+
+# ---- unload killed at any point: the next unload (or load) finishes the job ----
+DONE=0
+for delay in 0.005 0.02 0.05 0.1 0.2; do
+    sipalg_in "$P-a" load --wan veth0
+    must_succeed "load before a killed unload"
+    nsenter --net="/run/netns/$P-a" "$SIPALG" unload --wan veth0 --pin-root "$ROOT" \
+        >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    sipalg_in "$P-a" unload --wan veth0
+    if [[ $RC -ne 0 ]]; then
+        [[ $ERR == *"not loaded"* ]] || fail "unload after an unload killed at $delay s"
+        DONE=$((DONE + 1))
+    fi
+    assert_clean "$P-a" "$DIR" "unload after an unload killed at $delay s"
+done
+ok "an unload SIGKILLed at 5 points: the next unload leaves nothing ($DONE times the killed one had finished)"
 
 # ---- the daemon SIGKILLed: status, and what unload removes ----
 for alg in enable disable; do
