@@ -213,7 +213,7 @@ Outcome refused(Rule why, const std::string &payload, int scan) {
 
 Outcome fast_path_model(const std::string &payload, const Msg &m, const State &s) {
     // Not SIP, or SIP the scanner refuses, reaches a phone only from whom a request would.
-    const bool unsolicited = m.policy && !m.outbound && !m.peer_admitted;
+    const bool unsolicited = !m.outbound && !m.peer_admitted;
     if (payload.empty()) {
         if (unsolicited)
             return refused(Rule::Unsolicited, payload, SIPALG_NOT_SIP);
@@ -249,7 +249,7 @@ Outcome fast_path_model(const std::string &payload, const Msg &m, const State &s
         return unsolicited ? refused(Rule::Unsolicited, payload, v) : from_scan_verdict(v, payload);
     if (unsolicited && sc->is_request)
         return refused(Rule::Unsolicited, payload, v);
-    if (m.policy && m.outbound && registers_another_host(*sc, m.priv_ip))
+    if (m.outbound && registers_another_host(*sc, m.priv_ip))
         return refused(Rule::RegNotSender, payload, v);
     Decider d{m, s, *sc};
     if (m.outbound)

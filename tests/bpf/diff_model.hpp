@@ -31,7 +31,7 @@ enum class Rule {
     // the scanner runs; it passes untouched, counted slow_mtu but not marked for the daemon
     // (on a real link it would have arrived as IP fragments, which are handed over).
     MtuIn,
-    // Signalling rules (bpf/signal_policy.bpf.h), where the build has them:
+    // Signalling rules (bpf/signal_policy.bpf.h):
     RegNotSender, // a REGISTER whose Contact names another LAN host: passed, binds nothing
     Unsolicited,  // a request or non-SIP to a binding from a peer it does not admit: dropped
 };
@@ -53,7 +53,6 @@ struct Msg {
     std::uint32_t lan_net = 0;     // the LAN prefix outbound scans match
     std::uint8_t lan_plen = 0;
     std::uint32_t mtu = 1500;  // egress MTU
-    bool policy = false;       // the build has the signalling rules
     bool peer_admitted = true; // inbound: the source may send requests to the binding
 };
 

@@ -8,7 +8,7 @@
 // address inbound), the fuzz seeds, and SIPALG_DIFF_N (default below) deterministic mutations
 // of each, sent three ways: from phone 1 to its registrar, from the registrar to phone 1's
 // binding (a confirmed registration), and from a stranger to that binding (whose requests the
-// signalling rules drop, where the build has them). SIPALG_DIFF_SEED changes the PRNG seed.
+// signalling rules drop). SIPALG_DIFF_SEED changes the PRNG seed.
 // Each message starts from a fresh state: phone 2's binding, and inbound phone 1's binding and
 // registration, preset; nothing else.
 #include "datapath.hpp"
@@ -95,7 +95,6 @@ class Differential : public Datapath {
         a.op = SIPALG_OP_DAEMON_BEAT;
         a.arg = kSlowMark; // a daemon is attached: what goes to the slow path is marked
         ASSERT_EQ(admin(a).result, 0);
-#ifdef SIPALG_MAP_REGS
         // Rates unlimited and no binding cap: every message meets the same state. The direct
         // signalling rule stays on: the stranger's requests must be dropped.
         sipalg_limits l = default_limits();
@@ -103,7 +102,6 @@ class Differential : public Datapath {
         l.register_rate = l.invite_rate = 0;
         l.bind_max_phone = 0;
         write_limits(l);
-#endif
         wan_mtu_ = if_mtu("wan0");
         lan_mtu_ = if_mtu("lan0");
         ASSERT_GT(wan_mtu_, 0u);
@@ -180,7 +178,6 @@ class Differential : public Datapath {
             return;
         const std::uint16_t pub = touch_binding(net::kPhone1, kSipPort, true);
         ASSERT_EQ(pub, kSipPort);
-#ifdef SIPALG_MAP_REGS
         const sipalg_reg_key k{be32(net::kRegistrar), pub, 0};
         sipalg_reg r{};
         r.call = 0x1234;
@@ -192,22 +189,12 @@ class Differential : public Datapath {
         ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_regs, &k, sizeof(k), &r, sizeof(r),
                                        BPF_ANY),
                   0);
-#endif
     }
     // Where inbound messages come from, and whether the signalling rules admit its requests.
     virtual const char *source(Way way) const {
         return way == Way::FromRegistrar ? net::kRegistrar : net::kStranger;
     }
-    virtual bool admitted(Way way) const {
-        return way != Way::FromStranger;
-    }
-    static bool policy_rules() {
-#ifdef SIPALG_MAP_REGS
-        return true;
-#else
-        return false;
-#endif
-    }
+    virtual bool admitted(Way way) const { return way != Way::FromStranger; }
 
     State snapshot() const {
         State s;
@@ -262,7 +249,6 @@ class Differential : public Datapath {
         m.lan_net = ipv4_addr("192.168.0.0");
         m.lan_plen = 16;
         m.mtu = outbound ? wan_mtu_ : lan_mtu_;
-        m.policy = policy_rules();
         m.peer_admitted = admitted(way);
         const Outcome host = fast_path_model(payload, m, st);
 
@@ -417,7 +403,5 @@ TEST_F(Differential, FastPathAndHostBuildAgree) {
     EXPECT_GT(counts_.rewritten_out, bases.size() / 2);
     EXPECT_GT(counts_.rewritten_in, bases.size() / 4);
     EXPECT_GT(counts_.slow + counts_.rule_size + counts_.passed, 0u);
-    if (policy_rules()) {
-        EXPECT_GT(counts_.rule_unsolicited, bases.size());
-    }
+    EXPECT_GT(counts_.rule_unsolicited, bases.size());
 }
