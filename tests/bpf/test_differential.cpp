@@ -405,3 +405,24 @@ TEST_F(Differential, FastPathAndHostBuildAgree) {
     EXPECT_GT(counts_.slow + counts_.rule_size + counts_.passed, 0u);
     EXPECT_GT(counts_.rule_unsolicited, bases.size());
 }
+
+// The oracles must be able to fail: a LAN address left in a Via, a Content-Length that no
+// longer counts the body.
+TEST(DifferentialOracles, CatchALeftLanAddressAndAWrongContentLength) {
+    Msg m;
+    m.priv_ip = ipv4_addr(net::kPhone1);
+    m.lan_net = ipv4_addr("192.168.0.0");
+    m.lan_plen = 16;
+    auto msg = [](const std::string &via, const std::string &clen, const std::string &body) {
+        return "OPTIONS sip:x@198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/UDP " + via +
+               ";branch=z9hG4bK1\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\nContent-Length: " + clen +
+               "\r\n\r\n" + body;
+    };
+    const std::string in = msg("192.168.1.10:5060", "4", "abcd");
+    EXPECT_EQ(check_outbound_oracles(in, msg("203.0.113.1:5060", "4", "abcd"), m), "");
+    EXPECT_NE(check_outbound_oracles(in, msg("192.168.1.10:5060", "4", "abcd"), m), "");
+    EXPECT_NE(check_outbound_oracles(in, msg("203.0.113.1:5060", "5", "abcd"), m), "");
+    EXPECT_NE(check_content_length(in, msg("203.0.113.1:5060", "3", "abcd")), "");
+    // A Content-Length that was wrong on the way in is not the rewriter's to fix.
+    EXPECT_EQ(check_content_length(msg("a", "9", "abcd"), msg("b", "9", "abcd")), "");
+}
