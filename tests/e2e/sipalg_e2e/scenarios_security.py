@@ -34,7 +34,7 @@ def _server_texts(path):
     return [ev.get("data", "") for ev in events(path)]
 
 
-# --- S1, S2: slipstreaming over TCP -------------------------------------------------------
+# --- S1, S2: slipstreaming over TCP -----------------------------------------------------------
 
 
 def _slipstream(env, unaligned):
@@ -84,7 +84,7 @@ def s2(env):
     return sec.verdict({browser, "%s:5060" % A_IP}, info + "; UDP junk: " + probe_summary(res))
 
 
-# --- S3: a framing error in a SIP TCP stream, then a REGISTER ------------------------------
+# --- S3: a framing error in a SIP TCP stream, then a REGISTER ---------------------------------
 
 
 FRAMING_ERRORS = (("non-numeric Content-Length", "Content-Length: 12abc\r\n"),
@@ -133,7 +133,7 @@ def s3(env):
     return sec.verdict({A_IP}, "; ".join(outcomes) + "; " + probe_summary(res), extra=extra)
 
 
-# --- S4: third-party registration ------------------------------------------------------------
+# --- S4: third-party registration -------------------------------------------------------------
 
 
 THIRD_PARTY = (("B", B_IP), ("router LAN", A.LAN_GW), ("router WAN", PUB),
@@ -186,7 +186,7 @@ def s4(env):
     return sec.verdict({A_IP}, info, extra=extra)
 
 
-# --- S5: SDP naming another host or a privileged port -------------------------------------
+# --- S5: SDP naming another host or a privileged port -----------------------------------------
 
 
 @scenario("S5", "INVITEs from A whose SDP names B, A's port 22 or the router: no pinhole "
@@ -213,7 +213,7 @@ def s5(env):
         ", ".join(o for o, _ in offers), arrived, len(offers), probe_summary(res)))
 
 
-# --- S6: media from a source the answer did not name ----------------------------------------
+# --- S6: media from a source the answer did not name ------------------------------------------
 
 
 @scenario("S6", "during a call, RTP to the phone's media port from X and from the remote's "
@@ -258,7 +258,7 @@ def s6(env):
         " (state during the call: %s)" % summary if summary else "", info)
 
 
-# --- S7: a scanner's INVITE to a registered phone ----------------------------------------------
+# --- S7: a scanner's INVITE to a registered phone ---------------------------------------------
 
 
 @scenario("S7", "after REGISTER + 2xx via the registrar, an INVITE (User-Agent: friendly-scanner) "
@@ -293,7 +293,7 @@ def s7(env):
         ", ".join("%s:%d" % e for e in sorted(eps)), ctrl), extra=extra)
 
 
-# --- S8: registrations that never became valid ---------------------------------------------------
+# --- S8: registrations that never became valid ------------------------------------------------
 
 S8_CASES = (("unanswered", A_HOST, 5060, "none"), ("403", B_HOST, 5060, "403"),
             ("spoofed 2xx from X", "phone3", 5060, "none"), ("2xx wrong CSeq", "lansrv", 5060,
@@ -363,7 +363,7 @@ def s8(env):
         len(S8_CASES), ctrl), extra=extra)
 
 
-# --- S9: de-registration of someone else ------------------------------------------------------------
+# --- S9: de-registration of someone else ------------------------------------------------------
 
 
 def _reaches_b(env, p2, before):
@@ -421,7 +421,7 @@ def s9(env):
     return sec.verdict({A_IP, B_IP}, info, extra=extra)
 
 
-# --- S10: STUN/TURN-stuffed UDP, fake SIP in a later fragment -------------------------------------
+# --- S10: STUN/TURN-stuffed UDP, fake SIP in a later fragment ---------------------------------
 
 
 def _stun(msg_type, attrs):
@@ -455,11 +455,12 @@ def s10(env):
         raise Fail("harness: no STUN datagram reached the attacker")
     res = sec.probe(targets_from(got + [sip.decode()], ("udp", "tcp"),
                                  extra_ports=(3306, 5060), sec=sec))
-    return sec.verdict({"%s:%d" % (A_IP, sport)}, "fragment 2 at UDP offset %d (MTU %d), %d datagram(s) at X; %s" % (
-        frag2_at, mtu, len(sizes), probe_summary(res)))
+    return sec.verdict({"%s:%d" % (A_IP, sport)},
+                       "fragment 2 at UDP offset %d (MTU %d), %d datagram(s) at X; %s" % (
+                           frag2_at, mtu, len(sizes), probe_summary(res)))
 
 
-# --- S11: H.323 ------------------------------------------------------------------------------------
+# --- S11: H.323 -------------------------------------------------------------------------------
 
 
 def _q931_facility(ip, port):
@@ -502,7 +503,7 @@ def s11(env):
         B_IP, B_IP, probe_summary(res)))
 
 
-# --- S12: SIP where the ALG does not look ------------------------------------------------------
+# --- S12: SIP where the ALG does not look -----------------------------------------------------
 
 
 @scenario("S12", "SIP on an unconfigured port (UDP 5070), SIP on an unsolicited WAN flow, "
@@ -535,7 +536,7 @@ def s12(env):
         len(plan), probe_summary(res)))
 
 
-# --- S13: public port exhaustion ---------------------------------------------------------------------
+# --- S13: public port exhaustion --------------------------------------------------------------
 
 
 S13_RANGE = (20000, 20003)
@@ -610,7 +611,8 @@ def s13(env):
                 if ip == PUB and (port == 0 or port < 1024):
                     bad.append("'%s' names %s:%d" % (d.first_line(), ip, port))
     if bad:
-        problems.append("public port 0 or below 1024 on the WAN: " + ", ".join(sorted(set(bad))[:4]))
+        problems.append("public port 0 or below 1024 on the WAN: " +
+                        ", ".join(sorted(set(bad))[:4]))
     info = "%d REGISTERs reached the registrar; public ports held %s" % (
         n_reg, sorted(set(ports)) if env.mode in SIPALG_MODES else "(no ALG state)")
     if env.mode in SIPALG_MODES:

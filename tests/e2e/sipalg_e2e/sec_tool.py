@@ -405,7 +405,8 @@ def cmd_browser(a):
     time.sleep(0.2)
     sniff.close()
     starts = [seg[:24].decode("latin-1") for seg in sniff.segments]
-    out = {"local": local, "mss": mss, "sip_offset": len(head) + len(pad), "segments": len(sniff.segments),
+    out = {"local": local, "mss": mss, "sip_offset": len(head) + len(pad),
+           "segments": len(sniff.segments),
            "segment_sizes": [len(x) for x in sniff.segments], "segment_starts": starts,
            "sip_starts_segment": any(seg.startswith(sip[:16]) for seg in sniff.segments),
            "reply": text(reply, 800)}
