@@ -67,7 +67,7 @@ static __always_inline int sipalg_conntrack_knows(struct __sk_buff *skb,
 static __always_inline int sipalg_hold_while_off(struct __sk_buff *skb,
                                                  const struct sipalg_config *cfg,
                                                  const struct sipalg_pkt *p) {
-    const struct sipalg_port *s;
+    struct sipalg_port *s;
 
     if (p->proto != IPPROTO_UDP || !p->udp || p->ip->daddr != cfg->public_ip)
         return 0;

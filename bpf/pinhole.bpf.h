@@ -34,14 +34,27 @@ enum sipalg_admit {
     SIPALG_ADMIT_SCOPE = 2,   /* another source */
 };
 
-/* Inbound: may a packet from saddr:sport use the pinhole in slot `s`? */
-static __always_inline int sipalg_pinhole_admits(const struct sipalg_port *s, __be32 saddr,
+/* Inbound: may a packet from saddr:sport use the pinhole in slot `s`? A pinhole scoped to the
+ * peer's address only (the SDP names where the peer receives, not where it sends from) latches
+ * on to the source port of the first packet from that address, as Linux's expectation does when
+ * its first packet makes the conntrack entry: from then on only that port gets in, so another
+ * socket of the same host (or a spoofer that came second) does not. The latch is a
+ * compare-and-swap of the word holding priv_port and remote_port (little-endian: remote_port
+ * is its upper half), so racing CPUs agree on one port. */
+static __always_inline int sipalg_pinhole_admits(struct sipalg_port *s, __be32 saddr,
                                                  __be16 sport) {
+    __u32 *word, priv;
+
     if (!s->remote_ip)
         return SIPALG_ADMIT_PENDING;
-    if (s->remote_ip != saddr || (s->remote_port && s->remote_port != sport))
+    if (s->remote_ip != saddr)
         return SIPALG_ADMIT_SCOPE;
-    return SIPALG_ADMIT_OK;
+    if (!s->remote_port) {
+        word = (__u32 *)&s->priv_port;
+        priv = (__u32)s->priv_port;
+        __sync_val_compare_and_swap(word, priv, priv | ((__u32)sport << 16));
+    }
+    return s->remote_port == sport ? SIPALG_ADMIT_OK : SIPALG_ADMIT_SCOPE;
 }
 
 /* Media seen: only write when the second changes, so a busy flow does not keep dirtying the
@@ -64,7 +77,7 @@ static __always_inline int sipalg_phone_get(const struct sipalg_config *cfg, __b
 struct sipalg_pinhole_req {
     struct sipalg_endpoint priv; /* the phone's media socket */
     __be32 remote_ip;            /* scope (0: not known yet) */
-    __be16 remote_port;          /* 0: any port of remote_ip */
+    __be16 remote_port;          /* 0: latched on to by the first packet from remote_ip */
     __u16 want_port;             /* public port wanted (0: the private port if free, else any) */
     __u16 owner;                 /* public port of the phone's binding (0: none) */
     __u16 pad;
@@ -86,7 +99,8 @@ static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
 
     s = sipalg_pinhole_out(&rq->priv, &got);
     if (s) {
-        if (rq->remote_ip) {
+        /* The same peer again keeps the port its media latched on to. */
+        if (rq->remote_ip && (rq->remote_ip != s->remote_ip || rq->remote_port)) {
             s->remote_ip = rq->remote_ip;
             s->remote_port = rq->remote_port;
         }
@@ -158,11 +172,12 @@ static __always_inline void sipalg_pinhole_ref(__u32 port, __u16 owner) {
         __sync_fetch_and_add(sipalg_pin_ref_word(s), SIPALG_PIN_REF);
 }
 
-/* Points a pinhole at the peer's media address (any source port of it). */
+/* Points a pinhole at the peer's media address: its first packet then latches the source port
+ * (sipalg_pinhole_admits). The same address again keeps the latched port. */
 static __always_inline void sipalg_pinhole_scope(__u32 port, __u16 owner, __be32 ip) {
     struct sipalg_port *s = sipalg_owned_pin(port, owner);
 
-    if (s && ip) {
+    if (s && ip && ip != s->remote_ip) {
         s->remote_ip = ip;
         s->remote_port = 0;
     }

@@ -138,6 +138,8 @@ static long sipalg_out_occ_cb(__u32 i, void *vctx) {
     struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
     __u32 pub_ip = bpf_ntohl(c->m->public_ip);
 
+    if (sipalg_ip_not_ours(o->ip, pub_ip)) /* only looked for (the REGISTER sender rule) */
+        return 0;
     switch (o->kind) {
     case SIPALG_OCC_SIP_HOST:
     case SIPALG_OCC_SIP_RPORT:
@@ -173,7 +175,8 @@ static long sipalg_out_contact_cb(__u32 i, void *vctx) {
     struct sipalg_rw_ctx *c = vctx;
     const struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
 
-    if (sipalg_contact_for_sender(o, bpf_ntohl(c->m->priv_ip)))
+    if (sipalg_contact_for_sender(o, bpf_ntohl(c->m->priv_ip), bpf_ntohl(c->m->public_ip),
+                                  c->m->public_port))
         return 0;
     c->rw->stop = SIPALG_RW_PASS;
     c->rw->stop_why = SIPALG_CTR_REG_NOT_SENDER;
@@ -193,6 +196,11 @@ static __always_inline void sipalg_out_policy(struct sipalg_rw_ctx *c) {
     }
     if (!rw->dm.is_request || rw->dm.method != SIPALG_M_REGISTER)
         return;
+    if (rw->w.sc.contact_unspec) {
+        rw->stop = SIPALG_RW_PASS;
+        rw->stop_why = SIPALG_CTR_REG_NOT_SENDER;
+        return;
+    }
     bpf_loop(rw->w.sc.n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_out_contact_cb, c, 0);
     if (!rw->stop)
         sipalg_reg_sent(c->cfg, c->st, m->public_port, m->priv_ip, m->priv_port, m->peer_ip,

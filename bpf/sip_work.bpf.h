@@ -11,6 +11,7 @@
 
 #include "nat.bpf.h"
 #include "sip_msg.bpf.h"
+#include "sipalg/sender_rule.h"
 #include "sipalg/sipalg.h"
 
 struct sipalg_rw_work {
@@ -45,13 +46,17 @@ static __always_inline struct sipalg_rw_work *sipalg_rw_work(void) {
     return bpf_map_lookup_elem(&sipalg_work, &key);
 }
 
-/* Outbound match set: the configured LAN prefixes (host byte order, as the scanner wants). */
+/* Outbound match set: the configured LAN prefixes (host byte order, as the scanner wants), and
+ * the special addresses of sipalg/sender_rule.h and the public address, which are only looked
+ * at (4 + 3 + 1 = SIPALG_MAX_PREFIXES). */
 static __always_inline void sipalg_match_lan(struct sipalg_match *mt,
                                              const struct sipalg_config *cfg) {
 #pragma unroll
     for (int i = 0; i < SIPALG_MAX_LAN_PREFIXES; i++)
         if (cfg->lan_plen[i])
             sipalg_match_add(mt, bpf_ntohl(cfg->lan_net[i]), cfg->lan_plen[i]);
+    sipalg_match_special(mt);
+    sipalg_match_add(mt, bpf_ntohl(cfg->public_ip), 32);
 }
 
 #endif /* SIPALG_SIP_WORK_BPF_H */

@@ -127,7 +127,8 @@ struct sipalg_port {
     __be32 priv_ip;     /* the phone's address */
     __be32 remote_ip;   /* pinhole: the only source let in; 0 = not known yet (nothing gets in) */
     __be16 priv_port;   /* the phone's port */
-    __be16 remote_port; /* pinhole: source port let in; 0 = any port of remote_ip */
+    __be16 remote_port; /* pinhole: source port let in; 0 = the first packet from remote_ip
+                         * sets it (latching, see sipalg_pinhole_admits) */
     __u32 stamp;        /* ALG clock (s). binding: expiry time; pinhole: last packet seen */
     __u16 owner;        /* pinhole: public port of the binding of the phone that opened it (0:
                          * none); an active pinhole keeps its binding alive */

@@ -353,6 +353,7 @@ SIPALG_FN int sipalg_scan(const sa_u8 *msg, sa_u32 len, const struct sipalg_matc
     sc->status = 0;
     sc->cseq_method = SIPALG_M_NONE;
     sc->contact_star = 0;
+    sc->contact_unspec = 0;
     sc->ruri_off = 0;
     sc->ruri_len = 0;
     sc->body_off = (sa_u16)len;

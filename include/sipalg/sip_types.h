@@ -271,7 +271,8 @@ struct sipalg_scan_result {
     sa_u8 method; /* enum sipalg_method (request) */
     sa_u16 status;
     sa_u8 cseq_method;
-    sa_u8 contact_star; /* Contact: * */
+    sa_u8 contact_star;   /* Contact: * */
+    sa_u8 contact_unspec; /* a Contact names 0.0.0.0 (never an occurrence: see ip_match.h) */
     sa_u16 ruri_off, ruri_len;
     sa_u16 body_off;        /* first body byte (== len if none) */
     sa_u16 body_len;        /* from Content-Length, or the rest of the message */

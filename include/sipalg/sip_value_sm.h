@@ -99,6 +99,8 @@ SIPALG_FN void sipalg_cand_finish(struct sipalg_scan_result *sc, sa_u32 pos, sa_
         flags |= SIPALG_OF_PORT;
     }
     hit = sipalg_match_ip(&sc->match, ip);
+    if (!ip && v->hdr == SIPALG_H_CONTACT && kind == SIPALG_CAND_HOSTPORT)
+        sc->contact_unspec = 1;
     if (v->mode == SIPALG_VSM_VIA && kind == SIPALG_CAND_HOSTPORT) {
         v->via_match = (sa_u8)hit;
         v->via_ip = ip;

@@ -124,6 +124,8 @@ class Decider {
     }
 
     void out_occ(sipalg_occ &o) {
+        if (sipalg_ip_not_ours(o.ip, net_.public_ip)) // only looked for (the REGISTER rule)
+            return;
         switch (o.kind) {
         case SIPALG_OCC_SIP_HOST:
         case SIPALG_OCC_SIP_RPORT: {
@@ -213,6 +215,8 @@ int scan(Work &work, const std::vector<std::uint8_t> &payload, const Net &net, D
     if (dir == Dir::Out) {
         for (const Prefix &p : net.lan)
             sipalg_match_add(&work.mt, p.net, p.len);
+        sipalg_match_special(&work.mt);
+        sipalg_match_add(&work.mt, net.public_ip, 32);
     } else {
         sipalg_match_add(&work.mt, net.public_ip, 32);
     }
@@ -234,12 +238,16 @@ Outcome refused(std::string why) {
     return o;
 }
 
-// A REGISTER naming another LAN host than its sender as its Contact (sipalg/sender_rule.h).
-bool registers_other(const sipalg_scan_result &sc, std::uint32_t sender_ip) {
+// A REGISTER whose Contact names another host than its sender (sipalg/sender_rule.h), for the
+// binding public_ip : bind_port it would go out with.
+bool registers_other(const sipalg_scan_result &sc, std::uint32_t sender_ip, std::uint32_t public_ip,
+                     std::uint16_t bind_port) {
     if (!sc.is_request || sc.method != SIPALG_M_REGISTER)
         return false;
+    if (sc.contact_unspec)
+        return true;
     for (std::uint32_t i = 0; i < sc.n_occ; i++) {
-        if (!sipalg_contact_for_sender(&sc.occ[i], sender_ip))
+        if (!sipalg_contact_for_sender(&sc.occ[i], sender_ip, public_ip, bind_port))
             return true;
     }
     return false;
@@ -272,7 +280,11 @@ Outcome process(const Datagram &d, const Net &net, SlowState &state) {
     std::uint16_t pub_port = 0;
     if (d.dir == Dir::Out) {
         phone = {d.src.ip, d.src.port};
-        if (v == SIPALG_OK && registers_other(work->w.sc, phone.ip)) {
+        // The binding it would use: the existing one, else the phone's own port, which a new
+        // binding gets when it is free (the fast path checks after creating it, and undoes it).
+        const std::uint16_t would = state.binding_port(phone);
+        if (v == SIPALG_OK &&
+            registers_other(work->w.sc, phone.ip, net.public_ip, would ? would : phone.port)) {
             state.count(SIPALG_CTR_REG_NOT_SENDER);
             return refused("a REGISTER whose Contact names another host than its sender "
                            "(reg_not_sender)");

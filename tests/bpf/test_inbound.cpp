@@ -104,12 +104,28 @@ TEST_F(Inbound, RtpFromAnotherSourceIsNotForwarded) {
     EXPECT_EQ(counter(SIPALG_CTR_MEDIA_IN), 0u);
 }
 
-TEST_F(Inbound, RemotePortZeroAdmitsAnyPortOfTheRemote) {
+TEST_F(Inbound, RemotePortZeroLatchesOnToTheFirstSourcePort) {
     ASSERT_EQ(open_pinhole(net::kPhone1, 40002, net::kRemote, 0).public_port, 40002);
     const UdpFrameSpec in = from_internet(net::kRemote, 61234, 40002, rtp_payload());
-    const RunResult r = run_wan_in(build_udp_frame(in));
+    RunResult r = run_wan_in(build_udp_frame(in));
     EXPECT_EQ(r.ret, TC_ACT_REDIRECT);
     EXPECT_EQ(r.out, build_udp_frame(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 40002)));
+    EXPECT_EQ(slot(40002).remote_port, htons(61234));
+
+    // Another socket of the same host (or someone spoofing it) comes second: not let in, by
+    // either hook.
+    const auto other = build_udp_frame(from_internet(net::kRemote, 61236, 40002, rtp_payload()));
+    EXPECT_EQ(run_wan_in(other).ret, TC_ACT_OK);
+    EXPECT_EQ(run_xdp(other).ret, XDP_PASS);
+    EXPECT_EQ(counter(SIPALG_CTR_SCOPE_MISS), 1u);
+    r = run_wan_in(build_udp_frame(in));
+    EXPECT_EQ(r.ret, TC_ACT_REDIRECT);
+
+    // Scoping to the same address again keeps the latch; another address starts afresh.
+    ASSERT_EQ(open_pinhole(net::kPhone1, 40002, net::kRemote, 0).public_port, 40002);
+    EXPECT_EQ(slot(40002).remote_port, htons(61234));
+    ASSERT_EQ(open_pinhole(net::kPhone1, 40002, net::kRegistrar, 0).public_port, 40002);
+    EXPECT_EQ(slot(40002).remote_port, 0);
 }
 
 TEST_F(Inbound, PendingPinholeAdmitsNothingUntilScoped) {
