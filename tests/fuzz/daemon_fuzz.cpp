@@ -326,6 +326,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     switch (o.verdict) {
     case Verdict::Failed:
     case Verdict::NoBinding:
+    case Verdict::Refused:
         CHECK(!o.why.empty());
         return 0;
     case Verdict::Unchanged:
