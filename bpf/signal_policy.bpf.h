@@ -35,17 +35,7 @@ static __always_inline void sipalg_count_reason(__u32 reason) {
 }
 
 static __always_inline int sipalg_trusted_peer(const struct sipalg_limits *lim, __be32 ip) {
-    int hit = 0;
-
-#pragma unroll
-    for (int i = 0; i < SIPALG_MAX_TRUSTED; i++) {
-        __u32 plen = lim->trusted_plen[i];
-        __u32 mask = plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen);
-
-        if (plen && (ip & bpf_htonl(mask)) == lim->trusted_net[i])
-            hit = 1;
-    }
-    return hit;
+    return sipalg_in_prefixes(lim->trusted_net, lim->trusted_plen, SIPALG_MAX_TRUSTED, ip);
 }
 
 /* One request of `kind` from `ip` against a limit of `rate` per second: 1 if it may go on. */

@@ -66,19 +66,26 @@ static __always_inline struct sipalg_port *sipalg_port_slot(__u32 public_port) {
     return bpf_map_lookup_elem(&sipalg_ports, &key);
 }
 
-/* Is `ip` (network order) inside one of the configured LAN prefixes? */
-static __always_inline int sipalg_is_lan(const struct sipalg_config *cfg, __be32 ip) {
+/* Is `ip` inside one of the n prefixes net[i]/plen[i] (network order, already masked; plen 0
+ * marks an unused slot)? n is a constant: the loop unrolls. */
+static __always_inline int sipalg_in_prefixes(const __be32 *net, const __u8 *plen, int n,
+                                              __be32 ip) {
     int hit = 0;
 
 #pragma unroll
-    for (int i = 0; i < SIPALG_MAX_LAN_PREFIXES; i++) {
-        __u32 plen = cfg->lan_plen[i];
-        __u32 mask = plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen);
+    for (int i = 0; i < n; i++) {
+        __u32 len = plen[i];
+        __u32 mask = len >= 32 ? 0xffffffffu : ~(0xffffffffu >> len);
 
-        if (plen && (ip & bpf_htonl(mask)) == cfg->lan_net[i])
+        if (len && (ip & bpf_htonl(mask)) == net[i])
             hit = 1;
     }
     return hit;
+}
+
+/* Is `ip` (network order) inside one of the configured LAN prefixes? */
+static __always_inline int sipalg_is_lan(const struct sipalg_config *cfg, __be32 ip) {
+    return sipalg_in_prefixes(cfg->lan_net, cfg->lan_plen, SIPALG_MAX_LAN_PREFIXES, ip);
 }
 
 /* Is `port` (network order) one of the configured SIP ports? */

@@ -133,13 +133,21 @@ sipalg_limits make_limits(const AlgSettings &s) {
     return l;
 }
 
-std::vector<Prefix> config_prefixes(const sipalg_config &cfg) {
+std::vector<Prefix> stored_prefixes(const __be32 *net, const std::uint8_t *plen, int n) {
     std::vector<Prefix> out;
-    for (int i = 0; i < SIPALG_MAX_LAN_PREFIXES; ++i) {
-        if (cfg.lan_plen[i])
-            out.push_back(Prefix{ntohl(cfg.lan_net[i]), cfg.lan_plen[i]});
+    for (int i = 0; i < n; ++i) {
+        if (plen[i])
+            out.push_back(Prefix{ntohl(net[i]), plen[i]});
     }
     return out;
+}
+
+std::vector<Prefix> config_prefixes(const sipalg_config &cfg) {
+    return stored_prefixes(cfg.lan_net, cfg.lan_plen, SIPALG_MAX_LAN_PREFIXES);
+}
+
+std::vector<Prefix> trusted_prefixes(const sipalg_limits &l) {
+    return stored_prefixes(l.trusted_net, l.trusted_plen, SIPALG_MAX_TRUSTED);
 }
 
 } // namespace sipalg

@@ -50,7 +50,10 @@ sipalg_config make_config(const AlgSettings &s, std::uint32_t public_ip, std::ui
 // Pure: validates the dialog, signalling and rate settings and builds the limits map's value.
 sipalg_limits make_limits(const AlgSettings &s);
 
-// The LAN prefixes stored in a config, for display.
+// The prefixes stored in a map value (n slots, plen 0: unused), for display.
+std::vector<Prefix> stored_prefixes(const __be32 *net, const std::uint8_t *plen, int n);
+// The LAN prefixes stored in a config, and the trusted peers in the limits.
 std::vector<Prefix> config_prefixes(const sipalg_config &cfg);
+std::vector<Prefix> trusted_prefixes(const sipalg_limits &l);
 
 } // namespace sipalg

@@ -24,15 +24,6 @@ void json_prog(JsonWriter &w, const char *id_key, const char *name_key, const Pr
         w.key(id_key).null().key(name_key).null();
 }
 
-std::vector<Prefix> trusted_prefixes(const sipalg_limits &l) {
-    std::vector<Prefix> out;
-    for (int i = 0; i < SIPALG_MAX_TRUSTED; ++i) {
-        if (l.trusted_plen[i])
-            out.push_back(Prefix{ntohl(l.trusted_net[i]), l.trusted_plen[i]});
-    }
-    return out;
-}
-
 std::string rate_text(unsigned per_s) {
     return per_s ? std::to_string(per_s) + "/s" : "unlimited";
 }
