@@ -122,6 +122,8 @@ struct Decider {
     void outbound() {
         for (std::uint32_t k = 0; k < sc.n_occ; k++) {
             sipalg_occ &o = sc.occ[k];
+            if (sipalg_ip_not_ours(o.ip, m.public_ip))
+                continue; // looked at, never rewritten
             switch (o.kind) {
             case SIPALG_OCC_SIP_HOST:
             case SIPALG_OCC_SIP_RPORT:
@@ -190,12 +192,13 @@ Outcome from_scan_verdict(int v, const std::string &payload) {
 }
 
 // A REGISTER may only register its sender (sipalg_contact_for_sender).
-bool registers_another_host(const sipalg_scan_result &sc, std::uint32_t sender) {
+bool registers_another_host(const sipalg_scan_result &sc, const Msg &m) {
     if (!sc.is_request || sc.method != SIPALG_M_REGISTER)
         return false;
+    if (sc.contact_unspec)
+        return true;
     for (std::uint32_t k = 0; k < sc.n_occ; k++)
-        if (sc.occ[k].kind == SIPALG_OCC_SIP_HOST && sc.occ[k].hdr == SIPALG_H_CONTACT &&
-            sc.occ[k].ip != sender)
+        if (!sipalg_contact_for_sender(&sc.occ[k], m.priv_ip, m.public_ip, m.public_port))
             return true;
     return false;
 }
@@ -236,9 +239,12 @@ Outcome fast_path_model(const std::string &payload, const Msg &m, const State &s
         return r;
     }
     sipalg_match mt{};
-    if (m.outbound)
+    if (m.outbound) {
+        // The LAN, and the addresses only looked at for the REGISTER rule (sip_work.bpf.h).
         sipalg_match_add(&mt, m.lan_net, m.lan_plen);
-    else
+        sipalg_match_special(&mt);
+        sipalg_match_add(&mt, m.public_ip, 32);
+    } else
         sipalg_match_add(&mt, m.public_ip, 32);
     sipalg_test::MsgBuf in(payload);
     auto sc = std::make_unique<sipalg_scan_result>();
@@ -249,7 +255,7 @@ Outcome fast_path_model(const std::string &payload, const Msg &m, const State &s
         return unsolicited ? refused(Rule::Unsolicited, payload, v) : from_scan_verdict(v, payload);
     if (unsolicited && sc->is_request)
         return refused(Rule::Unsolicited, payload, v);
-    if (m.outbound && registers_another_host(*sc, m.priv_ip))
+    if (m.outbound && registers_another_host(*sc, m))
         return refused(Rule::RegNotSender, payload, v);
     Decider d{m, s, *sc};
     if (m.outbound)

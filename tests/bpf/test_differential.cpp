@@ -245,7 +245,8 @@ class Differential : public Datapath {
         m.priv_ip = ipv4_addr(net::kPhone1);
         m.priv_port = kSipPort;
         const auto own = st.bindings.find({m.priv_ip, kSipPort});
-        m.public_port = own == st.bindings.end() ? 0 : own->second;
+        // A binding the message was refused is undone: it had the private port (fresh state).
+        m.public_port = own == st.bindings.end() ? kSipPort : own->second;
         m.lan_net = ipv4_addr("192.168.0.0");
         m.lan_plen = 16;
         m.mtu = outbound ? wan_mtu_ : lan_mtu_;
