@@ -100,6 +100,8 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
         return lan_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE);
     why = lan_route(skb, cfg, st, p, NULL, &r);
+    if (why == SIPALG_CTR_SLOW_MTU) /* whole, but over the egress MTU: the daemon fragments */
+        return lan_slow(skb, st, why);
     if (why)
         return lan_pass_why(why);
     public_port = sipalg_binding_touch(cfg, st, ep, is_register(skb, p), &fresh);

@@ -111,6 +111,8 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
         return wan_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE);
     sipalg_nat_to_phone(&n, p->ip->daddr, p->udp->dest, s->priv_ip, s->priv_port);
     why = wan_route(skb, cfg, st, p, n.new_ip, NULL, &r);
+    if (why == SIPALG_CTR_SLOW_MTU) /* whole, but over the LAN's MTU: the daemon fragments */
+        return wan_slow(skb, st, why);
     if (why)
         return wan_pass_why(why);
 

@@ -233,7 +233,7 @@ Outcome fast_path_model(const std::string &payload, const Msg &m, const State &s
     }
     if (20 + 8 + payload.size() > m.mtu) {
         Outcome r;
-        r.verdict = Verdict::Passed;
+        r.verdict = Verdict::Slow;
         r.rule = Rule::MtuIn;
         r.payload = payload;
         return r;

@@ -28,8 +28,7 @@ enum class Rule {
     SizeIn, // UDP payload over SIPALG_KERNEL_SIP_MAX: not even scanned in the kernel
     Mtu,    // the rewritten packet would not fit the egress MTU
     // The packet as it came is larger than the egress MTU: the route lookup refuses it before
-    // the scanner runs; it passes untouched, counted slow_mtu but not marked for the daemon
-    // (on a real link it would have arrived as IP fragments, which are handed over).
+    // the scanner runs, and it goes to the daemon (slow_mtu), which rewrites and fragments it.
     MtuIn,
     // Signalling rules (bpf/signal_policy.bpf.h):
     RegNotSender, // a REGISTER whose Contact names another LAN host: passed, binds nothing

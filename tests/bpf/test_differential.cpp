@@ -318,15 +318,15 @@ class Differential : public Datapath {
             (outbound ? counts_.rewritten_out : counts_.rewritten_in)++;
             break;
         case Verdict::Passed:
-            (host.rule == Rule::MtuIn          ? counts_.rule_mtu_in
-             : host.rule == Rule::RegNotSender ? counts_.rule_reg
-                                               : counts_.passed)++;
+            (host.rule == Rule::RegNotSender ? counts_.rule_reg : counts_.passed)++;
             break;
         case Verdict::Slow:
             if (host.rule == Rule::SizeIn)
                 counts_.rule_size++;
             else if (host.rule == Rule::Mtu)
                 counts_.rule_mtu++;
+            else if (host.rule == Rule::MtuIn)
+                counts_.rule_mtu_in++;
             else
                 counts_.slow++;
             break;
@@ -340,11 +340,11 @@ class Differential : public Datapath {
         const Counts &c = counts_;
         std::printf("differential: inputs %zu, agreed %zu (rewritten both %zu, forwarded "
                     "unchanged both %zu, passed both %zu, slow both %zu, dropped both %zu), "
-                    "slow by rule %zu (size %zu, mtu %zu), passed by rule %zu (mtu-in %zu, "
-                    "reg-not-sender %zu), dropped by rule unsolicited %zu, mismatches %zu "
+                    "slow by rule %zu (size %zu, mtu %zu, mtu-in %zu), passed by rule "
+                    "reg-not-sender %zu, dropped by rule unsolicited %zu, mismatches %zu "
                     "(oracle %zu), too large for a test frame %zu\n",
                     c.inputs, c.agreed, c.rewritten, c.unchanged, c.passed, c.slow, c.dropped,
-                    c.rule_size + c.rule_mtu, c.rule_size, c.rule_mtu, c.rule_mtu_in + c.rule_reg,
+                    c.rule_size + c.rule_mtu + c.rule_mtu_in, c.rule_size, c.rule_mtu,
                     c.rule_mtu_in, c.rule_reg, c.rule_unsolicited, c.mismatches, c.oracle_fail,
                     c.too_large);
         for (const Mismatch &x : mismatches_)

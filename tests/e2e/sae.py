@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """sipalg end-to-end scenarios (N1-N17 of the brief) in network namespaces.
 
-  sae.py run --mode MODE [--scenarios N1,N3] [--expect FILE]   run scenarios in one mode
+  sae.py run --mode MODE [--scenarios N1,N3|=-F1] [--expect FILE]  run scenarios in one mode
   sae.py matrix [--modes none,linux,sipalg,sipalg-off,direct]  run modes, write docs/scenarios.md
   sae.py clean                                                 remove a killed run's leftovers
   sae.py demo                                                  one registration + call via sipalg
@@ -38,13 +38,19 @@ COLUMN_TITLES = {"none": "none (masquerade only)", "linux": "linux (nf_nat_sip)"
 
 
 def parse_ids(text):
+    """'N1,N3': those; '-F1,-N6' (every id with a minus): all but those; '': all."""
     if not text:
         return runner.scenario_ids()
     ids = [s.strip().upper() for s in text.split(",") if s.strip()]
+    drop = all(s.startswith("-") for s in ids)
+    if drop:
+        ids = [s[1:] for s in ids]
     unknown = [s for s in ids if s not in runner.REGISTRY]
     if unknown:
         sys.exit("sae: unknown scenario(s): %s (known: %s)" %
                  (", ".join(unknown), ", ".join(runner.scenario_ids())))
+    if drop:
+        return [s for s in runner.scenario_ids() if s not in ids]
     return ids
 
 
@@ -104,7 +110,11 @@ def render_matrix(by_mode, kernel):
         "remote UA on the Internet side). `direct` is the harness's control: no NAT, no",
         "firewall; it shows the SIP software and the checks work. Rows D1-D4 go beyond the",
         "brief (`tests/e2e/sipalg_e2e/scenarios_*.py`): many dialogs on one SIP socket, and",
-        "a phone registered over TCP called on a new connection.",
+        "a phone registered over TCP called on a new connection. F1 floods the router during",
+        "calls; S1-S13 are the attack classes of `shared/research/security.md` (NAT",
+        "Slipstreaming and the rest): PASS means the attacker reached nothing and, in the sipalg",
+        "modes, no binding or pinhole exists that the rules forbid. The cells of a run that",
+        "covered only some rows come from the latest run of those rows in that mode.",
         "",
         "| id | scenario | " + " | ".join(COLUMN_TITLES[m] for m in modes) + " |",
         "|---|---|" + "---|" * len(modes),

@@ -80,7 +80,7 @@ nft_hits() {
 }
 
 # Echo server at the remote: answers every datagram, logs the source it saw.
-start_echo() { # ADDR PORT LOG
+start_echo() { # ADDR PORT LOG: echoes datagrams back (a REGISTER as its 200 OK)
     ns "$IN" timeout 60 "$PY" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -93,6 +93,10 @@ with open(sys.argv[3], "w", buffering=1) as log:
         except socket.timeout:
             break
         log.write("%s:%d\n" % src)
+        # A registrar answers a REGISTER with a 2xx of the same Call-ID and CSeq (the ALG lets
+        # its requests in only after that); anything else comes back as it was.
+        if data.startswith(b"REGISTER "):
+            data = b"SIP/2.0 200 OK\r\n" + data.split(b"\r\n", 1)[1]
         s.sendto(data, src)
 ' "$1" "$2" "$3" &
     sleep 0.3
