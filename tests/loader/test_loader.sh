@@ -44,32 +44,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-    echo "FAIL: $*" >&2
-    [[ -s $TMP/out ]] && sed 's/^/  stdout: /' "$TMP/out" >&2
-    [[ -s $TMP/err ]] && sed 's/^/  stderr: /' "$TMP/err" >&2
-    echo "$PASSED passed, 1 failed"
-    exit 1
-}
-ok() {
-    PASSED=$((PASSED + 1))
-    echo "ok $PASSED - $*"
-}
-
-# run CMD...: runs with a time bound, never aborts the script; sets RC, OUT, ERR.
-run() {
-    set +e
-    timeout "$STEP_TIMEOUT" "$@" >"$TMP/out" 2>"$TMP/err"
-    RC=$?
-    set -e
-    OUT=$(cat "$TMP/out")
-    ERR=$(cat "$TMP/err")
-}
-in_ns() {
-    local ns=$1
-    shift
-    nsenter --net="/run/netns/$ns" "$@"
-}
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 sipalg_in() {
     local ns=$1
     shift

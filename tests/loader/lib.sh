@@ -1,0 +1,29 @@
+# Shared by the loader's shell tests (sourced after TMP, PASSED and STEP_TIMEOUT are set):
+# test output in TAP-like lines, time-bounded steps, commands in a named namespace.
+
+fail() {
+    echo "FAIL: $*" >&2
+    [[ -s $TMP/out ]] && sed 's/^/  stdout: /' "$TMP/out" >&2
+    [[ -s $TMP/err ]] && sed 's/^/  stderr: /' "$TMP/err" >&2
+    echo "$PASSED passed, 1 failed"
+    exit 1
+}
+ok() {
+    PASSED=$((PASSED + 1))
+    echo "ok $PASSED - $*"
+}
+
+# run CMD...: runs with a time bound, never aborts the script; sets RC, OUT, ERR.
+run() {
+    set +e
+    timeout "$STEP_TIMEOUT" "$@" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$TMP/out")
+    ERR=$(cat "$TMP/err")
+}
+in_ns() {
+    local ns=$1
+    shift
+    nsenter --net="/run/netns/$ns" "$@"
+}
