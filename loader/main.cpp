@@ -1,16 +1,16 @@
 // sipalg: command-line wiring only. Each verb is a thin call into instance/status code; every
 // failure surfaces as a UserError and becomes one "sipalg: ..." line on stderr.
-#include "daemon.hpp"
-#include "discover.hpp"
-#include "entries.hpp"
-#include "error.hpp"
-#include "instance.hpp"
-#include "logging.hpp"
-#include "pin_paths.hpp"
-#include "preflight.hpp"
+#include "slow/daemon.hpp"
+#include "instance/discover.hpp"
+#include "state/entries.hpp"
+#include "cli/error.hpp"
+#include "instance/instance.hpp"
+#include "cli/logging.hpp"
+#include "instance/pin_paths.hpp"
+#include "instance/preflight.hpp"
 #include "sipalg_version.hpp"
-#include "status.hpp"
-#include "status_render.hpp"
+#include "state/status.hpp"
+#include "cli/status_render.hpp"
 
 #include <CLI/CLI.hpp>
 

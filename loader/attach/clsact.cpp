@@ -1,6 +1,6 @@
-#include "clsact.hpp"
+#include "attach/clsact.hpp"
 
-#include "run_cmd.hpp"
+#include "attach/run_cmd.hpp"
 
 #include <bpf/libbpf.h>
 

@@ -1,7 +1,7 @@
-#include "links.hpp"
+#include "attach/links.hpp"
 
-#include "error.hpp"
-#include "unique_fd.hpp"
+#include "cli/error.hpp"
+#include "state/unique_fd.hpp"
 
 #include <linux/genetlink.h>
 #include <linux/if_link.h>

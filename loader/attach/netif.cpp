@@ -1,7 +1,7 @@
-#include "netif.hpp"
+#include "attach/netif.hpp"
 
-#include "error.hpp"
-#include "pin_paths.hpp"
+#include "cli/error.hpp"
+#include "instance/pin_paths.hpp"
 
 #include <net/if.h>
 

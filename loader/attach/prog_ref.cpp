@@ -1,6 +1,6 @@
-#include "hooks.hpp"
+#include "attach/hooks.hpp"
 
-#include "unique_fd.hpp"
+#include "state/unique_fd.hpp"
 
 #include <bpf/bpf.h>
 

@@ -1,4 +1,4 @@
-#include "run_cmd.hpp"
+#include "attach/run_cmd.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>

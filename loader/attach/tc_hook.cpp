@@ -1,6 +1,6 @@
-#include "hooks.hpp"
+#include "attach/hooks.hpp"
 
-#include "error.hpp"
+#include "cli/error.hpp"
 #include "sipalg_maps.h"
 
 #include <bpf/libbpf.h>

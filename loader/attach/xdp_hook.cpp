@@ -1,8 +1,8 @@
-#include "hooks.hpp"
+#include "attach/hooks.hpp"
 
-#include "error.hpp"
+#include "cli/error.hpp"
 #include "sipalg_maps.h"
-#include "unique_fd.hpp"
+#include "state/unique_fd.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -1,7 +1,7 @@
 // Presentation of bindings, pinholes and dialogs: an aligned table (human) and `-j` JSON.
-#include "discover.hpp"
-#include "entries.hpp"
-#include "json.hpp"
+#include "instance/discover.hpp"
+#include "state/entries.hpp"
+#include "cli/json.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,4 +1,4 @@
-#include "error.hpp"
+#include "cli/error.hpp"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "logging.hpp"
+#include "cli/logging.hpp"
 
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>

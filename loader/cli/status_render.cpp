@@ -1,7 +1,7 @@
-#include "status_render.hpp"
+#include "cli/status_render.hpp"
 
-#include "config.hpp"
-#include "json.hpp"
+#include "instance/config.hpp"
+#include "cli/json.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,7 +1,7 @@
 // Presentation of InstanceStatus: a bpftool-like human view and `-j` JSON.
 #pragma once
 
-#include "status.hpp"
+#include "state/status.hpp"
 
 #include <string>
 #include <vector>

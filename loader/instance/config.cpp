@@ -1,6 +1,6 @@
-#include "config.hpp"
+#include "instance/config.hpp"
 
-#include "error.hpp"
+#include "cli/error.hpp"
 
 #include <arpa/inet.h>
 

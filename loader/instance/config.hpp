@@ -2,7 +2,7 @@
 // their defaults) plus what was discovered, validated before anything is loaded.
 #pragma once
 
-#include "discover.hpp"
+#include "instance/discover.hpp"
 #include "sipalg_maps.h"
 
 #include <cstdint>

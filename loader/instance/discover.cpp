@@ -1,6 +1,6 @@
-#include "discover.hpp"
+#include "instance/discover.hpp"
 
-#include "error.hpp"
+#include "cli/error.hpp"
 #include "sipalg_maps.h"
 
 #include <arpa/inet.h>

@@ -1,16 +1,16 @@
-#include "instance.hpp"
+#include "instance/instance.hpp"
 
-#include "clsact.hpp"
-#include "error.hpp"
-#include "hooks.hpp"
-#include "instance_owner.hpp"
-#include "links.hpp"
-#include "maps_io.hpp"
-#include "netif.hpp"
-#include "pin_paths.hpp"
-#include "preflight.hpp"
+#include "attach/clsact.hpp"
+#include "cli/error.hpp"
+#include "attach/hooks.hpp"
+#include "instance/instance_owner.hpp"
+#include "attach/links.hpp"
+#include "state/maps_io.hpp"
+#include "attach/netif.hpp"
+#include "instance/pin_paths.hpp"
+#include "instance/preflight.hpp"
 #include "sipalg.skel.h"
-#include "slow_cleanup.hpp"
+#include "instance/slow_cleanup.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

@@ -3,7 +3,7 @@
 // command leaves things as they were.
 #pragma once
 
-#include "config.hpp"
+#include "instance/config.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,8 +1,8 @@
-#include "instance_owner.hpp"
+#include "instance/instance_owner.hpp"
 
-#include "error.hpp"
-#include "pin_paths.hpp"
-#include "unique_fd.hpp"
+#include "cli/error.hpp"
+#include "instance/pin_paths.hpp"
+#include "state/unique_fd.hpp"
 
 #include <bpf/bpf.h>
 #include <sys/socket.h>

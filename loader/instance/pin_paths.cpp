@@ -1,6 +1,6 @@
-#include "pin_paths.hpp"
+#include "instance/pin_paths.hpp"
 
-#include "error.hpp"
+#include "cli/error.hpp"
 
 #include <sys/stat.h>
 

@@ -1,6 +1,6 @@
-#include "preflight.hpp"
+#include "instance/preflight.hpp"
 
-#include "error.hpp"
+#include "cli/error.hpp"
 
 #include <linux/capability.h>
 #include <linux/magic.h>

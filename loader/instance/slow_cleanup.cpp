@@ -1,6 +1,6 @@
-#include "slow_cleanup.hpp"
+#include "instance/slow_cleanup.hpp"
 
-#include "run_cmd.hpp"
+#include "attach/run_cmd.hpp"
 
 #include <cctype>
 #include <sstream>

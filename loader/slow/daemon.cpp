@@ -16,24 +16,24 @@
 // binding port (a plain socket bound there), inbound ones reach the phone from the peer's own
 // address (IP_TRANSPARENT lets a socket bind a foreign address), so both ends see exactly what
 // the fast path would have sent.
-#include "daemon.hpp"
+#include "slow/daemon.hpp"
 
-#include "config.hpp"
-#include "discover.hpp"
-#include "error.hpp"
-#include "hooks.hpp"
-#include "instance_owner.hpp"
-#include "logging.hpp"
-#include "maps_io.hpp"
-#include "pin_paths.hpp"
-#include "preflight.hpp"
-#include "slow_rewrite.hpp"
-#include "sock_util.hpp"
-#include "steering.hpp"
-#include "tcp_bindings.hpp"
-#include "tcp_proxy.hpp"
-#include "unique_fd.hpp"
-#include "wan_follow.hpp"
+#include "instance/config.hpp"
+#include "instance/discover.hpp"
+#include "cli/error.hpp"
+#include "attach/hooks.hpp"
+#include "instance/instance_owner.hpp"
+#include "cli/logging.hpp"
+#include "state/maps_io.hpp"
+#include "instance/pin_paths.hpp"
+#include "instance/preflight.hpp"
+#include "slow/rewrite.hpp"
+#include "slow/sock_util.hpp"
+#include "slow/steering.hpp"
+#include "slow/tcp_bindings.hpp"
+#include "slow/tcp_proxy.hpp"
+#include "state/unique_fd.hpp"
+#include "slow/wan_follow.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

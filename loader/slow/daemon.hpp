@@ -1,8 +1,8 @@
 // `sipalg daemon`: the userspace slow path (see daemon.cpp for the hand-off and why).
 #pragma once
 
-#include "instance.hpp"
-#include "tcp_limits.hpp"
+#include "instance/instance.hpp"
+#include "slow/tcp_limits.hpp"
 
 #include <cstdint>
 #include <string>

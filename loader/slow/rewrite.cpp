@@ -1,6 +1,6 @@
 // Built with the slow path's limits (CMake sets them for this file only: the include/sipalg
 // structures of this translation unit are private to it).
-#include "slow_rewrite.hpp"
+#include "slow/rewrite.hpp"
 
 #include "sipalg/dialog_msg.h"
 #include "sipalg/sender_rule.h"

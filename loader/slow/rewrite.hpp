@@ -4,8 +4,8 @@
 // through SlowState so that bindings and pinholes follow the fast path's rules exactly.
 #pragma once
 
-#include "discover.hpp"
-#include "slow_state.hpp"
+#include "instance/discover.hpp"
+#include "slow/state.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,4 +1,4 @@
-#include "sip_register.hpp"
+#include "slow/sip_register.hpp"
 
 #include <cctype>
 #include <string_view>

@@ -1,4 +1,4 @@
-#include "sip_stream.hpp"
+#include "slow/sip_stream.hpp"
 
 #include <algorithm>
 #include <cctype>

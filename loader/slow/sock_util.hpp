@@ -1,9 +1,9 @@
 // Socket helpers the daemon's UDP path and its TCP proxy share.
 #pragma once
 
-#include "error.hpp"
-#include "discover.hpp"
-#include "slow_rewrite.hpp"
+#include "cli/error.hpp"
+#include "instance/discover.hpp"
+#include "slow/rewrite.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,4 +1,4 @@
-#include "slow_state.hpp"
+#include "slow/state.hpp"
 
 #include <arpa/inet.h>
 

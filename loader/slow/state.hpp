@@ -4,7 +4,7 @@
 // Addresses and ports are host byte order throughout.
 #pragma once
 
-#include "maps_io.hpp"
+#include "state/maps_io.hpp"
 
 #include <array>
 #include <cstdint>

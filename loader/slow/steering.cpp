@@ -1,7 +1,7 @@
-#include "steering.hpp"
+#include "slow/steering.hpp"
 
-#include "error.hpp"
-#include "discover.hpp"
+#include "cli/error.hpp"
+#include "instance/discover.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "tcp_bindings.hpp"
+#include "slow/tcp_bindings.hpp"
 
 #include <algorithm>
 

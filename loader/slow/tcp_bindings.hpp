@@ -6,7 +6,7 @@
 // binding's private endpoint.
 #pragma once
 
-#include "slow_rewrite.hpp"
+#include "slow/rewrite.hpp"
 
 #include <cstdint>
 #include <functional>

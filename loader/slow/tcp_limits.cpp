@@ -1,4 +1,4 @@
-#include "tcp_limits.hpp"
+#include "slow/tcp_limits.hpp"
 
 namespace sipalg::slow {
 

@@ -22,9 +22,9 @@
 // connections to that port to this same listener; the proxy accepts one only from a peer the
 // phone registered with, and connects to the binding's private endpoint from that peer's own
 // address and port (IP_TRANSPARENT), so the phone sees the server, as it does for UDP.
-#include "tcp_proxy.hpp"
+#include "slow/tcp_proxy.hpp"
 
-#include "sock_util.hpp"
+#include "slow/sock_util.hpp"
 
 #include <fcntl.h>
 #include <netinet/tcp.h>

@@ -1,10 +1,10 @@
 // The daemon's transparent TCP proxy for SIP over TCP (why a proxy: see tcp_proxy.cpp).
 #pragma once
 
-#include "tcp_bindings.hpp"
-#include "tcp_limits.hpp"
-#include "tcp_relay.hpp"
-#include "unique_fd.hpp"
+#include "slow/tcp_bindings.hpp"
+#include "slow/tcp_limits.hpp"
+#include "slow/tcp_relay.hpp"
+#include "state/unique_fd.hpp"
 
 #include <poll.h>
 

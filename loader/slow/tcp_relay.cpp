@@ -1,6 +1,6 @@
-#include "tcp_relay.hpp"
+#include "slow/tcp_relay.hpp"
 
-#include "sip_register.hpp"
+#include "slow/sip_register.hpp"
 
 #include <utility>
 

@@ -6,8 +6,8 @@
 // connection's own business and never need fixing up.
 #pragma once
 
-#include "sip_stream.hpp"
-#include "slow_rewrite.hpp"
+#include "slow/sip_stream.hpp"
+#include "slow/rewrite.hpp"
 
 #include "sipalg_maps.h"
 

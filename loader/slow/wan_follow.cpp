@@ -1,7 +1,7 @@
-#include "wan_follow.hpp"
+#include "slow/wan_follow.hpp"
 
-#include "discover.hpp"
-#include "error.hpp"
+#include "instance/discover.hpp"
+#include "cli/error.hpp"
 
 #include <arpa/inet.h>
 #include <linux/netlink.h>

@@ -10,8 +10,8 @@
 // The daemon applies the rule: it runs all the time and hears address changes from rtnetlink.
 #pragma once
 
-#include "maps_io.hpp"
-#include "unique_fd.hpp"
+#include "state/maps_io.hpp"
+#include "state/unique_fd.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,7 +1,7 @@
-#include "entries.hpp"
+#include "state/entries.hpp"
 
-#include "discover.hpp"
-#include "error.hpp"
+#include "instance/discover.hpp"
+#include "cli/error.hpp"
 
 #include <arpa/inet.h>
 

@@ -4,8 +4,8 @@
 // follow the fast path's own rules (port allocation, limits, counts).
 #pragma once
 
-#include "instance.hpp"
-#include "maps_io.hpp"
+#include "instance/instance.hpp"
+#include "state/maps_io.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -1,7 +1,7 @@
-#include "maps_io.hpp"
+#include "state/maps_io.hpp"
 
-#include "error.hpp"
-#include "pin_paths.hpp"
+#include "cli/error.hpp"
+#include "instance/pin_paths.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>

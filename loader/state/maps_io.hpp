@@ -3,7 +3,7 @@
 #pragma once
 
 #include "sipalg_maps.h"
-#include "unique_fd.hpp"
+#include "state/unique_fd.hpp"
 
 #include <array>
 #include <cstdint>

@@ -1,9 +1,9 @@
-#include "status.hpp"
+#include "state/status.hpp"
 
-#include "error.hpp"
-#include "links.hpp"
-#include "netif.hpp"
-#include "pin_paths.hpp"
+#include "cli/error.hpp"
+#include "attach/links.hpp"
+#include "attach/netif.hpp"
+#include "instance/pin_paths.hpp"
 
 #include <net/if.h>
 #include <sys/stat.h>

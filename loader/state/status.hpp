@@ -1,8 +1,8 @@
 // Gathering what `sipalg status` shows: pinned state plus what the kernel really has attached.
 #pragma once
 
-#include "hooks.hpp"
-#include "maps_io.hpp"
+#include "attach/hooks.hpp"
+#include "state/maps_io.hpp"
 
 #include <optional>
 #include <string>

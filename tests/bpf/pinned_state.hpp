@@ -5,7 +5,7 @@
 #pragma once
 
 #include "sipalg.skel.h"
-#include "slow_state.hpp"
+#include "slow/state.hpp"
 
 #include <bpf/libbpf.h>
 #include <sys/stat.h>

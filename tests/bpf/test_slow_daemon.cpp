@@ -1,12 +1,12 @@
-// The slow-path daemon's processing function (loader/slow/slow_rewrite.cpp) on whole messages,
+// The slow-path daemon's processing function (loader/slow/rewrite.cpp) on whole messages,
 // against a freshly loaded BPF object whose maps are pinned the way `sipalg load` pins them, so
 // bindings and pinholes go through the real admin program: exact output bytes, the addresses
 // the result is sent with, and the state it leaves behind.
 #include "datapath.hpp"
 #include "pinned_state.hpp"
-#include "slow_rewrite.hpp"
-#include "tcp_bindings.hpp"
-#include "tcp_relay.hpp"
+#include "slow/rewrite.hpp"
+#include "slow/tcp_bindings.hpp"
+#include "slow/tcp_relay.hpp"
 
 #include <sys/stat.h>
 

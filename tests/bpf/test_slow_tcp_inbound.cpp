@@ -5,10 +5,10 @@
 // Every "host" is an address on the namespace's loopback, so no packet leaves it.
 #include "datapath.hpp"
 #include "pinned_state.hpp"
-#include "slow_state.hpp"
-#include "steering.hpp"
-#include "tcp_bindings.hpp"
-#include "tcp_proxy.hpp"
+#include "slow/state.hpp"
+#include "slow/steering.hpp"
+#include "slow/tcp_bindings.hpp"
+#include "slow/tcp_proxy.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

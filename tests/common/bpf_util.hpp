@@ -77,7 +77,7 @@ inline sipalg_limits default_limits() {
     return l;
 }
 
-// Exactly what `sipalg load` writes with no options (loader/config.hpp's defaults).
+// Exactly what `sipalg load` writes with no options (loader/instance/config.hpp's defaults).
 inline sipalg_limits load_limits() {
     sipalg_limits l = default_limits();
     l.any_peer = 0;

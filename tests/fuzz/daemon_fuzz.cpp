@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * libFuzzer target over the slow path's message processing (slow::process, loader/slow/
- * slow_rewrite), with ASan/UBSan, against an in-memory SlowState.
+ * slow/rewrite), with ASan/UBSan, against an in-memory SlowState.
  *
  * Input: byte 0 selects the case: bit 0 inbound, bit 1 dialog_begin refuses (no dialog),
  * bit 2 no free pinhole ports, bit 3 a second phone (192.168.7.20:5070, bound at start) is
@@ -23,8 +23,8 @@
  *     ports the allocator gave, dialog_in only inbound, bindings created only outbound.
  */
 #include "fuzz_check.h"
-#include "slow_rewrite.hpp"
-#include "slow_state.hpp"
+#include "slow/rewrite.hpp"
+#include "slow/state.hpp"
 
 #include "sipalg/sipalg.h"
 

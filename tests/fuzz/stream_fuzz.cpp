@@ -26,9 +26,9 @@
  *   - register_kind: Request only for a start line "REGISTER ", Ok only for "SIP/2.0 2xx".
  */
 #include "fuzz_check.h"
-#include "sip_register.hpp"
-#include "sip_stream.hpp"
-#include "slow_rewrite.hpp"
+#include "slow/sip_register.hpp"
+#include "slow/sip_stream.hpp"
+#include "slow/rewrite.hpp"
 
 #include "sipalg/sipalg.h"
 

@@ -1,11 +1,11 @@
 // Host-only tests of the loader's pure parts added with the datapath: discovery of the LAN side
 // and the public address, config validation, endpoint parsing, status rendering of the new
 // fields. No root, no kernel.
-#include "config.hpp"
-#include "discover.hpp"
-#include "entries.hpp"
-#include "error.hpp"
-#include "status_render.hpp"
+#include "instance/config.hpp"
+#include "instance/discover.hpp"
+#include "state/entries.hpp"
+#include "cli/error.hpp"
+#include "cli/status_render.hpp"
 
 #include <arpa/inet.h>
 

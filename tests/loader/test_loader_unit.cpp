@@ -1,10 +1,10 @@
 // Unit tests of the loader's pure parts: pin path layout, interface-name validation, the JSON
 // writer and the status rendering. No root, no kernel objects.
-#include "error.hpp"
-#include "json.hpp"
-#include "pin_paths.hpp"
-#include "preflight.hpp"
-#include "status_render.hpp"
+#include "cli/error.hpp"
+#include "cli/json.hpp"
+#include "instance/pin_paths.hpp"
+#include "instance/preflight.hpp"
+#include "cli/status_render.hpp"
 
 #include <gtest/gtest.h>
 

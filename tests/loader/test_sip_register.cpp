@@ -1,6 +1,6 @@
 // register_kind(): what the TCP proxy reads of a message to confirm a binding registered over
 // TCP (loader/slow/sip_register.cpp).
-#include "sip_register.hpp"
+#include "slow/sip_register.hpp"
 
 #include <gtest/gtest.h>
 

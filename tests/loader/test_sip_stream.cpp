@@ -1,6 +1,6 @@
 // Framing of SIP over TCP (loader/slow/sip_stream): whole messages by Content-Length, CRLF
 // keepalives passed as they are, and a stream that cannot be framed reported broken.
-#include "sip_stream.hpp"
+#include "slow/sip_stream.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // How `status` judges the slow-path daemon from the state map: by the datapath's ALG clock and
 // by wall time, so a daemon killed while the ALG is disabled (its clock standing still) does
 // not look attached.
-#include "status.hpp"
+#include "state/status.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The TCP proxy's limits without sockets: who may open a connection, and when one is closed
 // for being slow (slowloris), never connecting, or idle. The stream is framed by the proxy's
 // own SipStream, fed the way the proxy feeds it, on a clock the test moves.
-#include "sip_stream.hpp"
-#include "tcp_limits.hpp"
+#include "slow/sip_stream.hpp"
+#include "slow/tcp_limits.hpp"
 
 #include <gtest/gtest.h>
 
