@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # The benchmark suite in one command (root, after the README's setup): builds, runs every
-# benchmark of bench/ and writes bench/RESULTS.md and bench/media_fwd.png.
+# benchmark of bench/ and writes bench/RESULTS.md and bench/media_fwd/media_fwd.png.
 #
 #   bash bench/run.sh [--quick] [--no-calls]
 #
-# --no-calls skips the concurrent-calls benchmark (bench/calls.py, about 10 minutes).
+# --no-calls skips the concurrent-calls benchmark (bench/signalling/calls.py, about 10 minutes).
+#
+# One folder per benchmark, bench/lib/ for what they share; every executable is built into
+# build/bench/:
+#   prog_cost/   per-program cost (BPF_PROG_TEST_RUN)        build/bench/prog_cost
+#   media_fwd/   media forwarding a/b/c/d/e                   media_fwd.py + build/bench/media_fwd_gen
+#   signalling/  SIPp signalling (signalling.py), held calls (calls.py)
+#   scale/       build/bench/scale: memory, lookup, toggle (one or all: `scale [memory|lookup|toggle]`)
+#   slow_path/   the slow path (slow_path.py + build/bench/slow_path_probe, slow_share)
 #
 # Machines are shared and noisy: every figure is a median of several runs, configurations are
 # interleaved, ratios are taken within one run. Nothing here is a pass/fail test.
@@ -38,26 +46,26 @@ step "per-program cost (BPF_PROG_TEST_RUN)"
 samples=100000; [ ${#quick[@]} -gt 0 ] && samples=20000
 build/bench/prog_cost "$samples" > "$out/prog_cost.txt"
 step "media forwarding a/b/c/d/e"
-python3 bench/media_fwd.py run "${quick[@]}" --gen build/bench/media_fwd_gen \
+python3 bench/media_fwd/media_fwd.py run "${quick[@]}" --gen build/bench/media_fwd_gen \
   --sipalg build/sipalg --json "$out/media_fwd.json" --md "$out/media_fwd.md" >&2
 step "signalling through the router (SIPp)"
-python3 bench/signalling.py "${quick[@]}" --sipalg build/sipalg --json "$out/signalling.json" \
+python3 bench/signalling/signalling.py "${quick[@]}" --sipalg build/sipalg --json "$out/signalling.json" \
   --md "$out/signalling.md" >&2
 if [ "$calls" = 1 ]; then
   step "concurrent calls through the router (SIPp, 1,000 / 10,000 held calls)"
-  python3 bench/calls.py "${quick[@]}" --sipalg build/sipalg --json "$out/calls.json" \
+  python3 bench/signalling/calls.py "${quick[@]}" --sipalg build/sipalg --json "$out/calls.json" \
     --md "$out/calls.md" >&2
 fi
 step "scale (100k / 1M entries, enable/disable)"
 build/bench/scale "${quick[@]}" --sipalg build/sipalg --json "$out/scale.json" --md "$out/scale.md" >&2
 step "slow path"
-python3 bench/slow_path.py "${quick[@]}" --build build --json "$out/slow_path.json" \
+python3 bench/slow_path/slow_path.py "${quick[@]}" --build build --json "$out/slow_path.json" \
   --md "$out/slow_path.md" >&2
 echo $(($(date +%s) - start)) > "$out/seconds"
 git rev-parse --short HEAD > "$out/commit"
 fi
 step "plot"
-python3 bench/media_plot.py "$out/media_fwd.json" bench/media_fwd.png
+python3 bench/media_fwd/media_plot.py "$out/media_fwd.json" bench/media_fwd/media_fwd.png
 
 {
   echo "# Benchmark results"
@@ -85,10 +93,10 @@ python3 bench/media_plot.py "$out/media_fwd.json" bench/media_fwd.png
   ' "$out/prog_cost.txt"
   echo
   cat "$out/media_fwd.md"; echo
-  echo "![media forwarding](media_fwd.png)"; echo
+  echo "![media forwarding](media_fwd/media_fwd.png)"; echo
   cat "$out/signalling.md"; echo
   if [ -f "$out/calls.md" ]; then cat "$out/calls.md"; echo; fi
   cat "$out/scale.md"; echo
   cat "$out/slow_path.md"
 } > bench/RESULTS.md
-step "done: bench/RESULTS.md, bench/media_fwd.png"
+step "done: bench/RESULTS.md, bench/media_fwd/media_fwd.png"

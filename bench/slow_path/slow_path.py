@@ -10,7 +10,7 @@ registrar's address and times them one way (CLOCK_MONOTONIC is shared by all nam
   - throughput: bursts at increasing offered rates, messages delivered per second and loss.
 Also runs bench/slow_share (the share of real messages that take the slow path).
 
-Usage: bench/slow_path.py [--build build] [--md FILE] [--json FILE] [--quick]   (root)
+Usage: bench/slow_path/slow_path.py [--build build] [--md FILE] [--json FILE] [--quick]   (root)
 """
 import argparse
 import datetime
@@ -21,15 +21,13 @@ import subprocess
 import sys
 import tempfile
 
-from machine import cpu_model
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-os.environ.setdefault("SAE_PREFIX", "bsp-")
-os.environ.setdefault("SAE_PIN_ROOT", "/sys/fs/bpf/sipalg-bsp")
-sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
-from sipalg_e2e import addresses as A  # noqa: E402
-from sipalg_e2e import topo  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+import benchlib  # noqa: E402
+
+A, topo = benchlib.e2e_sandbox(os.environ.get("SAE_PREFIX", "bsp-"),
+                               os.environ.get("SAE_PIN_ROOT", "/sys/fs/bpf/sipalg-bsp"))
 
 FAST_SIZE, SLOW_SIZE = 1000, 2600
 
@@ -60,7 +58,7 @@ def main():
     burst_s = 0.5 if a.quick else 1.0
     phone_ns, src = A.ns_phone("phone1"), A.PHONE_IP["phone1"]
     res = {"date": datetime.date.today().isoformat(), "kernel": platform.release(),
-           "cpu": cpu_model(), "ping": {}, "burst": {"fast": [], "slow": []}}
+           "cpu": benchlib.cpu_model(), "ping": {}, "burst": {"fast": [], "slow": []}}
     work = tempfile.mkdtemp(prefix="sipalg-bsp-")
     with topo.Topology("sipalg", work, os.path.join(a.build, "sipalg")) as t:
         before = counters(t)
@@ -113,13 +111,12 @@ def main():
     if a.md:
         with open(a.md, "w") as f:
             f.write("## Slow path (issue 4)\n\n%s, kernel %s, %s. Sandbox router of the e2e "
-                    "harness in `sipalg` mode; bench/slow_path.py + slow_path_probe: SIP "
+                    "harness in `sipalg` mode; bench/slow_path/slow_path.py + slow_path_probe: SIP "
                     "REGISTERs from phone1 to the registrar's address, timed one way.\n\n"
                     % (res["date"], res["kernel"], res["cpu"]))
             f.write(table + "\n\n" + share + "\n")
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump(res, f, indent=1)
+        benchlib.write_json(a.json, res)
 
 
 if __name__ == "__main__":

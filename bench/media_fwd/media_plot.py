@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Plots bench/media_fwd.py's JSON: received kpps at the unpaced (max) rate and router CPU ns
+"""Plots bench/media_fwd/media_fwd.py's JSON: received kpps at the unpaced (max) rate and router CPU ns
 per forwarded packet at the fixed rate, per configuration (gnuplot, PNG).
 
-Usage: bench/media_plot.py MEDIA_FWD_JSON OUT_PNG
+Usage: bench/media_fwd/media_plot.py MEDIA_FWD_JSON OUT_PNG
 """
 import json
 import subprocess
@@ -31,7 +31,7 @@ def main():
     gp = """
 set terminal pngcairo size 900,420 font "sans,10" noenhanced
 set output "%s"
-set multiplot layout 1,2 title "Media forwarding through the router (bench/media_fwd.py, medians; flowtable n/a on this kernel)"
+set multiplot layout 1,2 title "Media forwarding through the router (bench/media_fwd/media_fwd.py, medians; flowtable n/a on this kernel)"
 set style data histograms
 set style fill solid 0.8 border -1
 set boxwidth 0.7

@@ -1,7 +1,7 @@
 // One-way latency and throughput of SIP messages through the sandbox router, from a socket in
 // one network namespace to a socket in another (CLOCK_MONOTONIC is the same clock in both), so
 // the fast path (kernel) and the slow path (kernel reassembly + tproxy + daemon) are timed the
-// same way. Run by bench/slow_path.py, which builds the router; prints one JSON object.
+// same way. Run by bench/slow_path/slow_path.py, which builds the router; prints one JSON object.
 //
 // slow_path_probe ping  FROM_NS SRC_IP TO_NS DST_IP SIZE COUNT
 // slow_path_probe burst FROM_NS SRC_IP TO_NS DST_IP SIZE COUNT RATE

@@ -17,6 +17,7 @@
 #include "packet.hpp"
 #include "prog_cost.skel.h"
 #include "sipalg_maps.h"
+#include "stats.hpp"
 #include "testnet.hpp"
 
 #include <arpa/inet.h>
@@ -36,6 +37,7 @@
 #include <vector>
 
 using namespace sipalg::test;
+using bench::median;
 
 namespace {
 
@@ -84,12 +86,7 @@ void check_ret(const Case &c, std::uint32_t ret) {
                                  " (not the path this case measures)");
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-}
-
-// Median of `samples` single runs.
+// Median of `samples` single runs (an even count: the mean of the two middle ones).
 double round_median(const Case &c, int samples) {
     std::vector<double> d;
     d.reserve(static_cast<size_t>(samples));

@@ -4,8 +4,8 @@
 On the e2e harness's sandbox (tests/e2e/sipalg_e2e/topo.py, under the namespace prefix bcl- and
 the pin root /sys/fs/bpf/sipalg-bcl, so it never touches an e2e or signalling run), a PBX on the
 LAN (phone1's namespace: one SIP socket, port 5060) places N calls with SIPp
-(bench/signalling_call_uac.xml: each call offers its own media port, 20000 + 2 x call number) to a
-SIPp UAS on the Internet side (bench/calls_uas.xml: answers with 30000 + 2 x the caller's call
+(bench/signalling/signalling_call_uac.xml: each call offers its own media port, 20000 + 2 x call number) to a
+SIPp UAS on the Internet side (bench/signalling/calls_uas.xml: answers with 30000 + 2 x the caller's call
 number). The calls are set up at a rate and each is held (SIPp -d) until all of them are up
 plus a measuring window, then BYE'd at the same rate. A round brings up one sandbox per mode and
 ramps the rate (--rates) until a step has failed calls; a failing first step is repeated at
@@ -51,7 +51,6 @@ about 1 minute.
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -60,12 +59,13 @@ import subprocess
 import sys
 import time
 
-from machine import cpu_model
 from signalling import (Bench, alg_counters, log, med, parse_stat_csv, read_rtt, stat_int,
                         udp_drops)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+import benchlib  # noqa: E402
 PREFIX = "bcl-"
 PIN_ROOT = "/sys/fs/bpf/sipalg-bcl"
 UAC_XML = os.path.join(HERE, "signalling_call_uac.xml")
@@ -596,7 +596,7 @@ def fmt(v, spec="%.0f"):
 
 def render(rows, steps, args, meta):
     L = []
-    L.append("## Concurrent calls through the router (`bench/calls.py`)")
+    L.append("## Concurrent calls through the router (`bench/signalling/calls.py`)")
     L.append("")
     L.append("%s, kernel %s, %s, %d CPUs, commit %s; load average (1 min) %.2f at the start, "
              "%.2f at the end: other agents share the machine." % (
@@ -850,13 +850,10 @@ def main():
             sys.exit("calls: %s not found" % tool)
 
     # The harness under our own prefix and pin root, never the e2e or signalling run's.
-    os.environ["SAE_PREFIX"] = PREFIX
-    os.environ["SAE_PIN_ROOT"] = PIN_ROOT
-    sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
-    from sipalg_e2e import addresses as A  # noqa: E402
-    from sipalg_e2e import topo as T  # noqa: E402
-    if A.PREFIX != PREFIX or T.PIN_ROOT != PIN_ROOT:
-        sys.exit("calls: tests/e2e/sipalg_e2e does not honour SAE_PREFIX/SAE_PIN_ROOT")
+    try:
+        A, T = benchlib.e2e_sandbox(PREFIX, PIN_ROOT)
+    except RuntimeError as e:
+        sys.exit("calls: %s" % e)
 
     class CallsTopology(T.Topology):
         """The harness's topology, with sipalg loaded with the limits a PBX needs."""
@@ -897,9 +894,7 @@ def main():
 
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir, exist_ok=True)
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "kernel": platform.release(), "cpu": cpu_model(), "cpus": os.cpu_count() or 0,
-            "load_start": loadavg()}
+    meta = dict(benchlib.machine("%Y-%m-%d %H:%M UTC", utc=True), load_start=loadavg())
     bench = Bench(args, T, A)
     ctx = {"A": A, "T": T, "args": args, "bench": bench, "topo_class": CallsTopology,
            "load_args": load_args, "limits_by_bpftool": args.limits_by_bpftool,
@@ -948,9 +943,8 @@ def main():
         with open(args.md, "w") as f:
             f.write(md)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"meta": meta, "args": vars(args), "summary": rows, "steps": steps}, f,
-                      indent=1, default=str)
+        benchlib.write_json(args.json, {"meta": meta, "args": vars(args), "summary": rows,
+                                        "steps": steps})
     return 130 if interrupted else 0
 
 

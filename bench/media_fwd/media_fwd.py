@@ -1,24 +1,28 @@
 #!/usr/bin/env python3
 """Media forwarding through a router namespace: CPU ns per forwarded packet, per configuration.
 
-Issue 5, item 2. For each configuration a fresh sandbox is built:
+Issue 5, item 2. For each configuration a fresh sandbox is built: the e2e harness's router
+(tests/e2e/sipalg_e2e/topo.py, the one sandbox, under the namespace prefix bmf-), with phone1's
+namespace as the LAN end host and one address per phone line on it:
 
-    bmf-lan  eth0 ── veth ── lan0 [br-lan] 192.168.10.1 │ bmf-router │ wan0 203.0.113.1 ── veth ── inet0  bmf-inet
-    phones 192.168.10.100+k                                                      203.0.113.2 / .10 (registrar)
-                                                                                 198.51.100.20 (remote UA)
+    bmf-phone1  eth0 ── veth ── lan-p0 [br-lan] 192.168.10.1 │ bmf-router │ wan0 203.0.113.1 ── veth ── inet0  bmf-inet
+    phones 192.168.10.100+k   (bmf-phone2/3, bmf-lansrv: idle)                        203.0.113.2 / .10 (registrar)
+                                                                                      198.51.100.20 (remote UA)
 
 and many concurrent RTP-sized flows (one UDP socket per flow on each side, distinct 5-tuples)
 are forwarded LAN->WAN and WAN->LAN at the same time:
 
   0  no router: the two end hosts on one veth pair. Not a router configuration: it measures
      what the senders and the receiving XDP sinks cost, so that "router ns/pkt" = X - 0.
-  a  Linux forwarding + nftables masquerade + stateful forward firewall (tests/e2e topo.py)
-  b  (a) + nftables `ct helper "sip"`; calls set up by SIP (REGISTER, INVITE/200/ACK with SDP)
-     through the router, media on the ports nf_nat_sip wrote into the SDP
+  a  Linux forwarding + nftables masquerade + stateful forward firewall (topo.py mode none)
+  b  (a) + nftables `ct helper "sip"` (mode linux); calls set up by SIP (REGISTER,
+     INVITE/200/ACK with SDP) through the router, media on the ports nf_nat_sip wrote into the SDP
   c  (a) + an nftables flowtable (n/a when the kernel lacks nf_flow_table)
-  d  (a) + sipalg loaded and enabled on wan0; calls set up by SIP through it, media on the
-     pinholes it opened (checked: bindings, pinholes, media_in/media_out counters)
-  e  bare XDP redirect between the router's two veths (MAC rewrite, TTL-1): the ceiling
+  d  (a) + sipalg loaded and enabled on wan0 (mode sipalg, without the slow-path daemon, which
+     no media reaches); calls set up by SIP through it, media on the pinholes it opened
+     (checked: bindings, pinholes, media_in/media_out counters)
+  e  bare XDP redirect between the router's two veths (MAC rewrite, TTL-1), on mode direct (no
+     NAT, no firewall, the Internet routes to the LAN): the ceiling
 
 Senders: bench/media_fwd_gen (C++, sendmmsg, paced, one socket per flow). Receivers: an XDP
 program on each end host's veth that counts and drops the media (the same in every
@@ -38,9 +42,9 @@ is busy / packets with no idle subtraction.
 Targets (issue 5) are judged on router ns/pkt: d <= 1/3 of a and of b, d < c, d <= 1.5 x e.
 
 Usage (root):
-    bench/media_fwd.py [run] [--runs 5] [--duration 3] [--rate 200000] [--flows 1000]
+    bench/media_fwd/media_fwd.py [run] [--runs 5] [--duration 3] [--rate 200000] [--flows 1000]
                        [--configs 0,a,b,c,d,e] [--max-runs 1] [--json F] [--md F] [--quick]
-    bench/media_fwd.py clean        # remove what a killed run left behind
+    bench/media_fwd/media_fwd.py clean        # remove what a killed run left behind
 """
 
 import argparse
@@ -48,14 +52,12 @@ import ctypes
 import glob
 import json
 import os
-import platform
 import re
 import resource
 import selectors
 import shutil
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -63,20 +65,24 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+import benchlib  # noqa: E402
 
+# The e2e sandbox under this bench's own names: never the e2e run's or another bench's.
 PREFIX = "bmf-"
-NS_LAN, NS_R, NS_INET = PREFIX + "lan", PREFIX + "router", PREFIX + "inet"
 PIN_ROOT = "/sys/fs/bpf/sipalg-bmf"
+A, T = benchlib.e2e_sandbox(PREFIX, PIN_ROOT)
+NS_LAN, NS_R, NS_INET = A.ns_phone("phone1"), A.NS_ROUTER, A.NS_INET
 MF_PINS = PIN_ROOT + "/mf"
 SINK_LAN, SINK_INET = MF_PINS + "/sink_lan", MF_PINS + "/sink_inet"
 
-LAN_GW = "192.168.10.1"
+LAN_GW = A.LAN_GW
 PHONE_BASE = 100  # phone k: 192.168.10.(100+k)
-WAN_IP = "203.0.113.1"
-INET_IP = "203.0.113.2"
-REGISTRAR_IP = "203.0.113.10"
-REMOTE_IP = "198.51.100.20"
+WAN_IP = A.ROUTER_WAN_IP
+INET_IP = A.INET_IP
+REGISTRAR_IP = A.REGISTRAR_IP
+REMOTE_IP = A.REMOTE_IP
 SIP_PORT = 5060
 PORT_LO, PORT_HI = 20000, 59999  # what the sinks count: media only
 MAX_FLOWS = 9999
@@ -102,36 +108,6 @@ CONFIGS = {
     "d": "sipalg, calls by SIP (LAN port XDP + WAN XDP)",
     "e": "bare XDP redirect (ceiling)",
 }
-
-FIREWALL_NFT = """
-table inet bmf_filter {
-    chain forward {
-        type filter hook forward priority filter; policy drop;
-        ct state established,related accept
-        ct state invalid drop
-        iifname "LANIF" oifname "wan0" accept
-    }
-}
-table ip bmf_nat {
-    chain postrouting {
-        type nat hook postrouting priority srcnat; policy accept;
-        oifname "wan0" masquerade
-    }
-}
-"""
-
-LINUX_HELPER_NFT = """
-table inet bmf_sip_helper {
-    ct helper sip_udp {
-        type "sip" protocol udp;
-        l3proto inet;
-    }
-    chain prerouting {
-        type filter hook prerouting priority filter; policy accept;
-        udp dport 5060 ct helper set "sip_udp"
-    }
-}
-"""
 
 # Established flows go to the flowtable after the firewall accepted them.
 FLOWTABLE_NFT = """
@@ -245,24 +221,13 @@ def udp_socket(ns, ip, port, rcvbuf=4 << 20):
 # ------------------------------------------------------------------------------------------
 # cleanup
 # ------------------------------------------------------------------------------------------
-def our_namespaces():
-    out = sh(["ip", "netns", "list"], check=False).stdout
-    return [l.split()[0] for l in out.splitlines() if l.startswith(PREFIX)]
-
-
 def clean_all(sipalg_bin=None):
-    for ns in our_namespaces():
-        if ns == NS_R and sipalg_bin and os.path.isdir(PIN_ROOT + "/wan0"):
-            nsh(ns, [sipalg_bin, "unload", "--wan", "wan0", "--pin-root", PIN_ROOT],
-                check=False, timeout=20)
-        for pid in sh(["ip", "netns", "pids", ns], check=False).stdout.split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
-        sh(["ip", "netns", "del", ns], check=False)
-    if os.path.isdir(PIN_ROOT):
-        shutil.rmtree(PIN_ROOT, ignore_errors=True)
+    """Unloads a sipalg a killed run left in the router (its pins), then removes the sandbox's
+    namespaces and pins (topo.py's cleanup under this bench's prefix and pin root)."""
+    if sipalg_bin and os.path.isdir(PIN_ROOT + "/wan0") and NS_R in T.list_sandbox_namespaces():
+        nsh(NS_R, [sipalg_bin, "unload", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT],
+            check=False, timeout=20)
+    T.cleanup_stale()
 
 
 # ------------------------------------------------------------------------------------------
@@ -559,13 +524,19 @@ def phone_ip(f, phones):
 # ------------------------------------------------------------------------------------------
 # the sandbox of one configuration
 # ------------------------------------------------------------------------------------------
-class Sandbox:
+class Sandbox(T.Topology):
+    """One configuration's sandbox: the e2e router in the topo.py mode the configuration needs,
+    phone1's namespace as the LAN end host with the phone lines' addresses, and the receivers'
+    XDP sinks on both end hosts. Config 0 has no router: the two end hosts on one veth pair."""
+
+    MODES = {"0": "none", "a": "none", "b": "linux", "c": "none", "d": "sipalg", "e": "direct"}
+    LAN_PORT = "lan-p0"  # phone1's port of br-lan (topo.py numbers them in host order)
+
     def __init__(self, cfg, args, workdir):
+        super().__init__(self.MODES[cfg], workdir, sipalg_bin=args.sipalg)
         self.cfg = cfg
         self.a = args
         self.wd = workdir
-        self.lan_if = "br-lan" if args.lan == "bridge" else "lan0"
-        self.sipalg_loaded = False
         self.info = {}
 
     # --- helpers -----------------------------------------------------------------------
@@ -575,11 +546,21 @@ class Sandbox:
             return sh(cmd, **kw)
         return nsh(ns, cmd, **kw) if host_sys else nsx(ns, cmd, **kw)
 
-    def sipalg(self, *argv, **kw):
-        return nsh(NS_R, [self.a.sipalg] + list(argv) + ["--pin-root", PIN_ROOT], **kw)
+    def sipalg(self, *argv, check=True, timeout=20):
+        # topo.py loads without options: the calls need more pinholes per phone line's
+        # address than the default, and a busy machine may take long to verify.
+        if argv and argv[0] == "load":
+            argv += ("--max-pinholes-per-phone", str(max(64, 4 * self.a.flows)))
+            timeout = 120
+        return super().sipalg(*argv, check=check, timeout=timeout)
+
+    def start_daemon(self):
+        # No slow-path daemon: none of the media reaches it, and d measures what it did before
+        # this bench used the e2e sandbox.
+        pass
 
     def alg_status(self):
-        return json.loads(self.sipalg("status", "--wan", "wan0", "-j").stdout)
+        return json.loads(self.alg_status_json())
 
     def mac(self, ns, dev):
         return json.loads(nsx(ns, ["ip", "-j", "link", "show", dev]).stdout)[0]["address"]
@@ -594,75 +575,49 @@ class Sandbox:
 
     # --- bring-up ------------------------------------------------------------------------
     def up(self):
-        clean_all(self.a.sipalg)
-        os.makedirs(MF_PINS, exist_ok=True)
-        nss = [NS_LAN, NS_INET] + ([] if self.cfg == "0" else [NS_R])
-        for ns in nss:
-            sh(["ip", "netns", "add", ns])
-            nsx(ns, ["ip", "link", "set", "lo", "up"])
-            nsx(ns, ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"], check=False)
+        clean_all(self.sipalg_bin)
+        return super().up()
+
+    def _build(self):
         lan_addrs = ["192.168.10.%d/24" % (PHONE_BASE + k) for k in range(self.a.phones)]
-        inet_addrs = [INET_IP + "/24", REGISTRAR_IP + "/24", REMOTE_IP + "/24"]
         if self.cfg == "0":
-            sh(["ip", "link", "add", "eth0", "netns", NS_LAN, "type", "veth", "peer", "name",
-                "inet0", "netns", NS_INET])
+            inet_addrs = [INET_IP + "/24", REGISTRAR_IP + "/24", REMOTE_IP + "/24"]
+            for ns in (NS_LAN, NS_INET):
+                self._add_ns(ns)
+            self._veth(NS_LAN, "eth0", NS_INET, A.INET_IF)
+            self._batch(NS_LAN, ["addr add %s dev eth0" % a for a in lan_addrs] +
+                        ["route add default dev eth0"])
+            self._batch(NS_INET, ["addr add %s dev %s" % (a, A.INET_IF) for a in inet_addrs] +
+                        ["route add 192.168.0.0/16 dev %s" % A.INET_IF])
         else:
-            sh(["ip", "link", "add", "lan0", "netns", NS_R, "type", "veth", "peer", "name",
-                "eth0", "netns", NS_LAN])
-            sh(["ip", "link", "add", "wan0", "netns", NS_R, "type", "veth", "peer", "name",
-                "inet0", "netns", NS_INET])
-        self._batch(NS_LAN, ["link set eth0 up"] + ["addr add %s dev eth0" % a for a in lan_addrs])
-        self._batch(NS_INET, ["link set inet0 up"] +
-                    ["addr add %s dev inet0" % a for a in inet_addrs])
-        if self.cfg == "0":
-            self._batch(NS_LAN, ["route add default dev eth0"])
-            self._batch(NS_INET, ["route add 192.168.0.0/16 dev inet0"])
-        else:
-            r = ["link set lan0 up", "link set wan0 up"]
-            if self.lan_if == "br-lan":
-                r += ["link add br-lan type bridge", "link set lan0 master br-lan",
-                      "link set br-lan up"]
-            r += ["addr add %s/24 dev %s" % (LAN_GW, self.lan_if),
-                  "addr add %s/24 dev wan0" % WAN_IP, "route add default via %s" % INET_IP]
-            self._batch(NS_R, r)
-            nsx(NS_R, ["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+            super()._build()
+            self._batch(NS_LAN, ["addr add %s dev eth0" % a for a in lan_addrs])
             # The end hosts send complete checksums (tx offload off, see tx_checksum_off) and a
             # veth has no receive offload, so conntrack would verify every UDP checksum in
             # software (nf_conntrack_checksum=1), which a router NIC's receive checksum offload
             # spares it. Off, as if the hardware had verified: the stack configurations (a, b,
             # c) are measured at their cheapest. sipalg never verifies checksums anyway.
-            nsx(NS_R, ["sysctl", "-qw", "net.netfilter.nf_conntrack_checksum=0"], check=False)
-            nsx(NS_R, ["sysctl", "-qw", "net.bridge.bridge-nf-call-iptables=0"], check=False)
-            self._batch(NS_LAN, ["route add default via %s" % LAN_GW])
-            if self.cfg == "e":
-                self._batch(NS_INET, ["route add 192.168.0.0/16 via %s" % WAN_IP])
+            self.sysctl(NS_R, "net.netfilter.nf_conntrack_checksum", 0, check=False)
         tx_checksum_off(NS_LAN, "eth0")
-        tx_checksum_off(NS_INET, "inet0")
+        tx_checksum_off(NS_INET, A.INET_IF)
         # The receivers: count-and-drop XDP on both end hosts, in every configuration.
+        os.makedirs(MF_PINS, exist_ok=True)
         self.gen("attach-sink", "--dev", "eth0", "--pin", SINK_LAN, ns=NS_LAN, host_sys=True)
-        self.gen("attach-sink", "--dev", "inet0", "--pin", SINK_INET, ns=NS_INET, host_sys=True)
-
-        if self.cfg in "abcd":
-            self.nft(FIREWALL_NFT.replace("LANIF", self.lan_if))
-        if self.cfg == "b":
-            self.nft(LINUX_HELPER_NFT)
+        self.gen("attach-sink", "--dev", A.INET_IF, "--pin", SINK_INET, ns=NS_INET,
+                 host_sys=True)
         if self.cfg == "c":
-            self.nft(FLOWTABLE_NFT.replace("DEVS", "lan0, wan0"))
+            self.nft(NS_R, FLOWTABLE_NFT.replace("DEVS", "%s, %s" % (self.LAN_PORT, A.WAN_IF)))
         if self.cfg == "d":
-            self.info["load"] = self.sipalg("load", "--wan", "wan0", "--max-pinholes-per-phone",
-                                            str(max(64, 4 * self.a.flows)), timeout=120).stdout
-            self.sipalg_loaded = True
-            self.sipalg("enable", "--wan", "wan0")
             st = self.alg_status()
             self.info["sipalg_lan"] = [l.get("interface") for l in st.get("lan") or []]
             if not st.get("enabled") or not self.info["sipalg_lan"]:
                 raise BenchError("sipalg not enabled or no LAN hook: %s" % json.dumps(st)[:600])
         if self.cfg == "e":
-            mac_inet, mac_lan = self.mac(NS_INET, "inet0"), self.mac(NS_LAN, "eth0")
-            self.gen("attach-redirect", "--dev", "lan0", "--to", "wan0", "--dmac", mac_inet,
-                     "--pin", MF_PINS + "/redir_out", ns=NS_R, host_sys=True)
-            self.gen("attach-redirect", "--dev", "wan0", "--to", "lan0", "--dmac", mac_lan,
-                     "--pin", MF_PINS + "/redir_in", ns=NS_R, host_sys=True)
+            mac_inet, mac_lan = self.mac(NS_INET, A.INET_IF), self.mac(NS_LAN, "eth0")
+            self.gen("attach-redirect", "--dev", self.LAN_PORT, "--to", A.WAN_IF, "--dmac",
+                     mac_inet, "--pin", MF_PINS + "/redir_out", ns=NS_R, host_sys=True)
+            self.gen("attach-redirect", "--dev", A.WAN_IF, "--to", self.LAN_PORT, "--dmac",
+                     mac_lan, "--pin", MF_PINS + "/redir_in", ns=NS_R, host_sys=True)
         # Neighbours resolved before anything is counted.
         if self.cfg == "0":
             nsx(NS_LAN, ["ping", "-c1", "-W1", "-I", lan_addrs[0].split("/")[0], REMOTE_IP],
@@ -676,19 +631,9 @@ class Sandbox:
                 check=False, timeout=60)
             nsx(NS_INET, ["ping", "-c1", "-W1", WAN_IP], check=False)
             nsx(NS_R, ["ping", "-c1", "-W1", INET_IP], check=False)
-        return self
 
     def _batch(self, ns, cmds):
         nsx(ns, ["ip", "-batch", "-"], input="\n".join(cmds) + "\n")
-
-    def nft(self, ruleset):
-        nsx(NS_R, ["nft", "-f", "-"], input=ruleset)
-
-    def down(self):
-        if self.sipalg_loaded:
-            self.sipalg("unload", "--wan", "wan0", check=False)
-            self.sipalg_loaded = False
-        clean_all(self.a.sipalg)
 
     # --- flows ---------------------------------------------------------------------------
     def write_flows(self, inbound_dst):
@@ -946,9 +891,7 @@ def probe_flowtable():
 # ------------------------------------------------------------------------------------------
 # summary
 # ------------------------------------------------------------------------------------------
-def med(xs):
-    xs = [x for x in xs if x == x]
-    return statistics.median(xs) if xs else float("nan")
+med = benchlib.median
 
 
 def summarize(runs, configs, phase):
@@ -1097,18 +1040,10 @@ def find_binary(explicit, names):
 
 
 def machine_info():
-    cpu = "?"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for l in f:
-                if l.startswith("model name"):
-                    cpu = l.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    m = benchlib.machine("%Y-%m-%d %H:%M:%S %Z")
     rev = sh(["git", "-C", REPO, "describe", "--always", "--dirty"], check=False).stdout.strip()
-    return {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "kernel": platform.release(),
-            "cpu": cpu, "cores": os.cpu_count(), "hz": HZ, "commit": rev or "?"}
+    return {"date": m["date"], "kernel": m["kernel"], "cpu": m["cpu"], "cores": m["cpus"],
+            "hz": HZ, "commit": rev or "?"}
 
 
 def cmd_run(args):
@@ -1177,9 +1112,8 @@ def cmd_run(args):
                                 r["cpu_ns_per_pkt"], r["cpu_ns_per_pkt_raw"],
                                 r["task_ns_per_pkt"], r["cpu_util_pct"], r["background_pct"]))
                     if args.json:  # progressively: a later failure keeps what was measured
-                        with open(args.json, "w") as f:
-                            json.dump({"meta": info, "partial": True, "runs": runs}, f,
-                                      indent=1, default=str)
+                        benchlib.write_json(args.json, {"meta": info, "partial": True,
+                                                        "runs": runs})
                     time.sleep(args.settle)
     finally:
         clean_all(args.sipalg)
@@ -1188,7 +1122,7 @@ def cmd_run(args):
     result = {"meta": info, "params": {k: v for k, v in vars(args).items() if k != "func"},
               "flowtable": {"available": ft_ok, "message": ft_msg}, "runs": runs,
               "summary": {}, "errors": errors}
-    md = ["## Media forwarding through the router namespace (bench/media_fwd.py)", "",
+    md = ["## Media forwarding through the router namespace (bench/media_fwd/media_fwd.py)", "",
           "%s · kernel %s · %s, %d cores · commit %s" % (
               info["date"], info["kernel"], info["cpu"], info["cores"], info["commit"]), "",
           "Method: for each configuration a fresh namespace sandbox (LAN host ─ veth ─ router "
@@ -1219,7 +1153,8 @@ def cmd_run(args):
           "forwarding and XDP on veth happen there) plus ksoftirqd, per packet. "
           "Configurations interleaved (%s), medians of the runs; ratios are medians of "
           "per-round ratios."
-          % ("a bridge br-lan with one veth port" if args.lan == "bridge" else "a plain veth",
+          % ("the e2e sandbox's router (`tests/e2e/sipalg_e2e/topo.py`), its LAN a bridge "
+             "br-lan whose port to phone1's namespace carries the media",
              args.flows, args.payload, args.batch, args.step_us, args.duration, args.phones,
              args.idle, ", ".join(run_cfgs)), ""]
     table_txt = []
@@ -1245,8 +1180,7 @@ def cmd_run(args):
     text = "\n".join(md) + "\n"
     print("\n".join(table_txt))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1, default=str)
+        benchlib.write_json(args.json, result)
     if args.md:
         with open(args.md, "w") as f:
             f.write(text)
@@ -1274,9 +1208,6 @@ def main():
                        help="senders' mean pacing step in µs (randomised ±50%%; default 1000)")
         p.add_argument("--configs", default="0,a,b,c,d,e",
                        help="comma-separated, run in this order each round (0,a,b,c,d,e)")
-        p.add_argument("--lan", choices=("bridge", "plain"), default="bridge",
-                       help="router LAN side: bridge br-lan with a veth port (as a CPE and the "
-                            "e2e sandbox) or the veth itself")
         p.add_argument("--idle", type=float, default=0.75,
                        help="idle baseline window before and after the traffic, s (0.75)")
         p.add_argument("--settle", type=float, default=0.5, help="pause between steps (0.5)")

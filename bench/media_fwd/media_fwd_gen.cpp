@@ -333,7 +333,7 @@ int libbpf_warnings(enum libbpf_print_level level, const char *fmt, va_list ap) 
 int main(int argc, char **argv) {
     if (argc < 2)
         die("usage: media_fwd_gen send|attach-sink|attach-redirect|detach|count ... "
-            "(see the comment at the top of bench/media_fwd_gen.cpp)");
+            "(see the comment at the top of bench/media_fwd/media_fwd_gen.cpp)");
     const std::string cmd = argv[1];
     libbpf_set_print(libbpf_warnings);
     if (cmd == "send")

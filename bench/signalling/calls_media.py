@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""bench/calls.py's media on a sample of the calls: one side of it, in that side's namespace.
+"""bench/signalling/calls.py's media on a sample of the calls: one side of it, in that side's namespace.
 
   calls_media.py --side pbx|remote --ip ADDR [--peer ADDR] --calls N --every K --packets P
                  --go FILE --out FILE --ready FILE [--max-seconds S]
 
 Every K-th call (call numbers 1..N) gets a UDP socket on its SDP's media port: the PBX's offer
-names 20000 + 2 x call number (bench/signalling_call_uac.xml), the remote's answer 30000 + 2 x
-the caller's call number (bench/calls_uas.xml). The remote side also captures the offers as
+names 20000 + 2 x call number (bench/signalling/signalling_call_uac.xml), the remote's answer 30000 + 2 x
+the caller's call number (bench/signalling/calls_uas.xml). The remote side also captures the offers as
 they arrive (after the router rewrote them) to learn where each call's media is to go. Once
 --go holds a CLOCK_MONOTONIC time, both sides follow the same schedule from it: the remote sends
 P RTP packets per call, then the PBX, then the remote again; each side counts what arrives and

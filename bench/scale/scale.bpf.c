@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The scale benchmark's BPF object (bench/scale.cpp). It includes the real datapath sources, so
+ * The scale benchmark's BPF object (bench/scale/). It includes the real datapath sources, so
  * sipalg_lan / sipalg_xdp / sipalg_admin here are the very programs the loader attaches; the
  * benchmark only raises max_entries of sipalg_binds / sipalg_pins before loading
  * (bpf_map__set_max_entries) and fills them from user space.
@@ -8,7 +8,7 @@
  * Two kinds of measurement programs:
  *   - scale_lan / scale_xdp: the datapath entry on one packet, restoring the frame after each
  *     run (plain BPF_PROG_TEST_RUN repeat would measure an already-NATed packet after the
- *     first run), as bench/prog_cost.bpf.c does. The same packet every run: the lookup is
+ *     first run), as bench/prog_cost/prog_cost.bpf.c does. The same packet every run: the lookup is
  *     cache-hot, as for a busy flow.
  *   - scale_{pins,binds}_{hit,miss}: SCALE_K lookups per run of uniformly random endpoints of
  *     the populated set (hit: an endpoint that is in the map; miss: one that is not), each

@@ -41,22 +41,20 @@ also on failure and Ctrl-C. Default run: about 4 minutes.
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import shutil
 import signal
 import socket
-import statistics
 import struct
 import subprocess
 import sys
 import time
 
-from machine import cpu_model
-
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+import benchlib  # noqa: E402
 PREFIX = "bsg-"
 PIN_ROOT = "/sys/fs/bpf/sipalg-bsg"
 
@@ -488,8 +486,7 @@ def run_mode(bench, mode, args, workdir, rnd, result):
 # report
 # ---------------------------------------------------------------------------------------------
 
-def med(v):
-    return statistics.median(v) if v else float("nan")
+med = benchlib.median
 
 
 def summarize(results, args):
@@ -555,7 +552,7 @@ def fmt_us(v):
 
 def render(rows, results, args, meta):
     L = []
-    L.append("## Signalling: SIP transactions/s and added latency (`bench/signalling.py`)")
+    L.append("## Signalling: SIP transactions/s and added latency (`bench/signalling/signalling.py`)")
     L.append("")
     L.append("%s, kernel %s, %s, %d CPUs." % (meta["date"], meta["kernel"], meta["cpu"],
                                               meta["cpus"]))
@@ -796,14 +793,10 @@ def main():
         sys.exit("signalling: sipp not found (Debian package sip-tester)")
 
     # The harness under our own prefix and pin root, never the e2e run's.
-    os.environ["SAE_PREFIX"] = PREFIX
-    os.environ["SAE_PIN_ROOT"] = PIN_ROOT
-    sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
-    from sipalg_e2e import addresses as A  # noqa: E402
-    from sipalg_e2e import topo as T  # noqa: E402
-    if A.PREFIX != PREFIX or T.PIN_ROOT != PIN_ROOT:
-        sys.exit("signalling: tests/e2e/sipalg_e2e does not honour SAE_PREFIX/SAE_PIN_ROOT; "
-                 "refusing to run under the e2e harness's own names")
+    try:
+        A, T = benchlib.e2e_sandbox(PREFIX, PIN_ROOT)
+    except RuntimeError as e:
+        sys.exit("signalling: %s; refusing to run under the e2e harness's own names" % e)
 
     def on_term(*_):
         raise KeyboardInterrupt
@@ -813,8 +806,7 @@ def main():
 
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir, exist_ok=True)
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M"), "kernel": platform.release(),
-            "cpu": cpu_model(), "cpus": os.cpu_count() or 0}
+    meta = benchlib.machine("%Y-%m-%d %H:%M")
     bench = Bench(args, T, A)
     t_start = time.monotonic()
     results = [{"mode": m, "workloads": {}} for m in args.modes]
@@ -840,9 +832,8 @@ def main():
         with open(args.md, "w") as f:
             f.write(md)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"meta": meta, "args": {k: v for k, v in vars(args).items()},
-                       "summary": rows, "results": results}, f, indent=1, default=str)
+        benchlib.write_json(args.json, {"meta": meta, "args": dict(vars(args)),
+                                        "summary": rows, "results": results})
     return 0
 
 

@@ -1,0 +1,63 @@
+"""What the Python benches share: one median, JSON output and the machine's facts (the twin of
+bench/lib/stats.hpp, json.hpp and machine.hpp), and the e2e sandbox under a bench's own names.
+
+A bench in bench/NAME/ imports it with
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
+    import benchlib
+"""
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+LIB = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(LIB))
+
+
+def median(xs):
+    """The middle of the sorted samples, the mean of the two middle ones for an even count
+    (bench/lib/stats.hpp's definition); NaNs are left out, NaN if nothing is left."""
+    xs = [x for x in xs if x == x]
+    return statistics.median(xs) if xs else float("nan")
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine(date_format="%Y-%m-%d %H:%M", utc=False):
+    """date (in date_format, local time unless utc), kernel, cpu, cpus."""
+    now = time.gmtime() if utc else time.localtime()
+    return {"date": time.strftime(date_format, now), "kernel": platform.release(),
+            "cpu": cpu_model(), "cpus": os.cpu_count() or 0}
+
+
+def write_json(path, obj, indent=1):
+    """obj to path; anything json cannot encode is written as its str()."""
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=indent, default=str)
+
+
+def e2e_sandbox(prefix, pin_root):
+    """The e2e harness's (tests/e2e/sipalg_e2e) addresses and topology modules, with every
+    namespace under `prefix` and every pin under `pin_root`, so that a bench's sandbox never
+    touches the e2e run's or another bench's. Returns (addresses, topo)."""
+    os.environ["SAE_PREFIX"] = prefix
+    os.environ["SAE_PIN_ROOT"] = pin_root
+    path = os.path.join(REPO, "tests", "e2e")
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    from sipalg_e2e import addresses, topo
+    if addresses.PREFIX != prefix or topo.PIN_ROOT != pin_root:
+        raise RuntimeError("tests/e2e/sipalg_e2e was imported before with other names, or does "
+                           "not honour SAE_PREFIX/SAE_PIN_ROOT")
+    return addresses, topo
