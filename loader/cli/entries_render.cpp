@@ -2,6 +2,7 @@
 #include "instance/discover.hpp"
 #include "state/entries.hpp"
 #include "cli/json.hpp"
+#include "cli/list_text.hpp"
 
 #include <arpa/inet.h>
 
@@ -313,7 +314,7 @@ std::string render_dialogs_human(const DialogList &l) {
         cell(s, d.flags & SIPALG_DLGF_INBOUND ? "in" : "out", 5);
         std::string remotes;
         for (std::uint32_t ip : dialog_remotes(d))
-            remotes += (remotes.empty() ? "" : ",") + format_ipv4(ip);
+            append_listed(remotes, format_ipv4(ip));
         cell(s, remotes.empty() ? "-" : remotes, 17);
         cell(s, std::to_string(diff_s(l.now_s, d.created_s)) + "s", 8);
         cell(s, std::to_string(diff_s(l.now_s, d.seen_s)) + "s", 10);
@@ -322,9 +323,11 @@ std::string render_dialogs_human(const DialogList &l) {
         const DialogPorts ports = dialog_ports(d);
         std::string pins;
         for (std::uint16_t p : ports.active)
-            pins += (pins.empty() ? "" : ",") + std::to_string(p);
-        for (std::uint16_t p : ports.pending)
-            pins += (pins.empty() ? "" : ",") + std::to_string(p) + "*";
+            append_listed(pins, std::to_string(p));
+        for (std::uint16_t p : ports.pending) {
+            append_listed(pins, std::to_string(p));
+            pins += '*';
+        }
         any_pending = any_pending || !ports.pending.empty();
         s << (pins.empty() ? "-" : pins) << "\n";
     }

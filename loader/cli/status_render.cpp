@@ -2,6 +2,7 @@
 
 #include "instance/config.hpp"
 #include "cli/json.hpp"
+#include "cli/list_text.hpp"
 
 #include <arpa/inet.h>
 
@@ -65,7 +66,7 @@ std::string sip_ports_text(const sipalg_config &c) {
     std::string out;
     for (int i = 0; i < SIPALG_MAX_SIP_PORTS; ++i) {
         if (c.sip_port[i])
-            out += (out.empty() ? "" : ",") + std::to_string(c.sip_port[i]);
+            append_listed(out, std::to_string(c.sip_port[i]));
     }
     return out;
 }

@@ -31,7 +31,13 @@ double monotonic_s() {
 
 std::string ifname_or_index(unsigned int ifindex) {
     char buf[IF_NAMESIZE] = {};
-    return ::if_indextoname(ifindex, buf) ? std::string(buf) : "?" + std::to_string(ifindex);
+    if (::if_indextoname(ifindex, buf))
+        return buf;
+    // Appended rather than "?" + std::to_string(...): that form trips GCC 12's false -Wrestrict
+    // at -O3 (see cli/list_text.hpp).
+    std::string gone = "?";
+    gone += std::to_string(ifindex);
+    return gone;
 }
 
 } // namespace
