@@ -70,7 +70,7 @@ python3 bench/media_fwd/media_plot.py "$out/media_fwd.json" bench/media_fwd/medi
 {
   echo "# Benchmark results"
   echo
-  echo "$(date -u +%Y-%m-%d) · kernel $(uname -r) · $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') · $(nproc) cores · commit $(cat "$out/commit")"
+  echo "$(date -u +%Y-%m-%d) · $(python3 bench/lib/benchlib.py machine) · commit $(cat "$out/commit")"
   echo
   echo "Produced by \`bash bench/run.sh\` in $(cat "$out/seconds") s. Shared, noisy machine:"
   echo "medians, interleaved configurations, ratios within one run."

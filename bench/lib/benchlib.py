@@ -47,6 +47,17 @@ def write_json(path, obj, indent=1):
         json.dump(obj, f, indent=indent, default=str)
 
 
+def loader_has(sipalg_bin, option):
+    """Whether `sipalg load` of that binary takes `option` (benches also run older builds)."""
+    import subprocess
+    try:
+        p = subprocess.run([sipalg_bin, "load", "--help"], capture_output=True, text=True,
+                           timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return option in p.stdout
+
+
 def e2e_sandbox(prefix, pin_root):
     """The e2e harness's (tests/e2e/sipalg_e2e) addresses and topology modules, with every
     namespace under `prefix` and every pin under `pin_root`, so that a bench's sandbox never
@@ -61,3 +72,11 @@ def e2e_sandbox(prefix, pin_root):
         raise RuntimeError("tests/e2e/sipalg_e2e was imported before with other names, or does "
                            "not honour SAE_PREFIX/SAE_PIN_ROOT")
     return addresses, topo
+
+
+if __name__ == "__main__":
+    # bench/run.sh's header line: `python3 bench/lib/benchlib.py machine`
+    if sys.argv[1:] != ["machine"]:
+        sys.exit("usage: benchlib.py machine")
+    m = machine()
+    print("kernel %s · %s · %d cores" % (m["kernel"], m["cpu"], m["cpus"]))

@@ -225,13 +225,7 @@ def sipalg_load_options(args, max_calls):
             ("--invite-rate", 0), ("--register-rate", 0)]
 
 
-def loader_has(sipalg_bin, option):
-    try:
-        p = subprocess.run([sipalg_bin, "load", "--help"], capture_output=True, text=True,
-                           timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return option in p.stdout
+loader_has = benchlib.loader_has
 
 
 def write_limits(dialogs):

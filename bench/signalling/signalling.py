@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""SIP signalling through the router: transactions/s and added latency (issue 5, item 3).
+"""SIP signalling through the router: transactions/s and added latency.
 
 For each router mode (none: nftables masquerade + stateful firewall; linux: the same + `ct
 helper "sip"`, i.e. nf_conntrack_sip/nf_nat_sip; sipalg: the same + sipalg enabled, with its

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The slow path next to the fast path, through the sandbox router (issue 4's benchmark).
+"""The slow path next to the fast path, through the sandbox router.
 
 Builds the e2e harness's router in `sipalg` mode (ALG enabled, daemon running) under its own
 namespace prefix (bsp-), then with bench/slow_path_probe sends SIP REGISTERs from phone1 to the
