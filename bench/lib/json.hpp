@@ -16,12 +16,17 @@ struct Json {
 
     void key(const std::string &k) {
         sep();
-        s += "\"" + esc(k) + "\":";
+        // Appended piece by piece: "\"" + std::string trips GCC 12's false -Wrestrict at -O3.
+        s += '"';
+        s += esc(k);
+        s += "\":";
         pending_ = true; // the value that follows needs no separator
     }
     void str(const std::string &v) {
         val_prefix();
-        s += "\"" + esc(v) + "\"";
+        s += '"';
+        s += esc(v);
+        s += '"';
     }
     void num(double v) {
         val_prefix();

@@ -163,9 +163,13 @@ int run(const Options &opt) {
     rep.out("## Scale: bindings and pinholes (`bench/scale`)\n\n");
     rep.out(fmt("%s, kernel %s, %s, %ld CPUs. Sizes: ", m.date.c_str(), m.kernel.c_str(),
                 m.cpu.c_str(), m.cpus));
-    for (size_t i = 0; i < opt.sizes.size(); ++i)
-        rep.out((i ? ", " : "") + bench::human_count(opt.sizes[i]));
-    rep.out(".\n\n");
+    std::string sizes;
+    for (size_t i = 0; i < opt.sizes.size(); ++i) {
+        if (i)
+            sizes += ", ";
+        sizes += bench::human_count(opt.sizes[i]);
+    }
+    rep.out(sizes + ".\n\n");
     rep.out("**The real datapath holds at most 65535 bindings + pinholes per public address**: "
             "each\n"
             "owns a public UDP port of the one public IPv4 address (`sipalg_ports`, 65536 slots,\n"
