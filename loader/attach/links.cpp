@@ -41,9 +41,14 @@ int nl_talk(int proto, const void *req, size_t len,
         const ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
         if (n < 0)
             return -errno;
-        int left = static_cast<int>(n);
-        for (auto *h = reinterpret_cast<const nlmsghdr *>(buf.data()); NLMSG_OK(h, left);
-             h = NLMSG_NEXT(h, left)) {
+        // NLMSG_OK/NLMSG_NEXT's bounds, written out: the macros compare the unsigned nlmsg_len
+        // with a signed remainder, which Clang reports (-Wsign-compare) where they expand.
+        const auto got = static_cast<std::size_t>(n);
+        for (std::size_t off = 0; off + sizeof(nlmsghdr) <= got;) {
+            const auto *h = reinterpret_cast<const nlmsghdr *>(buf.data() + off);
+            if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > got - off)
+                break;
+            off += NLMSG_ALIGN(h->nlmsg_len);
             if (h->nlmsg_type == NLMSG_DONE)
                 return 0;
             if (h->nlmsg_type == NLMSG_ERROR) {
