@@ -1,50 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/*
- * Per-CPU scratch of the SIP rewriter: the scanner's work area (message in, message out, scan
- * result) plus the few facts the occurrence callbacks collect. One map value, so one pointer
- * the verifier knows the size of reaches all of it; bpf_loop callbacks keep their state here
- * rather than in scalars on the stack, so their verifier states converge at once. Not pinned:
- * it holds nothing between packets.
- */
+/* Helpers around the SIP rewriter's per-CPU scratch (sipalg_scratch.bpf.h). */
 #ifndef SIPALG_SIP_WORK_BPF_H
 #define SIPALG_SIP_WORK_BPF_H
 
-#include "nat.bpf.h"
-#include "sip_msg.bpf.h"
 #include "sipalg/sender_rule.h"
-#include "sipalg/sipalg.h"
-
-struct sipalg_rw_work {
-    struct sipalg_work w;
-    struct sipalg_sip_msg msg;     /* the datapath's description of the message (its stack is
-                                    * too small to hold it next to the rewriter's frames) */
-    struct sipalg_nat nat;         /* header NAT to apply after the rewrite */
-    struct sipalg_route route;     /* and where the packet goes */
-    __u32 n_set;                   /* occurrences given a replacement */
-    __u32 n_pin;                   /* media pinholes opened or refreshed by this message */
-    __u32 stop;                    /* 0, or SIPALG_RW_REFUSE / _PASS: a rule ended the message */
-    __u32 stop_why;                /* and the counter that says which */
-    __u16 rtp[SIPALG_MAX_MEDIA];   /* public port of each media line's RTP pinhole (0: none) */
-    __u16 rtcp[SIPALG_MAX_MEDIA];  /* and of its RTCP pinhole */
-    __u64 sum;                     /* accumulator of sipalg_buf_sum() */
-    struct sipalg_match mt;        /* this message's match set */
-    struct sipalg_dialog_key dkey; /* the message's dialog */
-    struct sipalg_dialog_msg dm;   /* what the dialog logic needs of the message */
-    struct sipalg_dialog dfresh;   /* scratch for a dialog being created */
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct sipalg_rw_work);
-} sipalg_work SEC(".maps") __weak;
-
-static __always_inline struct sipalg_rw_work *sipalg_rw_work(void) {
-    __u32 key = 0;
-
-    return bpf_map_lookup_elem(&sipalg_work, &key);
-}
+#include "sipalg_scratch.bpf.h"
 
 /* Outbound match set: the configured LAN prefixes (host byte order, as the scanner wants), and
  * the special addresses of sipalg/sender_rule.h and the public address, which are only looked

@@ -34,108 +34,20 @@ _Static_assert(sizeof(struct sipalg_limits) == 64, "limits value_size is part of
 _Static_assert(sizeof(struct sipalg_reg_key) == 8, "registration key layout");
 _Static_assert(sizeof(struct sipalg_reg) == 24, "registration value layout");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct sipalg_config);
-} sipalg_config SEC(".maps") __weak;
+/* One BTF map definition of SIPALG_MAPS. */
+#define SIPALG_BTF_MAP(name, map_type, entries, flags, key_type, value_type)                       \
+    struct {                                                                                       \
+        __uint(type, map_type);                                                                    \
+        __uint(max_entries, entries);                                                              \
+        __uint(map_flags, flags);                                                                  \
+        __type(key, key_type);                                                                     \
+        __type(value, value_type);                                                                 \
+    } name SEC(".maps") __weak;
 
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, SIPALG_CTR_CAPACITY);
-    __type(key, __u32);
-    __type(value, __u64);
-} sipalg_counters SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, SIPALG_PORTS_ENTRIES);
-    __type(key, __u32);
-    __type(value, struct sipalg_port);
-} sipalg_ports SEC(".maps") __weak;
-
-/* Not preallocated: memory follows the number of live entries, not the maximum. */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, SIPALG_BINDINGS_ENTRIES);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, struct sipalg_endpoint);
-    __type(value, struct sipalg_binding);
-} sipalg_binds SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, SIPALG_PINHOLES_ENTRIES);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, struct sipalg_endpoint);
-    __type(value, struct sipalg_pinhole);
-} sipalg_pins SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, SIPALG_PHONES_ENTRIES);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, __be32);
-    __type(value, struct sipalg_phone);
-} sipalg_phones SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct sipalg_state);
-} sipalg_state SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, SIPALG_MAX_LAN_IFS);
-    __type(key, __u32);
-    __type(value, __u32);
-} sipalg_lanifs SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, SIPALG_IFACES);
-    __type(key, __u32);
-    __type(value, struct sipalg_iface);
-} sipalg_ifaces SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, SIPALG_MAX_LAN_PORTS);
-    __type(key, __u32);
-    __type(value, struct sipalg_lan_port);
-} sipalg_xports SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, SIPALG_DIALOGS_ENTRIES);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, struct sipalg_dialog_key);
-    __type(value, struct sipalg_dialog);
-} sipalg_dialogs SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct sipalg_limits);
-} sipalg_limits SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, SIPALG_REGS_ENTRIES);
-    __uint(map_flags, BPF_F_NO_PREALLOC);
-    __type(key, struct sipalg_reg_key);
-    __type(value, struct sipalg_reg);
-} sipalg_regs SEC(".maps") __weak;
-
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, SIPALG_RATES_ENTRIES);
-    __type(key, struct sipalg_rate_key);
-    __type(value, __u64);
-} sipalg_rates SEC(".maps") __weak;
+/* The pinned maps; the unpinned scratch is defined with its BPF-only value type. */
+#define SIPALG_X_BTF(name, type, entries, flags, key, value, pin)                                  \
+    SIPALG_IF_##pin(SIPALG_BTF_MAP(name, type, entries, flags, key, value))
+SIPALG_MAPS(SIPALG_X_BTF)
+#undef SIPALG_X_BTF
 
 #endif /* SIPALG_MAPS_BPF_H */

@@ -589,4 +589,46 @@ enum sipalg_counter {
  * bad_* counters are indexed by enum sipalg_reason: SIPALG_CTR_BAD_EMPTY + reason - 1. */
 #define SIPALG_CTR_CAPACITY 128
 
+/* ---- the map set: every map of the object, declared once ----
+ *
+ * X(name, type, max_entries, map_flags, key, value, pin). `name` is the C identifier of the
+ * BTF definition (sipalg_maps.bpf.h expands this list into them), the name the kernel reports
+ * (at most 15 characters) and, for a pinned map, its pin file in the instance dir. `pin` is
+ * PINNED (part of an instance: the loader pins it, and checks its type and key and value sizes
+ * when it opens the pin again) or UNPINNED (per-CPU scratch that holds nothing between packets,
+ * with a BPF-only value type: sipalg_scratch.bpf.h defines it and the map). The loader derives
+ * its pin list, its shape checks and its pin loop from this list: adding a map takes its line
+ * here and its layout. Hash maps are not preallocated: memory follows the live entries. */
+#define SIPALG_MAPS(X)                                                                             \
+    X(sipalg_config, BPF_MAP_TYPE_ARRAY, 1, 0, __u32, struct sipalg_config, PINNED)                \
+    X(sipalg_counters, BPF_MAP_TYPE_PERCPU_ARRAY, SIPALG_CTR_CAPACITY, 0, __u32, __u64, PINNED)    \
+    X(sipalg_ports, BPF_MAP_TYPE_ARRAY, SIPALG_PORTS_ENTRIES, 0, __u32, struct sipalg_port,        \
+      PINNED)                                                                                      \
+    X(sipalg_binds, BPF_MAP_TYPE_HASH, SIPALG_BINDINGS_ENTRIES, BPF_F_NO_PREALLOC,                 \
+      struct sipalg_endpoint, struct sipalg_binding, PINNED)                                       \
+    X(sipalg_pins, BPF_MAP_TYPE_HASH, SIPALG_PINHOLES_ENTRIES, BPF_F_NO_PREALLOC,                  \
+      struct sipalg_endpoint, struct sipalg_pinhole, PINNED)                                       \
+    X(sipalg_phones, BPF_MAP_TYPE_HASH, SIPALG_PHONES_ENTRIES, BPF_F_NO_PREALLOC, __be32,          \
+      struct sipalg_phone, PINNED)                                                                 \
+    X(sipalg_state, BPF_MAP_TYPE_ARRAY, 1, 0, __u32, struct sipalg_state, PINNED)                  \
+    X(sipalg_lanifs, BPF_MAP_TYPE_ARRAY, SIPALG_MAX_LAN_IFS, 0, __u32, __u32, PINNED)              \
+    X(sipalg_ifaces, BPF_MAP_TYPE_ARRAY, SIPALG_IFACES, 0, __u32, struct sipalg_iface, PINNED)     \
+    X(sipalg_xports, BPF_MAP_TYPE_HASH, SIPALG_MAX_LAN_PORTS, 0, __u32, struct sipalg_lan_port,    \
+      PINNED)                                                                                      \
+    X(sipalg_dialogs, BPF_MAP_TYPE_HASH, SIPALG_DIALOGS_ENTRIES, BPF_F_NO_PREALLOC,                \
+      struct sipalg_dialog_key, struct sipalg_dialog, PINNED)                                      \
+    X(sipalg_limits, BPF_MAP_TYPE_ARRAY, 1, 0, __u32, struct sipalg_limits, PINNED)                \
+    X(sipalg_regs, BPF_MAP_TYPE_HASH, SIPALG_REGS_ENTRIES, BPF_F_NO_PREALLOC,                      \
+      struct sipalg_reg_key, struct sipalg_reg, PINNED)                                            \
+    X(sipalg_rates, BPF_MAP_TYPE_LRU_HASH, SIPALG_RATES_ENTRIES, 0, struct sipalg_rate_key, __u64, \
+      PINNED)                                                                                      \
+    X(sipalg_work, BPF_MAP_TYPE_PERCPU_ARRAY, 1, 0, __u32, struct sipalg_rw_work, UNPINNED)
+
+/* For an X that handles one kind only: SIPALG_IF_##pin(...) keeps its arguments for a pinned
+ * map, SIPALG_IF_NOT_##pin(...) for an unpinned one. */
+#define SIPALG_IF_PINNED(...) __VA_ARGS__
+#define SIPALG_IF_UNPINNED(...)
+#define SIPALG_IF_NOT_PINNED(...)
+#define SIPALG_IF_NOT_UNPINNED(...) __VA_ARGS__
+
 #endif /* SIPALG_MAPS_H */

@@ -350,20 +350,11 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
         rep.lan_xdp_off = "no LAN port could take it";
 
     const std::pair<const char *, const bpf_map *> maps[] = {
-            {SIPALG_MAP_CONFIG, skel->maps.sipalg_config},
-            {SIPALG_MAP_COUNTERS, skel->maps.sipalg_counters},
-            {SIPALG_MAP_PORTS, skel->maps.sipalg_ports},
-            {SIPALG_MAP_BINDINGS, skel->maps.sipalg_binds},
-            {SIPALG_MAP_PINHOLES, skel->maps.sipalg_pins},
-            {SIPALG_MAP_PHONES, skel->maps.sipalg_phones},
-            {SIPALG_MAP_STATE, skel->maps.sipalg_state},
-            {SIPALG_MAP_LANIFS, skel->maps.sipalg_lanifs},
-            {SIPALG_MAP_IFACES, skel->maps.sipalg_ifaces},
-            {SIPALG_MAP_XPORTS, skel->maps.sipalg_xports},
-            {SIPALG_MAP_DIALOGS, skel->maps.sipalg_dialogs},
-            {SIPALG_MAP_LIMITS, skel->maps.sipalg_limits},
-            {SIPALG_MAP_REGS, skel->maps.sipalg_regs},
-            {SIPALG_MAP_RATES, skel->maps.sipalg_rates}};
+#define SIPALG_X_PIN(name, type, entries, flags, key, value, pin)                                  \
+    SIPALG_IF_##pin({#name, skel->maps.name}, )
+            SIPALG_MAPS(SIPALG_X_PIN)
+#undef SIPALG_X_PIN
+    };
     for (const auto &[name, map] : maps)
         pin_fd(bpf_map__fd(map), pin_file(dir, name));
     const std::pair<const char *, const bpf_program *> progs[] = {

@@ -22,13 +22,6 @@ bpf_map_info map_info(int fd) {
     return info;
 }
 
-struct MapShape {
-    const char *name;
-    __u32 type;
-    __u32 key_size;
-    __u32 value_size;
-};
-
 UniqueFd open_checked(const std::string &dir, const std::string &ifname, const MapShape &shape,
                       __u32 *max_entries) {
     const std::string path = pin_file(dir, shape.name);
@@ -63,43 +56,18 @@ UniqueFd open_checked(const std::string &dir, const std::string &ifname, const M
 
 InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifname, bool all) {
     InstanceMaps m;
-    m.config_ = open_checked(
-            dir, ifname,
-            {SIPALG_MAP_CONFIG, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(sipalg_config)}, nullptr);
-    m.counters_ = open_checked(
-            dir, ifname,
-            {SIPALG_MAP_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64)},
-            &m.counter_entries_);
+    m.config_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_CONFIG), nullptr);
+    m.counters_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_COUNTERS), &m.counter_entries_);
     if (!all)
         return m;
-    m.ports_ = open_checked(
-            dir, ifname, {SIPALG_MAP_PORTS, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(sipalg_port)},
-            nullptr);
-    m.binds_ = open_checked(dir, ifname,
-                            {SIPALG_MAP_BINDINGS, BPF_MAP_TYPE_HASH, sizeof(sipalg_endpoint),
-                             sizeof(sipalg_binding)},
-                            nullptr);
-    m.pins_ = open_checked(dir, ifname,
-                           {SIPALG_MAP_PINHOLES, BPF_MAP_TYPE_HASH, sizeof(sipalg_endpoint),
-                            sizeof(sipalg_pinhole)},
-                           nullptr);
-    m.state_ = open_checked(
-            dir, ifname,
-            {SIPALG_MAP_STATE, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(sipalg_state)}, nullptr);
-    m.lanifs_ = open_checked(dir, ifname,
-                             {SIPALG_MAP_LANIFS, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(__u32)},
-                             nullptr);
-    m.xports_ = open_checked(
-            dir, ifname,
-            {SIPALG_MAP_XPORTS, BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(sipalg_lan_port)},
-            nullptr);
-    m.dialogs_ = open_checked(dir, ifname,
-                              {SIPALG_MAP_DIALOGS, BPF_MAP_TYPE_HASH, sizeof(sipalg_dialog_key),
-                               sizeof(sipalg_dialog)},
-                              nullptr);
-    m.limits_ = open_checked(
-            dir, ifname,
-            {SIPALG_MAP_LIMITS, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(sipalg_limits)}, nullptr);
+    m.ports_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_PORTS), nullptr);
+    m.binds_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_BINDINGS), nullptr);
+    m.pins_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_PINHOLES), nullptr);
+    m.state_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_STATE), nullptr);
+    m.lanifs_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_LANIFS), nullptr);
+    m.xports_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_XPORTS), nullptr);
+    m.dialogs_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_DIALOGS), nullptr);
+    m.limits_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_LIMITS), nullptr);
     return m;
 }
 

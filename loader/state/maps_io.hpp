@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,10 +30,34 @@ using CounterValues = std::array<std::uint64_t, SIPALG_CTR_COUNT>;
 
 // Every pinned map of an instance, by pin file name (the maps' own names).
 inline constexpr const char *kMapPins[] = {
-        SIPALG_MAP_CONFIG,   SIPALG_MAP_COUNTERS, SIPALG_MAP_PORTS,   SIPALG_MAP_BINDINGS,
-        SIPALG_MAP_PINHOLES, SIPALG_MAP_PHONES,   SIPALG_MAP_STATE,   SIPALG_MAP_LANIFS,
-        SIPALG_MAP_IFACES,   SIPALG_MAP_XPORTS,   SIPALG_MAP_DIALOGS, SIPALG_MAP_LIMITS,
-        SIPALG_MAP_REGS,     SIPALG_MAP_RATES};
+#define SIPALG_X_PIN(name, type, entries, flags, key, value, pin) SIPALG_IF_##pin(#name, )
+        SIPALG_MAPS(SIPALG_X_PIN)
+#undef SIPALG_X_PIN
+};
+
+// What a pinned map must be for this sipalg to use it: its kernel name (also its pin file), type,
+// key and value sizes.
+struct MapShape {
+    const char *name;
+    __u32 type;
+    __u32 key_size;
+    __u32 value_size;
+};
+
+inline constexpr MapShape kMapShapes[] = {
+#define SIPALG_X_SHAPE(name, type, entries, flags, key, value, pin)                                \
+    SIPALG_IF_##pin({#name, type, sizeof(key), sizeof(value)}, )
+        SIPALG_MAPS(SIPALG_X_SHAPE)
+#undef SIPALG_X_SHAPE
+};
+
+// The shape of the pinned map `name`; a name not in SIPALG_MAPS does not compile.
+consteval const MapShape &map_shape(std::string_view name) {
+    for (const MapShape &s : kMapShapes)
+        if (name == s.name)
+            return s;
+    throw "not a pinned map of SIPALG_MAPS";
+}
 
 // One binding or pinhole as listed: its forward entry joined with its port slot.
 struct NatEntry {
