@@ -129,7 +129,7 @@ class FakeState : public SlowState {
         CHECK(inbound_ && phone_.count(owner) && !ins_);
         ins_++;
     }
-    // The rules themselves run in BPF (tests/bpf/test_signalling.cpp); here every message is
+    // The rules themselves run in BPF (tests/datapath/test_signalling.cpp); here every message is
     // let through, once, for a bound phone, so that the rewrite after it is what gets fuzzed.
     Signal signal(std::uint16_t owner, std::uint32_t, bool inbound, const sipalg_dialog_msg &,
                   bool *reg_answer) override {

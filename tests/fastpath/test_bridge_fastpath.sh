@@ -55,16 +55,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$TMP"/*.log; do [[ -s $f ]] && tail -n 5 "$f" | sed "s|^|  $(basename "$f"): |" >&2; done
-    echo "$PASSED passed, 1 failed"
-    exit 1
-}
-ok() {
-    PASSED=$((PASSED + 1))
-    echo "ok $PASSED - $*"
-}
+STEP_TIMEOUT=20
+# shellcheck source=../common/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
 ns() {
     local n=$1
     shift

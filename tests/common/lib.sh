@@ -1,10 +1,13 @@
-# Shared by the loader's shell tests (sourced after TMP, PASSED and STEP_TIMEOUT are set):
+# Shared by the loader's and the fast path's shell tests (sourced after TMP, PASSED and
+# STEP_TIMEOUT are set):
 # test output in TAP-like lines, time-bounded steps, commands in a named namespace.
 
 fail() {
     echo "FAIL: $*" >&2
     [[ -s $TMP/out ]] && sed 's/^/  stdout: /' "$TMP/out" >&2
     [[ -s $TMP/err ]] && sed 's/^/  stderr: /' "$TMP/err" >&2
+    # The logs of the helpers a test started (echo servers, listeners), their last lines.
+    for f in "$TMP"/*.log; do [[ -s $f ]] && tail -n 5 "$f" | sed "s|^|  $(basename "$f"): |" >&2; done
     echo "$PASSED passed, 1 failed"
     exit 1
 }
