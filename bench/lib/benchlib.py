@@ -58,6 +58,30 @@ def loader_has(sipalg_bin, option):
     return option in p.stdout
 
 
+def load_options(sipalg_bin, opts):
+    """[(option, value)] as `sipalg load` arguments, leaving out what that loader lacks."""
+    out = []
+    for k, v in opts:
+        if loader_has(sipalg_bin, k):
+            out += [k, str(v)]
+    return out
+
+
+def loads_with_options(topology_cls):
+    """A subclass of topo.py's Topology whose `sipalg load` also gets self.load_extra (a list
+    of arguments). topo.py loads with the defaults, made for a few phones; a bench offers
+    more calls, bindings or requests a second than those allow."""
+    class Loaded(topology_cls):
+        load_extra = []
+
+        def sipalg(self, *args, check=True, timeout=20):
+            if args and args[0] == "load":
+                args += tuple(self.load_extra)
+                timeout = max(timeout, 120)  # a busy machine may take long to verify
+            return super().sipalg(*args, check=check, timeout=timeout)
+    return Loaded
+
+
 def e2e_sandbox(prefix, pin_root):
     """The e2e harness's (tests/e2e/sipalg_e2e) addresses and topology modules, with every
     namespace under `prefix` and every pin under `pin_root`, so that a bench's sandbox never

@@ -524,7 +524,19 @@ def phone_ip(f, phones):
 # ------------------------------------------------------------------------------------------
 # the sandbox of one configuration
 # ------------------------------------------------------------------------------------------
-class Sandbox(T.Topology):
+def d_load_options(args):
+    """topo.py loads with the defaults, made for a few phones: here every phone address
+    carries flows/phones phone lines, each with its binding, its call and the call's
+    pinholes, all set up at once. Limits the loader does not have are left out."""
+    lines = -(-args.flows // args.phones)
+    opts = [("--max-pinholes-per-phone", max(64, 4 * args.flows)),
+            ("--max-bindings-per-phone", max(16, lines)),
+            ("--max-dialogs-per-phone", max(64, lines)),
+            ("--register-rate", 0), ("--invite-rate", 0)]
+    return benchlib.load_options(args.sipalg, opts) if args.sipalg else []
+
+
+class Sandbox(benchlib.loads_with_options(T.Topology)):
     """One configuration's sandbox: the e2e router in the topo.py mode the configuration needs,
     phone1's namespace as the LAN end host with the phone lines' addresses, and the receivers'
     XDP sinks on both end hosts. Config 0 has no router: the two end hosts on one veth pair."""
@@ -538,6 +550,7 @@ class Sandbox(T.Topology):
         self.a = args
         self.wd = workdir
         self.info = {}
+        self.load_extra = d_load_options(args) if cfg == "d" else []
 
     # --- helpers -----------------------------------------------------------------------
     def gen(self, *argv, ns=None, host_sys=False, **kw):
@@ -545,28 +558,6 @@ class Sandbox(T.Topology):
         if ns is None:
             return sh(cmd, **kw)
         return nsh(ns, cmd, **kw) if host_sys else nsx(ns, cmd, **kw)
-
-    def load_options(self):
-        """topo.py loads with the defaults, made for a few phones: here every phone address
-        carries flows/phones phone lines, each with its binding, its call and the call's
-        pinholes, all set up at once. Limits the loader does not have are left out."""
-        lines = -(-self.a.flows // self.a.phones)
-        opts = [("--max-pinholes-per-phone", max(64, 4 * self.a.flows)),
-                ("--max-bindings-per-phone", max(16, lines)),
-                ("--max-dialogs-per-phone", max(64, lines)),
-                ("--register-rate", 0), ("--invite-rate", 0)]
-        out = []
-        for k, v in opts:
-            if k == "--max-pinholes-per-phone" or benchlib.loader_has(self.sipalg_bin, k):
-                out += [k, str(v)]
-        return out
-
-    def sipalg(self, *argv, check=True, timeout=20):
-        # A busy machine may take long to verify the programs.
-        if argv and argv[0] == "load":
-            argv += tuple(self.load_options())
-            timeout = 120
-        return super().sipalg(*argv, check=check, timeout=timeout)
 
     def start_daemon(self):
         # No slow-path daemon: none of the media reaches it, and d measures what it did before
@@ -1136,6 +1127,7 @@ def cmd_run(args):
     result = {"meta": info, "params": {k: v for k, v in vars(args).items() if k != "func"},
               "flowtable": {"available": ft_ok, "message": ft_msg}, "runs": runs,
               "summary": {}, "errors": errors}
+    d_load = d_load_options(args) if "d" in run_cfgs else []
     md = ["## Media forwarding through the router namespace (bench/media_fwd/media_fwd.py)", "",
           "%s · kernel %s · %s, %d cores · commit %s" % (
               info["date"], info["kernel"], info["cpu"], info["cores"], info["commit"]), "",
@@ -1156,7 +1148,8 @@ def cmd_run(args):
           "the router rewrote says; checked before measuring: one packet per flow gets in "
           "from the WAN (the firewall drops unsolicited inbound, so only the ALG's "
           "expectations/pinholes can let it in), and for d sipalg's media_out/media_in "
-          "counters cover every packet of the run. "
+          "counters cover every packet of the run; d loads sipalg with limits for %d phone "
+          "lines per address (`%s`). "
           "CPU, whole machine: /proc/stat over all cores, busy = cores × wall − idle − iowait "
           "− steal (NO_HZ: the idle clock is exact; the tick-sampled user+system+softirq sum "
           "agrees and is in the JSON), minus the busy rate of %.2f s idle windows just "
@@ -1170,7 +1163,8 @@ def cmd_run(args):
           % ("the e2e sandbox's router (`tests/e2e/sipalg_e2e/topo.py`), its LAN a bridge "
              "br-lan whose port to phone1's namespace carries the media",
              args.flows, args.payload, args.batch, args.step_us, args.duration, args.phones,
-             args.idle, ", ".join(run_cfgs)), ""]
+             -(-args.flows // args.phones), " ".join(d_load), args.idle, ", ".join(run_cfgs)),
+          ""]
     table_txt = []
     for phase, rate, nruns in phases:
         summ, ratios = summarize(runs, configs, phase)

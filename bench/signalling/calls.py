@@ -849,14 +849,8 @@ def main():
     except RuntimeError as e:
         sys.exit("calls: %s" % e)
 
-    class CallsTopology(T.Topology):
-        """The harness's topology, with sipalg loaded with the limits a PBX needs."""
-        load_extra = []
-
-        def sipalg(self, *a, **kw):
-            if a and a[0] == "load":
-                a = a + tuple(self.load_extra)
-            return super().sipalg(*a, **kw)
+    # The harness's topology, with sipalg loaded with the limits a PBX needs.
+    CallsTopology = benchlib.loads_with_options(T.Topology)
 
     args.load_settings, args.limits_by_bpftool, load_args = [], False, []
     dialog_limit = 0
