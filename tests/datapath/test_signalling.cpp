@@ -195,9 +195,8 @@ TEST_F(Signalling, RequestRatesArePerSource) {
     EXPECT_EQ(counter(SIPALG_CTR_RATE_REGISTER), 1u);
     EXPECT_EQ(send_register(net::kPhone2, 5060), TC_ACT_REDIRECT); // its own bucket
     ASSERT_EQ(from_wan(net::kRegistrar, reg_answer("200 OK", 1)), TC_ACT_REDIRECT);
-    for (int i = 0; i < 2; i++)
-        EXPECT_EQ(from_wan(net::kRegistrar,
-                           invite_to_phone(net::kRegistrar, "r" + std::to_string(i))),
+    for (const char *call : {"r0", "r1"})
+        EXPECT_EQ(from_wan(net::kRegistrar, invite_to_phone(net::kRegistrar, call)),
                   TC_ACT_REDIRECT);
     EXPECT_EQ(from_wan(net::kRegistrar, invite_to_phone(net::kRegistrar, "r2")), TC_ACT_SHOT);
     EXPECT_EQ(counter(SIPALG_CTR_RATE_INVITE), 1u);
