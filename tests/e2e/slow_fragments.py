@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""IP fragments of SIP through the sandbox router with sipalg and its daemon (issue 4):
+"""IP fragments of SIP through the sandbox router with sipalg and its daemon:
 
   - control: a 2500-byte REGISTER, fragmented by the phone, arrives at the registrar's address
     reassembled, rewritten (no LAN address) and refragmented;
