@@ -81,7 +81,7 @@ python3 bench/media_fwd/media_plot.py "$out/media_fwd.json" bench/media_fwd/medi
   cat "$out/prog_cost.txt"
   echo '```'
   echo
-  echo "Targets (issue 5), steady figures above:"
+  echo "Targets, steady figures above:"
   echo
   awk -F'  +' '
     function verdict(v, t) { return v <= t ? "met" : sprintf("NOT met (%.1fx the target)", v / t) }

@@ -1173,7 +1173,7 @@ def cmd_run(args):
                  if rate else "max rate (senders unpaced), %d runs" % nruns)
         t = render(summ, ratios, configs, label, ft_ok, errors, saturated=not rate)
         if phase == "fixed":
-            t += "\nTargets (issue 5), at the fixed rate:\n\n" + targets(ratios, summ, ft_ok) + "\n"
+            t += "\nTargets, at the fixed rate:\n\n" + targets(ratios, summ, ft_ok) + "\n"
         table_txt.append(t)
     md += table_txt
     bg = med([r["background_pct"] for r in runs if "background_pct" in r])

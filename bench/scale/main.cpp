@@ -184,7 +184,7 @@ int run(const Options &opt) {
             any_targets = any_targets || b->targets;
         }
     if (any_targets) {
-        rep.out("\n### Against issue 5's targets\n\n");
+        rep.out("\n### Against the targets\n\n");
         js.key("targets");
         js.open('{');
         for (const Bench *b : kBenches)

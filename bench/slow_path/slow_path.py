@@ -114,7 +114,7 @@ def main():
     print(share)
     if a.md:
         with open(a.md, "w") as f:
-            f.write("## Slow path (issue 4)\n\n%s, kernel %s, %s. Sandbox router of the e2e "
+            f.write("## Slow path\n\n%s, kernel %s, %s. Sandbox router of the e2e "
                     "harness in `sipalg` mode; bench/slow_path/slow_path.py + slow_path_probe: SIP "
                     "REGISTERs from phone1 to the registrar's address, timed one way.\n\n"
                     % (res["date"], res["kernel"], res["cpu"]))
