@@ -176,7 +176,7 @@ static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pk
 }
 
 /*
- * The route toward the phone, learned from its outbound media on a LAN port (sipalg_lan_xdp):
+ * The route toward the phone, learned from its outbound media on a LAN port (sipalg_lan_port_xdp):
  * out of that port, to the phone's MAC, from the router's. It replaces what the FIB says
  * (the bridge), so inbound media skips the bridge; XDP sends it to the port itself when the
  * port accepts XDP frames. Written only when it differs, so a busy flow does not keep dirtying

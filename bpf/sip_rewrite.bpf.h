@@ -4,7 +4,7 @@
  *  INTEGRATION POINT: SIP/SDP payload rewriting (include/sipalg/ scanner + rewriter).
  * ===========================================================================================
  *
- * The datapath (bpf/sipalg_lan.bpf.c outbound, bpf/sipalg_wan_in.bpf.c inbound) calls
+ * The datapath (bpf/sipalg_lan_ingress.bpf.c outbound, bpf/sipalg_wan_ingress.bpf.c inbound) calls
  * sipalg_sip_rewrite() once per SIP message it forwards, AFTER it has decided to own the packet
  * (binding found or created, route known) and BEFORE it NATs the IP/UDP headers. Both
  * directions run on an skb (tc), so there is one function, and bpf_skb_change_tail /

@@ -61,7 +61,7 @@ Target listing_target(const Options &o) {
 
 int cmd_load(const Options &o) {
     const LoadReport r = load_instance(target_of(o), o.settings);
-    std::cout << "loaded on " << o.wan << ": xdp " SIPALG_PROG_XDP " id " << r.xdp_id;
+    std::cout << "loaded on " << o.wan << ": xdp " SIPALG_PROG_WAN_XDP " id " << r.xdp_id;
     if (r.multiprog)
         std::cout << " (native, via libxdp dispatcher)";
     else if (!r.fallback_reason.empty())
@@ -73,12 +73,12 @@ int cmd_load(const Options &o) {
         std::cout << " (native; libxdp's multiprog dispatcher is unavailable, so it is the only "
                      "XDP program "
                   << o.wan << " can run)";
-    std::cout << ", tc " SIPALG_PROG_TC " id " << r.tc_id
-              << " (clsact egress), " SIPALG_PROG_WAN_IN " id " << r.wan_in_id
+    std::cout << ", tc " SIPALG_PROG_WAN_EGRESS " id " << r.tc_id
+              << " (clsact egress), " SIPALG_PROG_WAN_INGRESS " id " << r.wan_in_id
               << " (clsact ingress); LAN";
     for (const auto &[name, id] : r.lan)
-        std::cout << " " << name << " (" SIPALG_PROG_LAN " id " << id << ")";
-    std::cout << "; LAN port XDP " SIPALG_PROG_LAN_XDP ":";
+        std::cout << " " << name << " (" SIPALG_PROG_LAN_INGRESS " id " << id << ")";
+    std::cout << "; LAN port XDP " SIPALG_PROG_LAN_PORT_XDP ":";
     for (const auto &p : r.lan_xdp)
         std::cout << " " << p.port << " (id " << p.id
                   << (p.xdp_xmit ? ", media both ways in XDP)" : ", outbound media in XDP)");

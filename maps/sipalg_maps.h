@@ -44,19 +44,46 @@
 #define SIPALG_MAP_REGS "sipalg_regs"
 #define SIPALG_MAP_RATES "sipalg_rates"
 
-/* Program names (the C function names in bpf/, as reported by bpftool) and their pins. */
-#define SIPALG_PROG_XDP "sipalg_xdp"         /* WAN ingress XDP: media fast path (accelerator) */
-#define SIPALG_PROG_TC "sipalg_tc"           /* WAN egress tc: counts, N14 guard */
-#define SIPALG_PROG_WAN_IN "sipalg_wan_in"   /* WAN ingress tc: inbound SIP, media, handoff */
-#define SIPALG_PROG_LAN "sipalg_lan"         /* LAN ingress tc: outbound SIP and media */
-#define SIPALG_PROG_LAN_XDP "sipalg_lan_xdp" /* LAN port XDP: outbound media straight to WAN */
-#define SIPALG_PROG_ADMIN "sipalg_admin"     /* syscall program: aging timer, admin operations */
-#define SIPALG_PIN_PROG_XDP "prog_xdp"
-#define SIPALG_PIN_PROG_TC "prog_tc"
-#define SIPALG_PIN_PROG_WAN_IN "prog_wan_in"
-#define SIPALG_PIN_PROG_LAN "prog_lan"
-#define SIPALG_PIN_PROG_LAN_XDP "prog_lan_xdp"
+/* Program names, by side, hook and direction (the C function names in bpf/ and their files; the
+ * kernel keeps the first 15 characters, bpftool shows the whole name from BTF), and their pins. */
+#define SIPALG_PROG_WAN_XDP "sipalg_wan_xdp"           /* media fast path (accelerator) */
+#define SIPALG_PROG_WAN_INGRESS "sipalg_wan_ingress"   /* tc: inbound SIP, media, handoff */
+#define SIPALG_PROG_WAN_EGRESS "sipalg_wan_egress"     /* tc: counts, unowned SIP guard */
+#define SIPALG_PROG_LAN_INGRESS "sipalg_lan_ingress"   /* tc: outbound SIP and media */
+#define SIPALG_PROG_LAN_PORT_XDP "sipalg_lan_port_xdp" /* outbound media straight to the WAN */
+#define SIPALG_PROG_ADMIN "sipalg_admin"               /* aging timer, admin operations */
+#define SIPALG_PIN_PROG_WAN_XDP "prog_wan_xdp"
+#define SIPALG_PIN_PROG_WAN_INGRESS "prog_wan_ingress"
+#define SIPALG_PIN_PROG_WAN_EGRESS "prog_wan_egress"
+#define SIPALG_PIN_PROG_LAN_INGRESS "prog_lan_ingress"
+#define SIPALG_PIN_PROG_LAN_PORT_XDP "prog_lan_port_xdp"
 #define SIPALG_PIN_PROG_ADMIN "prog_admin"
+
+/* X(skeleton member, pin): every program of the object; the loader pins them all. */
+#define SIPALG_PROGS(X)                                                                            \
+    X(sipalg_wan_xdp, SIPALG_PIN_PROG_WAN_XDP)                                                     \
+    X(sipalg_wan_ingress, SIPALG_PIN_PROG_WAN_INGRESS)                                             \
+    X(sipalg_wan_egress, SIPALG_PIN_PROG_WAN_EGRESS)                                               \
+    X(sipalg_lan_ingress, SIPALG_PIN_PROG_LAN_INGRESS)                                             \
+    X(sipalg_lan_port_xdp, SIPALG_PIN_PROG_LAN_PORT_XDP)                                           \
+    X(sipalg_admin, SIPALG_PIN_PROG_ADMIN)
+
+/* The names of an instance loaded by an older sipalg: X(current, old). Unload and status look
+ * for these too, so that such an instance is still found and removed (the layouts behind them
+ * are the same). Program names, then pins: the programs' and the renamed maps' (a map's pin
+ * and its kernel name are the same). */
+#define SIPALG_LEGACY_PROG_NAMES(X)                                                                \
+    X(SIPALG_PROG_WAN_XDP, "sipalg_xdp")                                                           \
+    X(SIPALG_PROG_WAN_INGRESS, "sipalg_wan_in")                                                    \
+    X(SIPALG_PROG_WAN_EGRESS, "sipalg_tc")                                                         \
+    X(SIPALG_PROG_LAN_INGRESS, "sipalg_lan")                                                       \
+    X(SIPALG_PROG_LAN_PORT_XDP, "sipalg_lan_xdp")
+#define SIPALG_LEGACY_PINS(X)                                                                      \
+    X(SIPALG_PIN_PROG_WAN_XDP, "prog_xdp")                                                         \
+    X(SIPALG_PIN_PROG_WAN_INGRESS, "prog_wan_in")                                                  \
+    X(SIPALG_PIN_PROG_WAN_EGRESS, "prog_tc")                                                       \
+    X(SIPALG_PIN_PROG_LAN_INGRESS, "prog_lan")                                                     \
+    X(SIPALG_PIN_PROG_LAN_PORT_XDP, "prog_lan_xdp")
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry (key 0), written only by the loader ---- */
 

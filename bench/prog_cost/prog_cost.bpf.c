@@ -8,10 +8,10 @@
  * be subtracted.
  */
 #include "sipalg_admin.bpf.c"
-#include "sipalg_lan.bpf.c"
-#include "sipalg_lan_xdp.bpf.c"
-#include "sipalg_wan_in.bpf.c"
-#include "sipalg_xdp.bpf.c"
+#include "sipalg_lan_ingress.bpf.c"
+#include "sipalg_lan_port_xdp.bpf.c"
+#include "sipalg_wan_ingress.bpf.c"
+#include "sipalg_wan_xdp.bpf.c"
 
 #define BENCH_HDR 48 /* Ethernet + IPv4 + UDP + a little: everything NAT touches */
 #define BENCH_FRAME 2048u
@@ -70,7 +70,7 @@ int bench_xdp(struct xdp_md *ctx) {
 
     if (xdp_save(ctx, save))
         return XDP_ABORTED;
-    rc = xdp_main(ctx);
+    rc = wan_xdp_main(ctx);
     return xdp_restore(ctx, save) ? XDP_ABORTED : rc;
 }
 
@@ -81,7 +81,7 @@ int bench_lan_xdp(struct xdp_md *ctx) {
 
     if (xdp_save(ctx, save))
         return XDP_ABORTED;
-    rc = lan_xdp_main(ctx);
+    rc = lan_port_xdp_main(ctx);
     return xdp_restore(ctx, save) ? XDP_ABORTED : rc;
 }
 
@@ -111,7 +111,7 @@ int bench_lan(struct __sk_buff *skb) {
 
     if (bpf_skb_load_bytes(skb, 0, save, BENCH_HDR))
         return TC_ACT_SHOT;
-    rc = lan_main(skb);
+    rc = lan_ingress_main(skb);
     if (rc == SIPALG_TC_SIP_FINISH) /* as the program's entry does */
         rc = bench_sip_finish(skb);
     bpf_skb_store_bytes(skb, 0, save, BENCH_HDR, 0);
@@ -125,7 +125,7 @@ int bench_wan_in(struct __sk_buff *skb) {
 
     if (bpf_skb_load_bytes(skb, 0, save, BENCH_HDR))
         return TC_ACT_SHOT;
-    rc = wan_in_main(skb);
+    rc = wan_ingress_main(skb);
     if (rc == SIPALG_TC_SIP_FINISH) /* as the program's entry does */
         rc = bench_sip_finish(skb);
     bpf_skb_store_bytes(skb, 0, save, BENCH_HDR, 0);

@@ -243,13 +243,13 @@ int main(int argc, char **argv) {
                     "Content-Length: 0\r\n\r\n");
 
         const unsigned W = topo.wan_ifindex, L = topo.lan_ifindex;
-        const int xdp = bpf_program__fd(skel->progs.sipalg_xdp);
-        const int wan_in = bpf_program__fd(skel->progs.sipalg_wan_in);
-        const int lan = bpf_program__fd(skel->progs.sipalg_lan);
+        const int xdp = bpf_program__fd(skel->progs.sipalg_wan_xdp);
+        const int wan_in = bpf_program__fd(skel->progs.sipalg_wan_ingress);
+        const int lan = bpf_program__fd(skel->progs.sipalg_lan_ingress);
         const int b_xdp = bpf_program__fd(skel->progs.bench_xdp);
         const int b_wan_in = bpf_program__fd(skel->progs.bench_wan_in);
         const int b_lan = bpf_program__fd(skel->progs.bench_lan);
-        const int lan_xdp = bpf_program__fd(skel->progs.sipalg_lan_xdp);
+        const int lan_xdp = bpf_program__fd(skel->progs.sipalg_lan_port_xdp);
         const int b_lan_xdp = bpf_program__fd(skel->progs.bench_lan_xdp);
         const int empty_xdp = empty_prog(BPF_PROG_TYPE_XDP, XDP_PASS);
         const int empty_tc = empty_prog(BPF_PROG_TYPE_SCHED_CLS, TC_ACT_OK);

@@ -2,9 +2,9 @@
 // includes the real bpf/ sources) with max_entries of sipalg_binds/sipalg_pins raised before
 // load and the maps filled from user space; BPF_PROG_TEST_RUN repeat=R, median of K rounds,
 // each round minus a baseline measured right before it:
-//   - the real sipalg_lan on an RTP packet of a pinhole and on a packet of no flow (two hash
-//     misses), and sipalg_xdp on inbound RTP (an array lookup: size-independent), the same
-//     packet every run (a hot flow);
+//   - the real sipalg_lan_ingress on an RTP packet of a pinhole and on a packet of no flow
+//     (two hash misses), and sipalg_wan_xdp on inbound RTP (an array lookup: size-independent),
+//     the same packet every run (a hot flow);
 //   - random lookups: 8 per run of uniformly random populated (hit) or absent (miss)
 //     endpoints, hash lookup + the port-slot check the datapath does after it: a flow that is
 //     not in the CPU cache.
@@ -38,9 +38,12 @@ void run(const Options &opt, Report &rep) {
     const net::Topology &topo = net::enter();
     const Frames fr = make_frames();
     std::vector<LookupRow> rows = {
-            {"RTP out, tc `sipalg_lan` (pinhole hash hit, route cached)", "packet", {}, {}},
-            {"other UDP out, tc `sipalg_lan` (2 hash misses: pins, binds)", "packet", {}, {}},
-            {"RTP in, XDP `sipalg_xdp` (port array, no hash)", "packet", {}, {}},
+            {"RTP out, tc `sipalg_lan_ingress` (pinhole hash hit, route cached)", "packet", {}, {}},
+            {"other UDP out, tc `sipalg_lan_ingress` (2 hash misses: pins, binds)",
+             "packet",
+             {},
+             {}},
+            {"RTP in, XDP `sipalg_wan_xdp` (port array, no hash)", "packet", {}, {}},
             {"random pinhole lookup, hit (hash + port slot)", "lookup", {}, {}},
             {"random pinhole lookup, miss", "lookup", {}, {}},
             {"random binding lookup, hit (hash + port slot)", "lookup", {}, {}},

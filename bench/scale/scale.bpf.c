@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The scale benchmark's BPF object (bench/scale/). It includes the real datapath sources, so
- * sipalg_lan / sipalg_xdp / sipalg_admin here are the very programs the loader attaches; the
- * benchmark only raises max_entries of sipalg_binds / sipalg_pins before loading
+ * sipalg_lan_ingress / sipalg_wan_xdp / sipalg_admin here are the very programs the loader
+ * attaches; the benchmark only raises max_entries of sipalg_binds / sipalg_pins before loading
  * (bpf_map__set_max_entries) and fills them from user space.
  *
  * Two kinds of measurement programs:
@@ -18,8 +18,8 @@
  *     hot in the cache. scale_keys does the same loop without the map lookups (baseline).
  */
 #include "sipalg_admin.bpf.c"
-#include "sipalg_lan.bpf.c"
-#include "sipalg_xdp.bpf.c"
+#include "sipalg_lan_ingress.bpf.c"
+#include "sipalg_wan_xdp.bpf.c"
 
 #define SCALE_HDR 48 /* Ethernet + IPv4 + UDP + a little: everything NAT touches */
 #define SCALE_K 8    /* random lookups per program run */
@@ -126,7 +126,7 @@ int scale_xdp(struct xdp_md *ctx) {
 
     if (scale_xdp_save(ctx, save))
         return XDP_ABORTED;
-    rc = xdp_main(ctx);
+    rc = wan_xdp_main(ctx);
     return scale_xdp_restore(ctx, save) ? XDP_ABORTED : rc;
 }
 
@@ -148,7 +148,7 @@ int scale_lan(struct __sk_buff *skb) {
 
     if (bpf_skb_load_bytes(skb, 0, save, SCALE_HDR))
         return TC_ACT_SHOT;
-    rc = lan_main(skb);
+    rc = lan_ingress_main(skb);
     bpf_skb_store_bytes(skb, 0, save, SCALE_HDR, 0);
     return rc;
 }

@@ -1,6 +1,6 @@
 // scale toggle: time for enable/disable to take effect. From the write of the config map's
-// enabled flag to the first BPF_PROG_TEST_RUN of the real sipalg_lan that sees the new state
-// (same thread; and a thread on the other CPU running the program back to back), at the
+// enabled flag to the first BPF_PROG_TEST_RUN of the real sipalg_lan_ingress that sees the new
+// state (same thread; and a thread on the other CPU running the program back to back), at the
 // largest size, and the real `sipalg enable`/`disable` command against a real `sipalg load` in
 // a throwaway network namespace: its wall time, and when a program run on the other CPU first
 // saw the change.
@@ -278,9 +278,9 @@ CliResult measure_cli(const std::string &bin, int toggles, int writer_cpu, int p
             sb.pin_root);
 
     const std::string dir = sb.pin_root + "/wan0";
-    const int prog = bpf_obj_get((dir + "/" SIPALG_PIN_PROG_LAN).c_str());
+    const int prog = bpf_obj_get((dir + "/" SIPALG_PIN_PROG_LAN_INGRESS).c_str());
     if (prog < 0)
-        throw std::runtime_error("cannot open the pinned " SIPALG_PIN_PROG_LAN);
+        throw std::runtime_error("cannot open the pinned " SIPALG_PIN_PROG_LAN_INGRESS);
     const int nsfd = open(("/run/netns/" + sb.ns).c_str(), O_RDONLY | O_CLOEXEC);
     if (nsfd < 0)
         throw std::runtime_error("cannot open the namespace");
@@ -364,8 +364,8 @@ void run(const Options &opt, Report &rep) {
         std::fprintf(stderr, "enable/disable at %u entries...\n", n);
         Datapath dp(topo, n);
         const Frames fr = make_frames();
-        const Runner lan_real{bpf_program__fd(dp.skel->progs.sipalg_lan), false, &fr.rtp_out,
-                              topo.lan_ifindex};
+        const Runner lan_real{bpf_program__fd(dp.skel->progs.sipalg_lan_ingress), false,
+                              &fr.rtp_out, topo.lan_ifindex};
         g_same = toggle_same_thread(dp, lan_real, opt.toggles);
         if (ncpu >= 2)
             g_cross = toggle_cross_cpu(dp, lan_real, opt.toggles, 0, 1);
@@ -380,7 +380,7 @@ void run(const Options &opt, Report &rep) {
     const CliResult &cli = g_cli;
     rep.out("\n### Enable/disable: time to take effect\n\n");
     rep.out(fmt("From the start of the write of the config map's `enabled` word to the end of the "
-                "first `BPF_PROG_TEST_RUN` of the real `sipalg_lan` (RTP of a pinhole: "
+                "first `BPF_PROG_TEST_RUN` of the real `sipalg_lan_ingress` (RTP of a pinhole: "
                 "`TC_ACT_REDIRECT` when enabled, `TC_ACT_OK` when disabled) that returns the new "
                 "verdict; %d toggles at %s entries. \"other CPU\": a thread on CPU 1 runs the "
                 "program back to back while CPU 0 writes. The CLI rows run the real `sipalg "

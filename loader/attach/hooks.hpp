@@ -20,11 +20,14 @@ struct ProgRef {
 ProgRef prog_ref_by_id(std::uint32_t id);
 // Id of the program pinned at `path`, 0 if none.
 std::uint32_t pinned_prog_id(const std::string &path);
+// Id of the program pinned as `pin` in instance dir `dir`, or under the pin's old name by an
+// older sipalg (attach/legacy_names.hpp); 0 if neither.
+std::uint32_t pinned_prog_id(const std::string &dir, const char *pin);
 
 // ---- XDP (WAN ingress, LAN ports) ----
 
 struct XdpState {
-    bool attached = false;  // a sipalg_xdp program is on the interface
+    bool attached = false;  // a sipalg_wan_xdp program is on the interface
     ProgRef prog;           // our program (a dispatcher component, or the main program)
     ProgRef if_prog;        // what the interface itself runs: the dispatcher, or ours
     bool multiprog = false; // true when running behind libxdp's dispatcher
@@ -32,11 +35,11 @@ struct XdpState {
     ProgRef foreign;        // some other XDP program is attached instead (if id != 0)
 };
 
-// Looks for a program named `name` (sipalg_xdp, or sipalg_lan_xdp on a LAN port) on
+// Looks for a program named `name` (sipalg_wan_xdp, or sipalg_lan_port_xdp on a LAN port) on
 // `ifindex`; if `want_id` is non-zero only that exact program counts (another sipalg instance
 // could not be on the same interface, but a stale pin could point elsewhere).
 XdpState query_xdp(unsigned int ifindex, std::uint32_t want_id = 0,
-                   const char *name = SIPALG_PROG_XDP);
+                   const char *name = SIPALG_PROG_WAN_XDP);
 
 struct XdpAttachResult {
     std::uint32_t prog_id = 0;
@@ -44,7 +47,7 @@ struct XdpAttachResult {
     std::string fallback_reason; // non-empty if libxdp failed and we attached directly
 };
 
-// Attaches the object's sipalg_xdp in native mode through libxdp's dispatcher, so it can
+// Attaches the object's sipalg_wan_xdp in native mode through libxdp's dispatcher, so it can
 // share the interface with other XDP programs. libxdp loads the whole (not yet loaded) object
 // itself: it has to turn the XDP program into a dispatcher component (freplace) at load time.
 // Returns 0 or -errno; after a failure the object must not be reused.
@@ -57,8 +60,8 @@ XdpAttachResult attach_xdp_direct(int prog_fd, unsigned int ifindex, const std::
 // Detaches exactly the program with `prog_id` from `ifindex`; false if it was not attached.
 bool detach_xdp(unsigned int ifindex, std::uint32_t prog_id);
 
-// ---- tc (clsact): WAN egress (sipalg_tc), WAN ingress (sipalg_wan_in), LAN ingress
-// (sipalg_lan) ----
+// ---- tc (clsact): WAN egress (sipalg_wan_egress), WAN ingress (sipalg_wan_ingress), LAN ingress
+// (sipalg_lan_ingress) ----
 
 // Our filters are found again by a fixed handle and priority on each clsact hook: tc filters
 // need no pin to stay attached, and a fixed identity lets status/unload find exactly ours.
@@ -72,9 +75,9 @@ struct TcHook {
     TcDir dir;
     const char *prog_name;
 };
-inline constexpr TcHook kWanEgress{TcDir::Egress, SIPALG_PROG_TC};
-inline constexpr TcHook kWanIngress{TcDir::Ingress, SIPALG_PROG_WAN_IN};
-inline constexpr TcHook kLanIngress{TcDir::Ingress, SIPALG_PROG_LAN};
+inline constexpr TcHook kWanEgress{TcDir::Egress, SIPALG_PROG_WAN_EGRESS};
+inline constexpr TcHook kWanIngress{TcDir::Ingress, SIPALG_PROG_WAN_INGRESS};
+inline constexpr TcHook kLanIngress{TcDir::Ingress, SIPALG_PROG_LAN_INGRESS};
 
 const char *tc_dir_name(TcDir dir);
 

@@ -1,5 +1,6 @@
 #include "attach/hooks.hpp"
 
+#include "attach/legacy_names.hpp"
 #include "cli/error.hpp"
 #include "sipalg_maps.h"
 
@@ -39,7 +40,7 @@ TcState query_tc(unsigned int ifindex, const TcHook &h) {
     if (bpf_tc_query(&hook, &opts) != 0)
         return st;
     const ProgRef ref = prog_ref_by_id(opts.prog_id);
-    if (ref.name == h.prog_name) {
+    if (is_prog_named(ref.name, h.prog_name)) {
         st.attached = true;
         st.prog = ref;
     } else {

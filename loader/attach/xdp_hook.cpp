@@ -1,5 +1,6 @@
 #include "attach/hooks.hpp"
 
+#include "attach/legacy_names.hpp"
 #include "cli/error.hpp"
 #include "sipalg_maps.h"
 #include "state/unique_fd.hpp"
@@ -28,16 +29,17 @@ const char *mode_name(enum xdp_attach_mode mode) {
 }
 
 ProgRef ref_of(const xdp_program *p) {
-    ProgRef r;
-    r.id = xdp_program__id(p);
-    r.name = xdp_program__name(p);
+    // By id, for the whole name (libxdp's may be the kernel's 15 characters).
+    ProgRef r = prog_ref_by_id(xdp_program__id(p));
+    if (r.name.empty())
+        r.name = xdp_program__name(p);
     return r;
 }
 
 bool is_ours(const xdp_program *p, std::uint32_t want_id, const char *name) {
     if (want_id != 0)
         return xdp_program__id(p) == want_id;
-    return ref_of(p).name == name;
+    return is_prog_named(ref_of(p).name, name);
 }
 
 // RAII for libxdp's multiprog view of an interface.
@@ -91,7 +93,7 @@ XdpState query_xdp(unsigned int ifindex, std::uint32_t want_id, const char *name
 }
 
 int attach_xdp_libxdp(bpf_object *obj, unsigned int ifindex, XdpAttachResult &out) {
-    DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = obj, .prog_name = SIPALG_PROG_XDP);
+    DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = obj, .prog_name = SIPALG_PROG_WAN_XDP);
     xdp_program *prog = xdp_program__create(&opts);
     int err = static_cast<int>(libxdp_get_error(prog));
     if (err)

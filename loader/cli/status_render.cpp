@@ -192,7 +192,7 @@ std::string render_human(const InstanceStatus &st) {
 //   interface, ifindex (null if gone), enabled (bool|null), alg ("enabled"|"disabled"|"unknown"),
 //   healthy, pin_dir,
 //   xdp: {attached, prog_id, prog_name, mode, multiprog, if_prog_id, if_prog_name}
-//        (if_prog_* is what the interface runs: the libxdp dispatcher, or sipalg_xdp itself;
+//        (if_prog_* is what the interface runs: the libxdp dispatcher, or sipalg_wan_xdp itself;
 //        it is the id `bpftool net show` reports)
 //   tc:  {attached, prog_id, prog_name, hook ("egress"), handle, priority}   (WAN egress)
 //   wan_in: the same for the WAN ingress tc program (hook "ingress")

@@ -3,6 +3,7 @@
 #include "attach/clsact.hpp"
 #include "cli/error.hpp"
 #include "attach/hooks.hpp"
+#include "attach/legacy_names.hpp"
 #include "instance/instance_owner.hpp"
 #include "attach/links.hpp"
 #include "state/maps_io.hpp"
@@ -29,9 +30,11 @@
 namespace sipalg {
 namespace {
 
-const char *const kProgPins[] = {SIPALG_PIN_PROG_XDP,    SIPALG_PIN_PROG_TC,
-                                 SIPALG_PIN_PROG_WAN_IN, SIPALG_PIN_PROG_LAN,
-                                 SIPALG_PIN_PROG_ADMIN,  SIPALG_PIN_PROG_LAN_XDP};
+const char *const kProgPins[] = {
+#define SIPALG_X_PIN(name, pin) pin,
+        SIPALG_PROGS(SIPALG_X_PIN)
+#undef SIPALG_X_PIN
+};
 
 bool exists(const std::string &path) {
     struct stat st {};
@@ -56,6 +59,8 @@ void remove_pins(const std::string &dir) {
     for (const char *name : kMapPins)
         ::unlink(pin_file(dir, name).c_str());
     for (const char *name : kProgPins)
+        ::unlink(pin_file(dir, name).c_str());
+    for (const char *name : kLegacyPins)
         ::unlink(pin_file(dir, name).c_str());
     ::unlink(pin_file(dir, kOwnerPin).c_str());
     ::rmdir(dir.c_str());
@@ -151,9 +156,9 @@ std::string not_loaded(const std::string &ifname, const std::string &dir) {
 
 // Whether the programs pinned in `dir` run on `ifindex` in this namespace.
 bool attached_here(const std::string &dir, unsigned int ifindex) {
-    const std::uint32_t xdp = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_XDP));
-    const std::uint32_t tc = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_TC));
-    const std::uint32_t wan_in = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_WAN_IN));
+    const std::uint32_t xdp = pinned_prog_id(dir, SIPALG_PIN_PROG_WAN_XDP);
+    const std::uint32_t tc = pinned_prog_id(dir, SIPALG_PIN_PROG_WAN_EGRESS);
+    const std::uint32_t wan_in = pinned_prog_id(dir, SIPALG_PIN_PROG_WAN_INGRESS);
     return (xdp != 0 && query_xdp(ifindex, xdp).attached) ||
            (tc != 0 && query_tc(ifindex, kWanEgress).prog.id == tc) ||
            (wan_in != 0 && query_tc(ifindex, kWanIngress).prog.id == wan_in);
@@ -292,7 +297,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
             throw UserError("cannot load the BPF programs (" + errno_text(errno) +
                             "); run with -v to see the verifier log");
         const std::string reason = xdp.fallback_reason;
-        xdp = attach_xdp_direct(bpf_program__fd(skel->progs.sipalg_xdp), ifindex, t.ifname);
+        xdp = attach_xdp_direct(bpf_program__fd(skel->progs.sipalg_wan_xdp), ifindex, t.ifname);
         xdp.fallback_reason = reason;
     }
     const std::uint32_t xdp_id = xdp.prog_id;
@@ -302,10 +307,11 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
         owner.flags |= kOwnerCreatedWanClsact;
         rollback.add([ifindex, name = t.ifname] { remove_clsact_if_empty(ifindex, name); });
     }
-    rep.tc_id = attach_tc(ifindex, t.ifname, bpf_program__fd(skel->progs.sipalg_tc), kWanEgress);
+    rep.tc_id = attach_tc(ifindex, t.ifname, bpf_program__fd(skel->progs.sipalg_wan_egress),
+                          kWanEgress);
     rollback.add([ifindex] { detach_tc(ifindex, kWanEgress); });
-    rep.wan_in_id =
-            attach_tc(ifindex, t.ifname, bpf_program__fd(skel->progs.sipalg_wan_in), kWanIngress);
+    rep.wan_in_id = attach_tc(ifindex, t.ifname, bpf_program__fd(skel->progs.sipalg_wan_ingress),
+                              kWanIngress);
     rollback.add([ifindex] { detach_tc(ifindex, kWanIngress); });
     std::vector<std::uint32_t> lan_ifindexes;
     for (const auto &[name, idx] : lan_ifs) {
@@ -314,7 +320,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
             rollback.add([idx = idx, name = name] { remove_clsact_if_empty(idx, name); });
         }
         const std::uint32_t id =
-                attach_tc(idx, name, bpf_program__fd(skel->progs.sipalg_lan), kLanIngress);
+                attach_tc(idx, name, bpf_program__fd(skel->progs.sipalg_lan_ingress), kLanIngress);
         rollback.add([idx = idx] { detach_tc(idx, kLanIngress); });
         rep.lan.emplace_back(name, id);
         lan_ifindexes.push_back(idx);
@@ -335,8 +341,8 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
         if (bpf_map_update_elem(bpf_map__fd(skel->maps.sipalg_xports), &key, &v, BPF_ANY) != 0)
             throw UserError("cannot write the LAN port map (" + errno_text(errno) + ")");
         try {
-            const XdpAttachResult a = attach_xdp_direct(bpf_program__fd(skel->progs.sipalg_lan_xdp),
-                                                        port.ifindex, port.name);
+            const XdpAttachResult a = attach_xdp_direct(
+                    bpf_program__fd(skel->progs.sipalg_lan_port_xdp), port.ifindex, port.name);
             rollback.add([idx = port.ifindex, id = a.prog_id] { detach_xdp(idx, id); });
             rep.lan_xdp.push_back({port.name, a.prog_id, port.xdp_xmit});
         } catch (const UserError &e) {
@@ -358,12 +364,10 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     for (const auto &[name, map] : maps)
         pin_fd(bpf_map__fd(map), pin_file(dir, name));
     const std::pair<const char *, const bpf_program *> progs[] = {
-            {SIPALG_PIN_PROG_XDP, skel->progs.sipalg_xdp},
-            {SIPALG_PIN_PROG_TC, skel->progs.sipalg_tc},
-            {SIPALG_PIN_PROG_WAN_IN, skel->progs.sipalg_wan_in},
-            {SIPALG_PIN_PROG_LAN, skel->progs.sipalg_lan},
-            {SIPALG_PIN_PROG_ADMIN, skel->progs.sipalg_admin},
-            {SIPALG_PIN_PROG_LAN_XDP, skel->progs.sipalg_lan_xdp}};
+#define SIPALG_X_PIN(name, pin) {pin, skel->progs.name},
+            SIPALG_PROGS(SIPALG_X_PIN)
+#undef SIPALG_X_PIN
+    };
     for (const auto &[name, prog] : progs)
         pin_fd(bpf_program__fd(prog), pin_file(dir, name));
 
@@ -423,8 +427,8 @@ UnloadReport unload_instance(const Target &t) {
     } catch (const UserError &) {
         // No readable record: the scan below still finds our hooks.
     }
-    const std::uint32_t lan_prog = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_LAN));
-    const std::uint32_t lan_xdp_prog = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_LAN_XDP));
+    const std::uint32_t lan_prog = pinned_prog_id(dir, SIPALG_PIN_PROG_LAN_INGRESS);
+    const std::uint32_t lan_xdp_prog = pinned_prog_id(dir, SIPALG_PIN_PROG_LAN_PORT_XDP);
     if (lan_prog != 0 || lan_xdp_prog != 0) {
         if (struct if_nameindex *all = ::if_nameindex()) {
             for (auto *i = all; i->if_index != 0; ++i) {
@@ -442,7 +446,7 @@ UnloadReport unload_instance(const Target &t) {
     };
     for (unsigned int idx : xdp_ports) {
         const std::uint32_t id =
-                lan_xdp_prog ? lan_xdp_prog : query_xdp(idx, 0, SIPALG_PROG_LAN_XDP).prog.id;
+                lan_xdp_prog ? lan_xdp_prog : query_xdp(idx, 0, SIPALG_PROG_LAN_PORT_XDP).prog.id;
         if (id != 0 && detach_xdp(idx, id))
             add_once(rep.lan_xdp_detached, ifname_of(idx));
     }
@@ -453,7 +457,7 @@ UnloadReport unload_instance(const Target &t) {
     if (ifindex != 0) {
         // Prefer the exact program we pinned; without pins (someone deleted them) fall back to
         // finding our programs by name so that unload can always clean up.
-        std::uint32_t xdp_id = pinned_prog_id(pin_file(dir, SIPALG_PIN_PROG_XDP));
+        std::uint32_t xdp_id = pinned_prog_id(dir, SIPALG_PIN_PROG_WAN_XDP);
         if (xdp_id == 0)
             xdp_id = query_xdp(ifindex).prog.id;
         if (xdp_id != 0)

@@ -151,21 +151,21 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
         h.ifname = ifname_or_index(idx);
         h.tc = query_tc(idx, kLanIngress);
         if (!h.tc.attached)
-            st.problems.push_back("LAN program " SIPALG_PROG_LAN " is not attached to " + h.ifname +
-                                  " ingress" + reload);
+            st.problems.push_back("LAN program " SIPALG_PROG_LAN_INGRESS " is not attached to " +
+                                  h.ifname + " ingress" + reload);
         st.lan.push_back(h);
     }
-    const std::uint32_t lan_xdp_pinned =
-            pinned_prog_id(pin_file(st.pin_dir, SIPALG_PIN_PROG_LAN_XDP));
+    const std::uint32_t lan_xdp_pinned = pinned_prog_id(st.pin_dir, SIPALG_PIN_PROG_LAN_PORT_XDP);
     for (const auto &[idx, port] : lan_ports) {
         LanPortStatus p;
         p.ifindex = idx;
         p.ifname = ifname_or_index(idx);
-        p.xdp = query_xdp(idx, lan_xdp_pinned, SIPALG_PROG_LAN_XDP);
+        p.xdp = query_xdp(idx, lan_xdp_pinned, SIPALG_PROG_LAN_PORT_XDP);
         p.xdp_xmit = port.flags & SIPALG_IFACE_XDP_XMIT;
         p.xdp_xmit_now = accepts_xdp_frames(idx);
         if (!p.xdp.attached)
-            st.problems.push_back("LAN port program " SIPALG_PROG_LAN_XDP " is not attached to " +
+            st.problems.push_back("LAN port program " SIPALG_PROG_LAN_PORT_XDP
+                                  " is not attached to " +
                                   p.ifname + reload);
         // XDP redirects to a device that no longer takes XDP frames are dropped by the kernel.
         if (p.xdp_xmit && !p.xdp_xmit_now)
@@ -190,19 +190,19 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
                               " no longer accepts XDP frames: outbound media the LAN port program "
                               "redirects to it is dropped" +
                               reload);
-    const std::uint32_t xdp_pinned = pinned_prog_id(pin_file(st.pin_dir, SIPALG_PIN_PROG_XDP));
+    const std::uint32_t xdp_pinned = pinned_prog_id(st.pin_dir, SIPALG_PIN_PROG_WAN_XDP);
     st.xdp = query_xdp(st.ifindex, xdp_pinned);
     if (!st.xdp.attached)
-        st.problems.push_back("XDP program " SIPALG_PROG_XDP " is not attached to " + ifname +
+        st.problems.push_back("XDP program " SIPALG_PROG_WAN_XDP " is not attached to " + ifname +
                               reload);
     st.tc = query_tc(st.ifindex, kWanEgress);
     if (!st.tc.attached)
-        st.problems.push_back("tc program " SIPALG_PROG_TC " is not attached to " + ifname +
+        st.problems.push_back("tc program " SIPALG_PROG_WAN_EGRESS " is not attached to " + ifname +
                               " egress" + reload);
     st.wan_in = query_tc(st.ifindex, kWanIngress);
     if (!st.wan_in.attached)
-        st.problems.push_back("tc program " SIPALG_PROG_WAN_IN " is not attached to " + ifname +
-                              " ingress" + reload);
+        st.problems.push_back("tc program " SIPALG_PROG_WAN_INGRESS " is not attached to " +
+                              ifname + " ingress" + reload);
     return st;
 }
 

@@ -16,7 +16,7 @@ struct LanHookStatus {
     TcState tc;
 };
 
-// A LAN port with the LAN XDP program (sipalg_lan_xdp), as recorded at load and as it is now.
+// A LAN port with the LAN XDP program (sipalg_lan_port_xdp), as recorded at load and as it is now.
 struct LanPortStatus {
     std::string ifname;
     unsigned int ifindex = 0;

@@ -98,13 +98,13 @@ class Datapath : public testing::Test {
         return r;
     }
     RunResult run_lan(const std::vector<std::uint8_t> &in) {
-        return run_tc(skel_->progs.sipalg_lan, in, topo_.lan_ifindex);
+        return run_tc(skel_->progs.sipalg_lan_ingress, in, topo_.lan_ifindex);
     }
     RunResult run_wan_in(const std::vector<std::uint8_t> &in) {
-        return run_tc(skel_->progs.sipalg_wan_in, in, topo_.wan_ifindex);
+        return run_tc(skel_->progs.sipalg_wan_ingress, in, topo_.wan_ifindex);
     }
     RunResult run_wan_out(const std::vector<std::uint8_t> &in) {
-        return run_tc(skel_->progs.sipalg_tc, in, topo_.wan_ifindex);
+        return run_tc(skel_->progs.sipalg_wan_egress, in, topo_.wan_ifindex);
     }
 
     // XDP program `prog` on a frame received by `ifindex`; splits off the metadata.
@@ -129,9 +129,9 @@ class Datapath : public testing::Test {
         r.ret = opts.retval;
         return r;
     }
-    // The WAN XDP program (sipalg_xdp) on a frame from the Internet.
+    // The WAN XDP program (sipalg_wan_xdp) on a frame from the Internet.
     RunResult run_xdp(const std::vector<std::uint8_t> &in) {
-        return run_xdp_on(skel_->progs.sipalg_xdp, in, topo_.wan_ifindex);
+        return run_xdp_on(skel_->progs.sipalg_wan_xdp, in, topo_.wan_ifindex);
     }
 
     sipalg_admin admin(sipalg_admin a) {

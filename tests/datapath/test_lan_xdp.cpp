@@ -1,4 +1,4 @@
-// The XDP media path both ways without tc: the LAN port XDP program (sipalg_lan_xdp) SNATs a
+// The XDP media path both ways without tc: the LAN port XDP program (sipalg_lan_port_xdp) SNATs a
 // phone's media and redirects it to the WAN, learning the phone's port and MAC; the WAN XDP
 // program then sends the answer straight back to that port. In the test topology lan0 is a
 // plain LAN interface, so it is its own port. Also what both programs leave to tc.
@@ -31,7 +31,7 @@ class LanXdp : public Datapath {
                   0);
     }
     RunResult run_lan_xdp(const std::vector<std::uint8_t> &in) {
-        return run_xdp_on(skel_->progs.sipalg_lan_xdp, in, topo_.lan_ifindex);
+        return run_xdp_on(skel_->progs.sipalg_lan_port_xdp, in, topo_.lan_ifindex);
     }
     static UdpFrameSpec media_out() {
         return from_phone(net::kPhone1, kLearnedMac, 40000, net::kRemote, 50000, rtp_payload(5));
@@ -142,7 +142,7 @@ TEST_F(LanXdp, LeavesToTcWhatItDoesNotOwn) {
     }
     // A port the loader did not record (here: the WAN interface).
     const auto in = build_udp_frame(media_out());
-    const RunResult r = run_xdp_on(skel_->progs.sipalg_lan_xdp, in, topo_.wan_ifindex);
+    const RunResult r = run_xdp_on(skel_->progs.sipalg_lan_port_xdp, in, topo_.wan_ifindex);
     EXPECT_EQ(r.ret, XDP_PASS);
     EXPECT_EQ(r.out, in);
     EXPECT_EQ(counter(SIPALG_CTR_XDP_OUT), 0u);

@@ -104,8 +104,8 @@ class BpfProgs : public testing::Test {
         LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = buf.data(),
                     .data_size_in = static_cast<__u32>(in.size()),
                     .data_size_out = static_cast<__u32>(buf.size()), .repeat = 1);
-        const int fd = bpf_program__fd(prog == Prog::Xdp ? skel_->progs.sipalg_xdp
-                                                         : skel_->progs.sipalg_tc);
+        const int fd = bpf_program__fd(prog == Prog::Xdp ? skel_->progs.sipalg_wan_xdp
+                                                         : skel_->progs.sipalg_wan_egress);
         EXPECT_EQ(bpf_prog_test_run_opts(fd, &opts), 0) << "BPF_PROG_TEST_RUN failed";
         buf.resize(opts.data_size_out);
         out = std::move(buf);
@@ -123,8 +123,8 @@ TEST_F(BpfProgs, MapLayoutMatchesSharedHeader) {
     EXPECT_EQ(bpf_map__max_entries(skel_->maps.sipalg_counters), unsigned(SIPALG_CTR_CAPACITY));
     EXPECT_STREQ(bpf_map__name(skel_->maps.sipalg_config), SIPALG_MAP_CONFIG);
     EXPECT_STREQ(bpf_map__name(skel_->maps.sipalg_counters), SIPALG_MAP_COUNTERS);
-    EXPECT_STREQ(bpf_program__name(skel_->progs.sipalg_xdp), SIPALG_PROG_XDP);
-    EXPECT_STREQ(bpf_program__name(skel_->progs.sipalg_tc), SIPALG_PROG_TC);
+    EXPECT_STREQ(bpf_program__name(skel_->progs.sipalg_wan_xdp), SIPALG_PROG_WAN_XDP);
+    EXPECT_STREQ(bpf_program__name(skel_->progs.sipalg_wan_egress), SIPALG_PROG_WAN_EGRESS);
 }
 
 TEST_F(BpfProgs, ConfigStartsDisabled) {

@@ -275,11 +275,11 @@ fi
 sipalg load --wan wan0 >"$TMP/load.log" 2>&1 || fail "load"
 grep -q "LAN br-lan" "$TMP/load.log" || fail "load did not find br-lan as the LAN"
 if [[ -n $XDP_PEERS ]]; then
-    grep -q "LAN port XDP sipalg_lan_xdp: lan-p0 (id [0-9]*, media both ways in XDP)" \
+    grep -q "LAN port XDP sipalg_lan_port_xdp: lan-p0 (id [0-9]*, media both ways in XDP)" \
         "$TMP/load.log" || fail "LAN port XDP not on lan-p0: $(cat "$TMP/load.log")"
     ns "$R" ip link show lan-p0 | grep -q "prog/xdp id" || fail "no XDP program on lan-p0"
 else
-    grep -q "LAN port XDP sipalg_lan_xdp: not attached (wan0 does not accept XDP frames" \
+    grep -q "LAN port XDP sipalg_lan_port_xdp: not attached (wan0 does not accept XDP frames" \
         "$TMP/load.log" || fail "LAN port XDP should stay off: $(cat "$TMP/load.log")"
 fi
 sipalg enable --wan wan0 >/dev/null || fail "enable"
@@ -386,7 +386,7 @@ if [[ -n $XDP_PEERS ]]; then
         .lan_xdp[0].attached and .lan_xdp[0].xdp_xmit and .wan_xdp_xmit.configured and
         .wan_xdp_xmit.now' >/dev/null || fail "status: $(sipalg status --wan wan0 -j | jq -c .lan_xdp)"
     TEXT=$(sipalg status --wan wan0) # not piped into grep -q: pipefail would see SIGPIPE
-    grep -q "lan xdp:  lan-p0: sipalg_lan_xdp id [0-9]*, native mode; media out in XDP, in XDP-redirected to this port" \
+    grep -q "lan xdp:  lan-p0: sipalg_lan_port_xdp id [0-9]*, native mode; media out in XDP, in XDP-redirected to this port" \
         <<<"$TEXT" || fail "status text: $(grep 'lan xdp' <<<"$TEXT")"
     # A veth takes XDP frames only while its peer runs XDP: status must say when that stops.
     ns "$PH" ip link set dev eth0 xdp off

@@ -130,8 +130,8 @@ ok "load prints one line saying the ALG is disabled"
 
 for pin in sipalg_config sipalg_counters sipalg_ports sipalg_binds sipalg_pins sipalg_phones \
     sipalg_state sipalg_lanifs sipalg_ifaces sipalg_dialogs sipalg_limits sipalg_regs \
-    sipalg_rates prog_xdp prog_tc \
-    prog_wan_in prog_lan prog_admin; do
+    sipalg_rates prog_wan_xdp prog_wan_egress \
+    prog_wan_ingress prog_lan_ingress prog_admin; do
     [[ -e $PIN_A/$pin ]] || fail "missing pin $PIN_A/$pin"
 done
 ok "pins created under per-netns dir $PIN_A"
@@ -150,7 +150,7 @@ ok "status -j: disabled, healthy, pin_dir"
 [[ $(jq -c .lan_prefixes <<<"$S") == '["192.168.1.0/24"]' ]] || fail "LAN prefix not discovered"
 [[ $(jq -c '[.lan[] | [.interface, .attached]]' <<<"$S") == '[["lan0",true]]' ]] ||
     fail "LAN hook on lan0 not reported attached: $(jq -c .lan <<<"$S")"
-[[ $(jq .wan_in.attached <<<"$S") == true && $(jq -r .wan_in.prog_name <<<"$S") == sipalg_wan_in ]] ||
+[[ $(jq .wan_in.attached <<<"$S") == true && $(jq -r .wan_in.prog_name <<<"$S") == sipalg_wan_ingress ]] ||
     fail "WAN ingress hook not attached"
 [[ $(jq .bindings <<<"$S") == 0 && $(jq .pinholes <<<"$S") == 0 && $(jq .dialogs <<<"$S") == 0 ]] ||
     fail "fresh instance has state"
@@ -181,12 +181,12 @@ BPFTOOL_TC=$(jq -e '[.[0].tc[] | select(.kind == "clsact/egress")][0].id' <<<"$N
     fail "tc id: bpftool $BPFTOOL_TC vs status $(jq .tc.prog_id <<<"$S")"
 XDP_ID=$(jq .xdp.prog_id <<<"$S")
 TC_ID=$BPFTOOL_TC
-[[ $(bpftool prog show id "$XDP_ID" -j | jq -r .name) == sipalg_xdp ]] ||
-    fail "status xdp.prog_id is not sipalg_xdp"
-[[ $(bpftool prog show pinned "$PIN_A/prog_xdp" -j | jq .id) == "$XDP_ID" ]] ||
-    fail "pinned prog_xdp is not the attached program"
-[[ $(bpftool prog show id "$TC_ID" -j | jq -r .name) == sipalg_tc ]] ||
-    fail "tc program is not sipalg_tc"
+[[ $(bpftool prog show id "$XDP_ID" -j | jq -r .name) == sipalg_wan_xdp ]] ||
+    fail "status xdp.prog_id is not sipalg_wan_xdp"
+[[ $(bpftool prog show pinned "$PIN_A/prog_wan_xdp" -j | jq .id) == "$XDP_ID" ]] ||
+    fail "pinned prog_wan_xdp is not the attached program"
+[[ $(bpftool prog show id "$TC_ID" -j | jq -r .name) == sipalg_wan_egress ]] ||
+    fail "tc program is not sipalg_wan_egress"
 ok "program ids from bpftool net show == status -j (xdp $BPFTOOL_XDP, tc $TC_ID)"
 
 BPFTOOL_WAN_IN=$(jq -e '[.[0].tc[] | select(.kind == "clsact/ingress")][0].id' <<<"$NET") ||
@@ -196,14 +196,14 @@ LAN_NET=$(in_ns "$NS_A" bpftool net show dev lan0 -j)
 BPFTOOL_LAN=$(jq -e '[.[0].tc[] | select(.kind == "clsact/ingress")][0].id' <<<"$LAN_NET") ||
     fail "bpftool shows no clsact ingress program on lan0"
 [[ $BPFTOOL_LAN == $(jq '.lan[0].prog_id' <<<"$S") ]] || fail "lan id: bpftool vs status"
-[[ $(bpftool prog show id "$BPFTOOL_LAN" -j | jq -r .name) == sipalg_lan ]] ||
-    fail "lan0 ingress does not run sipalg_lan"
-ok "bpftool sees sipalg_wan_in on veth0 ingress and sipalg_lan on lan0 ingress"
+[[ $(bpftool prog show id "$BPFTOOL_LAN" -j | jq -r .name) == sipalg_lan_ingress ]] ||
+    fail "lan0 ingress does not run sipalg_lan_ingress"
+ok "bpftool sees sipalg_wan_ingress on veth0 ingress and sipalg_lan_ingress on lan0 ingress"
 
 run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
 must_succeed "status (human)"
 [[ $OUT == *"ALG: disabled"* && $OUT != *"ALG: enabled"* ]] || fail "human status not 'ALG: disabled'"
-[[ $OUT == *"sipalg_xdp id $XDP_ID"* && $OUT == *"sipalg_tc id $TC_ID"* ]] ||
+[[ $OUT == *"sipalg_wan_xdp id $XDP_ID"* && $OUT == *"sipalg_wan_egress id $TC_ID"* ]] ||
     fail "human status lacks program ids"
 ok "human status says 'ALG: disabled' and names the programs"
 
@@ -485,6 +485,30 @@ done
 [[ ! -e /sys/fs/bpf/sipalg/netns-$INO_A ]] || fail "empty per-netns root left behind"
 run nsenter --net="/run/netns/$NS_A" ping -c 1 -W 2 203.0.113.2
 must_succeed "ping after unload"
+
+# ---- an instance pinned under the names an older sipalg gave its pins ----
+# bpffs renames in place: the same instance with its pins as they were named before programs
+# were named by side and hook. Status still finds all of it, and unload still removes all of it.
+sipalg_in "$NS_A" load --wan veth0
+must_succeed "load in A again"
+for pair in prog_wan_xdp:prog_xdp prog_wan_egress:prog_tc prog_wan_ingress:prog_wan_in \
+    prog_lan_ingress:prog_lan prog_lan_port_xdp:prog_lan_xdp; do
+    mv "$PIN_A/${pair%%:*}" "$PIN_A/${pair##*:}" || fail "cannot rename pin ${pair%%:*}"
+done
+sipalg_in "$NS_A" status --wan veth0 -j
+must_succeed "status of an instance with the old pin names"
+[[ $(jq .healthy <<<"$OUT") == true && $(jq .xdp.attached <<<"$OUT") == true ]] ||
+    fail "status does not see the instance with the old pin names whole: $OUT"
+sipalg_in "$NS_A" unload --wan veth0
+must_succeed "unload of an instance with the old pin names"
+NET=$(in_ns "$NS_A" bpftool net show dev veth0 -j)
+[[ $(jq '.[0].xdp | length' <<<"$NET") == 0 ]] || fail "XDP still attached after unload (old pins)"
+[[ $(jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length' <<<"$NET") == 0 ]] ||
+    fail "tc program still attached after unload (old pins)"
+[[ $(in_ns "$NS_A" bpftool net show dev lan0 -j | jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length') == 0 ]] ||
+    fail "LAN hook still attached to lan0 after unload (old pins)"
+[[ ! -e $PIN_A ]] || fail "pin dir left behind by unload (old pins): $(ls "$PIN_A")"
+ok "an instance pinned under the old names: status finds it, unload removes it"
 
 sipalg_in "$NS_A" unload --wan veth0
 must_fail "unload twice" "not loaded"

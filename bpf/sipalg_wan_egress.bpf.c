@@ -22,7 +22,7 @@ static __always_inline int alg_sent(const struct sipalg_config *cfg, const struc
 }
 
 SEC("tc")
-int sipalg_tc(struct __sk_buff *skb) {
+int sipalg_wan_egress(struct __sk_buff *skb) {
     const struct sipalg_config *cfg = sipalg_cfg();
     struct sipalg_pkt p;
 

@@ -6,18 +6,18 @@
  * the pinhole's public port and redirected from the port straight out of the WAN interface:
  * no bridge, no skb, no stack. It also learns where the phone is (this port, its MAC) for the
  * pinhole's inbound route, so that inbound media goes straight back to this port
- * (sipalg_xdp.bpf.c).
+ * (sipalg_wan_xdp.bpf.c).
  *
  * Only loaded when the WAN interface accepts XDP frames (the loader checks the driver's
  * ndo_xdp_xmit, SIPALG_XDP_WAN_XMIT). Anything it does not take (SIP, first packets whose
  * route is not cached yet, packets a local sender left with a partial checksum, anything
- * else) passes untouched to the bridge, where the LAN tc program (sipalg_lan.bpf.c) does the
- * whole job as it does without this program: the outcome never depends on which hook did it.
+ * else) passes untouched to the bridge, where the LAN tc program (sipalg_lan_ingress.bpf.c) does
+ * the whole job as it does without this program: the outcome never depends on which hook did it.
  */
 #include "nat.bpf.h"
 #include "pinhole.bpf.h"
 
-static __always_inline int lan_xdp_main(struct xdp_md *ctx) {
+static __always_inline int lan_port_xdp_main(struct xdp_md *ctx) {
     const struct sipalg_config *cfg = sipalg_cfg();
     const struct sipalg_lan_port *lp;
     struct sipalg_endpoint ep = {};
@@ -65,8 +65,8 @@ static __always_inline int lan_xdp_main(struct xdp_md *ctx) {
     return (int)bpf_redirect(r.ifindex, 0);
 }
 
-/* Thin wrapper: see sipalg_xdp.bpf.c. */
+/* Thin wrapper: see sipalg_wan_xdp.bpf.c. */
 SEC("xdp")
-int sipalg_lan_xdp(struct xdp_md *ctx) {
-    return lan_xdp_main(ctx);
+int sipalg_lan_port_xdp(struct xdp_md *ctx) {
+    return lan_port_xdp_main(ctx);
 }

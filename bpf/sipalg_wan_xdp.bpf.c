@@ -4,7 +4,7 @@
  * a pinhole's public port from the remote it is scoped to is routed (the pinhole's route cache
  * or a FIB lookup) and DNATed to the phone (TTL, checksums, MACs). When the route leads to a
  * LAN port that accepts XDP frames (learned from the phone's outbound media by
- * sipalg_lan_xdp.bpf.c), XDP redirects it there itself; otherwise it marks it in the XDP
+ * sipalg_lan_port_xdp.bpf.c), XDP redirects it there itself; otherwise it marks it in the XDP
  * metadata and the WAN tc ingress program only has to redirect it (XDP cannot transmit into a
  * bridge). Everything else, SIP included, passes untouched to the tc program, which owns every
  * other decision and all reason counters. If metadata cannot be added, XDP leaves the packet
@@ -19,7 +19,7 @@ static __always_inline int xdp_pass(void) {
     return XDP_PASS;
 }
 
-static __always_inline int xdp_main(struct xdp_md *ctx) {
+static __always_inline int wan_xdp_main(struct xdp_md *ctx) {
     const struct sipalg_config *cfg = sipalg_cfg();
     struct sipalg_xdp_meta *meta;
     struct sipalg_state *st;
@@ -85,9 +85,9 @@ static __always_inline int xdp_main(struct xdp_md *ctx) {
     return XDP_PASS;
 }
 
-/* The program is a thin wrapper so bench/ can include this file and run xdp_main on a packet it
+/* The program is a thin wrapper so bench/ can include this file and run wan_xdp_main on a packet it
  * restores after each run (BPF_PROG_TEST_RUN repeats on one buffer). */
 SEC("xdp")
-int sipalg_xdp(struct xdp_md *ctx) {
-    return xdp_main(ctx);
+int sipalg_wan_xdp(struct xdp_md *ctx) {
+    return wan_xdp_main(ctx);
 }

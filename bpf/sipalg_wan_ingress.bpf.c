@@ -147,7 +147,7 @@ static __noinline int wan_off(struct __sk_buff *skb, const struct sipalg_config 
 }
 
 /* A subprogram, not inlined: see sip_finish.bpf.h. */
-static __noinline int wan_in_main(struct __sk_buff *skb) {
+static __noinline int wan_ingress_main(struct __sk_buff *skb) {
     const struct sipalg_config *cfg;
     struct sipalg_state *st;
     struct sipalg_port *s;
@@ -190,10 +190,10 @@ static __noinline int wan_in_main(struct __sk_buff *skb) {
     return sip_in(skb, cfg, st, &p, s, port);
 }
 
-/* Thin wrapper: see sipalg_xdp.bpf.c. */
+/* Thin wrapper: see sipalg_wan_xdp.bpf.c. */
 SEC("tc")
-int sipalg_wan_in(struct __sk_buff *skb) {
-    int rc = wan_in_main(skb);
+int sipalg_wan_ingress(struct __sk_buff *skb) {
+    int rc = wan_ingress_main(skb);
 
     return rc == SIPALG_TC_SIP_FINISH ? sipalg_sip_finish(skb) : rc;
 }

@@ -126,7 +126,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
 }
 
 /* A subprogram, not inlined: see sip_finish.bpf.h. */
-static __noinline int lan_main(struct __sk_buff *skb) {
+static __noinline int lan_ingress_main(struct __sk_buff *skb) {
     const struct sipalg_config *cfg = sipalg_cfg();
     struct sipalg_endpoint ep = {};
     struct sipalg_state *st;
@@ -178,10 +178,10 @@ static __noinline int lan_main(struct __sk_buff *skb) {
     return lan_pass();
 }
 
-/* Thin wrapper: see sipalg_xdp.bpf.c. */
+/* Thin wrapper: see sipalg_wan_xdp.bpf.c. */
 SEC("tc")
-int sipalg_lan(struct __sk_buff *skb) {
-    int rc = lan_main(skb);
+int sipalg_lan_ingress(struct __sk_buff *skb) {
+    int rc = lan_ingress_main(skb);
 
     return rc == SIPALG_TC_SIP_FINISH ? sipalg_sip_finish(skb) : rc;
 }
