@@ -429,11 +429,15 @@ must_fail "enable without --wan" "--wan is required"
 
 # ---- a second router namespace with the same interface name ----
 sipalg_in "$NS_B" load --wan veth0 "${B_LOAD_ARGS[@]}" --dialog-idle 90 --max-dialogs-per-phone 8 \
-    --max-dialogs 1000
+    --max-dialogs 1000 -j
 must_succeed "load in B (same ifname as A, everything given on the command line)"
 [[ -e $PIN_B/sipalg_config && $PIN_B != "$PIN_A" ]] || fail "B did not get its own pin dir"
-sipalg_in "$NS_B" enable --wan veth0
+LOAD_B=$OUT
+jq -e . <<<"$LOAD_B" >/dev/null || fail "load -j is not JSON: $LOAD_B"
+sipalg_in "$NS_B" enable --wan veth0 -j
 must_succeed "enable in B"
+[[ $(jq -c '[.interface, .enabled, .alg]' <<<"$OUT") == '["veth0",true,"enabled"]' ]] ||
+    fail "enable -j: $OUT"
 [[ $(pinned_enabled "$PIN_B") == 1 && $(pinned_enabled "$PIN_A") == 0 ]] ||
     fail "enabling B must not touch A"
 SB=$(status_json "$NS_B")
@@ -450,6 +454,15 @@ run nsenter --net="/run/netns/$NS_B" "$SIPALG" status --wan veth0
 [[ $OUT == *"dialog idle 90 s; max dialogs 8/phone, 1000 total"* ]] ||
     fail "human status lacks B's dialog limits"
 ok "two namespaces with the same ifname load side by side ($PIN_A, $PIN_B); B's dialog options reach its limits map"
+# What load -j said is what status -j finds: the same programs, pins, addresses.
+for k in .interface .pin_dir .xdp.prog_id .tc.prog_id .wan_in.prog_id .public_ip .lan_prefixes \
+    '.lan[0].prog_id' '.lan[0].interface'; do
+    [[ $(jq -c "$k" <<<"$LOAD_B") == "$(jq -c "$k" <<<"$SB")" && $(jq -c "$k" <<<"$SB") != null ]] ||
+        fail "load -j $k is $(jq -c "$k" <<<"$LOAD_B"), status -j says $(jq -c "$k" <<<"$SB")"
+done
+[[ $(jq -c '[.enabled, .alg, .xdp.prog_name]' <<<"$LOAD_B") == '[false,"disabled","sipalg_wan_xdp"]' ]] ||
+    fail "load -j must say the ALG starts disabled: $LOAD_B"
+ok "load -j and enable -j: one JSON object each, the same programs and settings as status -j"
 
 sipalg_in "$NS_A" status -j
 must_succeed "status -j without --wan"
@@ -471,8 +484,15 @@ ok "status detects a program missing in the kernel (healthy=false, exit non-zero
 for ns in "$NS_A" "$NS_B"; do
     pin=$PIN_A
     [[ $ns == "$NS_B" ]] && pin=$PIN_B
-    sipalg_in "$ns" unload --wan veth0
-    must_succeed "unload in $ns"
+    if [[ $ns == "$NS_B" ]]; then
+        sipalg_in "$ns" unload --wan veth0 -j
+        must_succeed "unload -j in $ns"
+        [[ $(jq -c '[.interface, .pin_dir, .pins_removed, .detached.xdp, .detached.tc, .detached.wan_in, .detached.lan]' <<<"$OUT") == "[\"veth0\",\"$PIN_B\",true,true,true,true,[\"lan0\"]]" ]] ||
+            fail "unload -j: $OUT"
+    else
+        sipalg_in "$ns" unload --wan veth0
+        must_succeed "unload in $ns"
+    fi
     NET=$(in_ns "$ns" bpftool net show dev veth0 -j)
     [[ $(jq '.[0].xdp | length' <<<"$NET") == 0 ]] || fail "XDP still attached after unload"
     [[ $(jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length' <<<"$NET") == 0 ]] ||

@@ -1,0 +1,21 @@
+// Presentation of what the state-changing verbs did (load, unload, enable/disable): one line
+// for a person, or with -j one JSON object whose keys follow `status -j` (interface, pin_dir,
+// prog_id/prog_name per hook).
+#pragma once
+
+#include "instance/instance.hpp"
+
+#include <string>
+
+namespace sipalg {
+
+std::string render_load_human(const std::string &wan, const LoadReport &r);
+std::string render_load_json(const std::string &wan, const LoadReport &r);
+
+std::string render_unload_human(const std::string &wan, const UnloadReport &r);
+std::string render_unload_json(const std::string &wan, const UnloadReport &r);
+
+std::string render_enabled_human(const std::string &wan, bool enabled);
+std::string render_enabled_json(const std::string &wan, bool enabled);
+
+} // namespace sipalg
