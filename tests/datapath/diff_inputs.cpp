@@ -1,5 +1,7 @@
 #include "diff_inputs.hpp"
 
+#include "corpus_index.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -12,13 +14,6 @@ namespace sipalg::diff {
 
 namespace {
 
-std::string read_file(const std::string &path) {
-    std::ifstream f(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
 bool is_ipv4(const std::string &s) {
     return !s.empty() && s.find_first_not_of("0123456789.") == std::string::npos;
 }
@@ -28,20 +23,9 @@ bool is_ipv4(const std::string &s) {
 std::vector<Base> load_corpus(const std::string &dflt) {
     const char *env = std::getenv("SIPALG_CORPUS_DIR");
     const std::string dir = env ? env : dflt;
-    std::ifstream f(dir + "/index.tsv");
     std::vector<Base> out;
-    std::string line;
-    while (std::getline(f, line)) {
-        if (line.empty() || line[0] == '#' || line.rfind("file\t", 0) == 0)
-            continue;
-        std::vector<std::string> col;
-        std::stringstream ss(line);
-        std::string c;
-        while (std::getline(ss, c, '\t'))
-            col.push_back(c);
-        if (col.size() < 5)
-            continue;
-        std::string msg = read_file(dir + "/" + col[0]);
+    for (const auto &col : testing::read_corpus_index(dir)) {
+        std::string msg = testing::read_whole_file(dir + "/" + col[0]);
         if (msg.empty())
             continue;
         out.push_back({col[0], std::move(msg), is_ipv4(col[4]) ? col[4] : ""});
@@ -62,7 +46,7 @@ std::vector<Base> load_seeds(const std::string &fuzz_dir) {
                 files.push_back(e.path());
         std::sort(files.begin(), files.end());
         for (const fs::path &p : files) {
-            std::string m = read_file(p.string());
+            std::string m = testing::read_whole_file(p.string());
             std::size_t skip = 0;
             if (!std::strcmp(sub, "seeds") || !std::strcmp(sub, "seeds_daemon"))
                 skip = 1; // the selector (NAT decisions, daemon case) byte

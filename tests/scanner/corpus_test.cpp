@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "alg_harness.hpp"
+#include "corpus_index.hpp"
 
 using namespace sipalg_test;
 
@@ -37,30 +38,16 @@ void PrintTo(const Entry &e, std::ostream *os) {
 }
 
 std::vector<Entry> load_index() {
-    std::ifstream f(corpus_dir() + "/index.tsv");
     std::vector<Entry> out;
-    std::string line;
-    while (std::getline(f, line)) {
-        if (line.empty() || line[0] == '#' || line.rfind("file\t", 0) == 0)
-            continue;
-        std::vector<std::string> col;
-        std::stringstream ss(line);
-        std::string c;
-        while (std::getline(ss, c, '\t'))
-            col.push_back(c);
-        if (col.size() >= 5)
-            out.push_back({col[0], col[1], col[2], col[4]});
-    }
+    for (const auto &col : sipalg::testing::read_corpus_index(corpus_dir()))
+        out.push_back({col[0], col[1], col[2], col[4]});
     if (out.empty())
         out.push_back({"absent", "", "", ""});
     return out;
 }
 
 std::string read_file(const std::string &path) {
-    std::ifstream f(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+    return sipalg::testing::read_whole_file(path);
 }
 
 bool is_ipv4(const std::string &s) {
