@@ -30,3 +30,21 @@ in_ns() {
     shift
     nsenter --net="/run/netns/$ns" "$@"
 }
+
+# Deletes network namespaces, killing what still runs in them first.
+delete_netns() {
+    local ns pid
+    for ns in "$@"; do
+        [[ -e /run/netns/$ns ]] || continue
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
+}
+
+# The script's cleanup() runs on every exit; INT and TERM exit with the shell's codes for them
+# (which runs it too).
+trap_cleanup() {
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}

@@ -44,20 +44,15 @@ cleanup() {
     [[ -e /run/netns/$R ]] && timeout 20 nsenter --net="/run/netns/$R" "$SIPALG" unload \
         --wan wan0 --pin-root "$PIN_ROOT" >/dev/null 2>&1
     rm -rf "$PIN_ROOT"
-    for ns in "$PH" "$IN" "$R"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-    done
+    delete_netns "$PH" "$IN" "$R"
     rm -rf "$TMP"
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-STEP_TIMEOUT=20
 # shellcheck source=../common/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
+trap_cleanup
+
+STEP_TIMEOUT=20
 ns() {
     local n=$1
     shift

@@ -37,21 +37,18 @@ cleanup() {
                 --pin-root "$ROOT" >/dev/null 2>&1
             timeout "$STEP_TIMEOUT" nsenter --net="/run/netns/$ns" "$SIPALG" unload --wan veth0 \
                 >/dev/null 2>&1
-            for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-            ip netns del "$ns" 2>/dev/null
         fi
     done
+    delete_netns "${NAMESPACES[@]}"
     rm -rf "$ROOT"
     for d in "${DEFAULT_DIRS[@]}"; do rm -rf "$d"; done
     rm -rf "$TMP"
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # shellcheck source=../common/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
+trap_cleanup
+
 sipalg_in() { # NS ARGS... (the test's pin root unless DEFAULT_ROOT=1)
     local ns=$1
     shift

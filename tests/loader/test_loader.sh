@@ -34,18 +34,14 @@ cleanup() {
     for dir in "${PIN_A:-}" "${PIN_B:-}"; do
         [[ -n $dir && -d $dir ]] && rm -rf "$dir"
     done
-    for ns in "$NS_A" "$NS_P" "$NS_B"; do
-        ip netns del "$ns" 2>/dev/null
-    done
+    delete_netns "$NS_A" "$NS_P" "$NS_B"
     rm -rf "$TMP"
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # shellcheck source=../common/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../common/lib.sh"
+trap_cleanup
+
 sipalg_in() {
     local ns=$1
     shift
@@ -128,7 +124,7 @@ must_succeed "load in A"
     fail "load line must say the ALG is disabled until enabled"
 ok "load prints one line saying the ALG is disabled"
 
-for pin in sipalg_config sipalg_counters sipalg_ports sipalg_binds sipalg_pins sipalg_phones \
+for pin in sipalg_config sipalg_counters sipalg_slots sipalg_binds sipalg_pins sipalg_phones \
     sipalg_state sipalg_lanifs sipalg_ifaces sipalg_dialogs sipalg_limits sipalg_regs \
     sipalg_rates prog_wan_xdp prog_wan_egress \
     prog_wan_ingress prog_lan_ingress prog_admin; do
@@ -508,11 +504,13 @@ must_succeed "ping after unload"
 
 # ---- an instance pinned under the names an older sipalg gave its pins ----
 # bpffs renames in place: the same instance with its pins as they were named before programs
-# were named by side and hook. Status still finds all of it, and unload still removes all of it.
+# were named by side and hook and the port slots and bridge ports by what they hold. Status
+# still finds all of it, and unload still removes all of it.
 sipalg_in "$NS_A" load --wan veth0
 must_succeed "load in A again"
 for pair in prog_wan_xdp:prog_xdp prog_wan_egress:prog_tc prog_wan_ingress:prog_wan_in \
-    prog_lan_ingress:prog_lan prog_lan_port_xdp:prog_lan_xdp; do
+    prog_lan_ingress:prog_lan prog_lan_port_xdp:prog_lan_xdp sipalg_slots:sipalg_ports \
+    sipalg_brports:sipalg_xports; do
     mv "$PIN_A/${pair%%:*}" "$PIN_A/${pair##*:}" || fail "cannot rename pin ${pair%%:*}"
 done
 sipalg_in "$NS_A" status --wan veth0 -j
