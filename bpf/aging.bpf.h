@@ -31,14 +31,14 @@ struct sipalg_sweep_ctx {
 /* Keeps the binding of a phone with live media from expiring under a long call that has no
  * SIP traffic of its own (no re-INVITEs, no OPTIONS), so that the BYE can still get in. */
 static __always_inline void sipalg_keep_owner(const struct sipalg_config *cfg,
-                                              const struct sipalg_port *pin, __u32 now) {
-    struct sipalg_port *b;
+                                              const struct sipalg_slot *pin, __u32 now) {
+    struct sipalg_slot *b;
     __u32 until;
 
     if (!pin->owner)
         return;
     b = sipalg_port_slot(pin->owner);
-    if (!b || !sipalg_port_is(b, SIPALG_PORT_BINDING, pin->priv_ip, b->priv_port))
+    if (!b || !sipalg_slot_is(b, SIPALG_SLOT_BINDING, pin->priv_ip, b->priv_port))
         return;
     until = now + cfg->bind_lifetime_s;
     if (sipalg_before(b->stamp, until))
@@ -48,14 +48,14 @@ static __always_inline void sipalg_keep_owner(const struct sipalg_config *cfg,
 /* Ages one slot; returns 1 if it was removed. */
 static __always_inline int sipalg_age_slot(const struct sipalg_config *cfg, struct sipalg_state *st,
                                            __u32 port, __u32 now, __u32 gen) {
-    struct sipalg_port *s = sipalg_port_slot(port);
+    struct sipalg_slot *s = sipalg_port_slot(port);
 
     if (!s)
         return 0;
-    if (s->state == SIPALG_PORT_BINDING) {
+    if (s->state == SIPALG_SLOT_BINDING) {
         if (!sipalg_before(now, s->stamp)) /* now >= expiry */
             return sipalg_binding_remove(st, port, s);
-    } else if (s->state == SIPALG_PORT_PINHOLE) {
+    } else if (s->state == SIPALG_SLOT_PINHOLE) {
         /* A pinhole a dialog uses lives as long as the dialog does (hold, no RTCP). */
         if (!s->refs && now - s->stamp >= cfg->pin_idle_s && (__s32)(now - s->stamp) >= 0)
             return sipalg_pinhole_remove(st, port, s);
@@ -68,7 +68,7 @@ static __always_inline int sipalg_age_slot(const struct sipalg_config *cfg, stru
 static long sipalg_sweep_cb(__u32 i, void *vctx) {
     struct sipalg_sweep_ctx *c = vctx;
 
-    sipalg_age_slot(c->cfg, c->st, (c->base + i) & (SIPALG_PORTS_ENTRIES - 1), c->now, c->gen);
+    sipalg_age_slot(c->cfg, c->st, (c->base + i) & (SIPALG_SLOTS_ENTRIES - 1), c->now, c->gen);
     return 0;
 }
 
@@ -137,7 +137,7 @@ static int sipalg_tick(void *map, __u32 *key, struct sipalg_state *st) {
             sipalg_reg_sweep(st->now_s);
         }
         sipalg_sweep(cfg, st, st->cursor, SIPALG_SWEEP_CHUNK, st->now_s);
-        st->cursor = (st->cursor + SIPALG_SWEEP_CHUNK) & (SIPALG_PORTS_ENTRIES - 1);
+        st->cursor = (st->cursor + SIPALG_SWEEP_CHUNK) & (SIPALG_SLOTS_ENTRIES - 1);
     }
     st->ticks++;
     sipalg_count(SIPALG_CTR_AGING_TICKS);

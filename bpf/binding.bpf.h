@@ -39,13 +39,13 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
     __u32 now = st->now_s, expiry = now + lifetime, port = 0;
     struct sipalg_binding *b = bpf_map_lookup_elem(&sipalg_binds, ep);
     struct sipalg_binding val = {};
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
     int counted = 0;
 
     *fresh = 0;
     if (b) {
         s = sipalg_port_slot(b->public_port);
-        if (s && sipalg_port_is(s, SIPALG_PORT_BINDING, ep->ip, ep->port)) {
+        if (s && sipalg_slot_is(s, SIPALG_SLOT_BINDING, ep->ip, ep->port)) {
             /* A REGISTER sets the lifetime (it may shorten it: the phone asked); other SIP
              * only extends, so an INVITE never cuts a registration short. */
             if (is_register) {
@@ -58,7 +58,7 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
             sipalg_count(SIPALG_CTR_BIND_REFRESHED);
             return b->public_port;
         }
-        if (s && s->state == SIPALG_PORT_CLAIMED)
+        if (s && s->state == SIPALG_SLOT_CLAIMED)
             return b->public_port; /* another CPU is creating it right now */
         /* The slot was taken over after this entry expired: start again. */
         if (b->flags & SIPALG_BIND_COUNTED)
@@ -89,7 +89,7 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
     val.lifetime_s = lifetime;
     if (bpf_map_update_elem(&sipalg_binds, ep, &val, BPF_NOEXIST) != 0) {
         /* Lost a race with another CPU for the same phone (or the map is full). */
-        sipalg_port_release(s, SIPALG_PORT_CLAIMED);
+        sipalg_slot_release(s, SIPALG_SLOT_CLAIMED);
         if (counted)
             sipalg_phone_drop(ep->ip, SIPALG_PHONE_BINDINGS);
         b = bpf_map_lookup_elem(&sipalg_binds, ep);
@@ -97,7 +97,7 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
             sipalg_count(SIPALG_CTR_BIND_NO_PORT);
         return b ? b->public_port : 0;
     }
-    sipalg_port_publish(s, SIPALG_PORT_BINDING);
+    sipalg_slot_publish(s, SIPALG_SLOT_BINDING);
     __sync_fetch_and_add(&st->bindings, 1);
     sipalg_count(SIPALG_CTR_BIND_CREATED);
     *fresh = 1;
@@ -106,7 +106,7 @@ static __always_inline __u32 sipalg_binding_touch(const struct sipalg_config *cf
 
 /* Removes the binding held in slot `s` of public port `port` (aging, un-REGISTER, admin). */
 static __always_inline int sipalg_binding_remove(struct sipalg_state *st, __u32 port,
-                                                 struct sipalg_port *s) {
+                                                 struct sipalg_slot *s) {
     struct sipalg_endpoint ep = {.ip = s->priv_ip, .port = s->priv_port};
     struct sipalg_binding *b = bpf_map_lookup_elem(&sipalg_binds, &ep);
     int counted = 0;
@@ -115,7 +115,7 @@ static __always_inline int sipalg_binding_remove(struct sipalg_state *st, __u32 
         counted = b->flags & SIPALG_BIND_COUNTED;
         bpf_map_delete_elem(&sipalg_binds, &ep);
     }
-    if (!sipalg_port_release(s, SIPALG_PORT_BINDING))
+    if (!sipalg_slot_release(s, SIPALG_SLOT_BINDING))
         return 0;
     if (counted)
         sipalg_phone_drop(ep.ip, SIPALG_PHONE_BINDINGS);
@@ -126,9 +126,9 @@ static __always_inline int sipalg_binding_remove(struct sipalg_state *st, __u32 
 
 /* Removes the binding of public port `port` that the message being handled has just created. */
 static __always_inline void sipalg_binding_undo(struct sipalg_state *st, __u32 port) {
-    struct sipalg_port *s = sipalg_port_slot(port);
+    struct sipalg_slot *s = sipalg_port_slot(port);
 
-    if (s && s->state == SIPALG_PORT_BINDING)
+    if (s && s->state == SIPALG_SLOT_BINDING)
         sipalg_binding_remove(st, port, s);
 }
 
@@ -139,11 +139,11 @@ static __always_inline void sipalg_binding_undo(struct sipalg_state *st, __u32 p
  */
 static __always_inline void sipalg_binding_set_lifetime(struct sipalg_state *st, __u32 port,
                                                         __u32 lifetime_s) {
-    struct sipalg_port *s = sipalg_port_slot(port);
+    struct sipalg_slot *s = sipalg_port_slot(port);
     struct sipalg_endpoint ep;
     struct sipalg_binding *b;
 
-    if (!s || s->state != SIPALG_PORT_BINDING)
+    if (!s || s->state != SIPALG_SLOT_BINDING)
         return;
     s->stamp = st->now_s + lifetime_s;
     ep.ip = s->priv_ip;

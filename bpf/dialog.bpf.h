@@ -18,7 +18,7 @@
  *     opened;
  *   - early answers (forked 18x) each re-scope the pinholes: the latest fork's early media gets
  *     in, and the final answer decides.
- * A pinhole counts the dialog lines that use it (sipalg_port.refs); the last one to let go
+ * A pinhole counts the dialog lines that use it (sipalg_slot.refs); the last one to let go
  * closes it, so two calls sharing a media socket never close each other's audio, and ending a
  * dialog closes exactly the pinholes only it used. The same functions run for the daemon
  * through the admin program.
@@ -184,7 +184,7 @@ static __always_inline void sipalg_dialog_drop_pending(struct sipalg_state *st,
 static __always_inline void sipalg_dialog_drop_remote_offer(struct sipalg_dialog *d, __u16 owner) {
 #pragma unroll
     for (int i = 0; i < SIPALG_MAX_LINES_DLG; i++) {
-        const struct sipalg_port *s = sipalg_owned_pin(d->rtp[i], owner);
+        const struct sipalg_slot *s = sipalg_owned_pin(d->rtp[i], owner);
 
         if (s)
             d->peer_ip[i] = s->remote_ip;
@@ -327,7 +327,7 @@ static __always_inline __u32 sipalg_dialog_media_seen(const struct sipalg_dialog
 
 #pragma unroll
     for (int i = 0; i < SIPALG_MAX_LINES_DLG; i++) {
-        const struct sipalg_port *s = sipalg_owned_pin(d->rtp[i], owner);
+        const struct sipalg_slot *s = sipalg_owned_pin(d->rtp[i], owner);
 
         if (s && sipalg_before(last, s->stamp))
             last = s->stamp;

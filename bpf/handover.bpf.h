@@ -54,8 +54,8 @@ static __always_inline int sipalg_conntrack_knows(struct __sk_buff *skb,
 
     t.ipv4.saddr = p->ip->saddr;
     t.ipv4.daddr = p->ip->daddr;
-    t.ipv4.sport = p->udp->source;
-    t.ipv4.dport = p->udp->dest;
+    t.ipv4.sport = p->l4->source;
+    t.ipv4.dport = p->l4->dest;
     ct = bpf_skb_ct_lookup(skb, &t, sizeof(t.ipv4), &opts, sizeof(opts));
     if (!ct)
         return 0;
@@ -67,17 +67,17 @@ static __always_inline int sipalg_conntrack_knows(struct __sk_buff *skb,
 static __always_inline int sipalg_hold_while_off(struct __sk_buff *skb,
                                                  const struct sipalg_config *cfg,
                                                  const struct sipalg_pkt *p) {
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
 
-    if (p->proto != IPPROTO_UDP || !p->udp || p->ip->daddr != cfg->public_ip)
+    if (p->proto != IPPROTO_UDP || !p->l4 || p->ip->daddr != cfg->public_ip)
         return 0;
-    s = sipalg_port_slot(bpf_ntohs(p->udp->dest));
+    s = sipalg_port_slot(bpf_ntohs(p->l4->dest));
     if (!s)
         return 0;
-    if (s->state == SIPALG_PORT_PINHOLE) {
-        if (sipalg_pinhole_admits(s, p->ip->saddr, p->udp->source) != SIPALG_ADMIT_OK)
+    if (s->state == SIPALG_SLOT_PINHOLE) {
+        if (sipalg_pinhole_admits(s, p->ip->saddr, p->l4->source) != SIPALG_ADMIT_OK)
             return 0;
-    } else if (s->state != SIPALG_PORT_BINDING) {
+    } else if (s->state != SIPALG_SLOT_BINDING) {
         return 0;
     }
     return !sipalg_conntrack_knows(skb, p);

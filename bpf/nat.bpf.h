@@ -70,7 +70,7 @@ static __always_inline void sipalg_set_macs(struct ethhdr *eth, const struct sip
 /* XDP: the whole NAT on a frame whose headers the caller has parsed into p. */
 static __always_inline void sipalg_nat_xdp(const struct sipalg_pkt *p, const struct sipalg_nat *n,
                                            const struct sipalg_route *r) {
-    struct udphdr *udp = p->udp;
+    struct udphdr *udp = p->l4;
     __u16 old = udp->check, check = old;
 
     check = sipalg_csum_replace4(check, n->old_ip, n->new_ip);
@@ -106,12 +106,12 @@ static __always_inline int sipalg_nat_skb(struct __sk_buff *skb, __u32 l4_off,
         return -1;
     if (sipalg_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) !=
                 SIPALG_P_OK ||
-        !p.udp || p.l4_off != l4_off)
+        !p.l4 || p.l4_off != l4_off)
         return -1;
     if (n->snat)
-        p.udp->source = n->new_port;
+        p.l4->source = n->new_port;
     else
-        p.udp->dest = n->new_port;
+        p.l4->dest = n->new_port;
     sipalg_nat_ip(p.ip, n);
     if (r->have_macs)
         sipalg_set_macs(p.eth, r);

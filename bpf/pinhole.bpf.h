@@ -14,15 +14,15 @@
 #include "ports.bpf.h"
 
 /* Outbound: the pinhole slot of the phone's media socket `ep`, or NULL. */
-static __always_inline struct sipalg_port *sipalg_pinhole_out(const struct sipalg_endpoint *ep,
+static __always_inline struct sipalg_slot *sipalg_pinhole_out(const struct sipalg_endpoint *ep,
                                                               __u32 *public_port) {
     const struct sipalg_pinhole *ph = bpf_map_lookup_elem(&sipalg_pins, ep);
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
 
     if (!ph)
         return NULL;
     s = sipalg_port_slot(ph->public_port);
-    if (!s || !sipalg_port_is(s, SIPALG_PORT_PINHOLE, ep->ip, ep->port))
+    if (!s || !sipalg_slot_is(s, SIPALG_SLOT_PINHOLE, ep->ip, ep->port))
         return NULL;
     *public_port = ph->public_port;
     return s;
@@ -41,7 +41,7 @@ enum sipalg_admit {
  * socket of the same host (or a spoofer that came second) does not. The latch is a
  * compare-and-swap of the word holding priv_port and remote_port (little-endian: remote_port
  * is its upper half), so racing CPUs agree on one port. */
-static __always_inline int sipalg_pinhole_admits(struct sipalg_port *s, __be32 saddr,
+static __always_inline int sipalg_pinhole_admits(struct sipalg_slot *s, __be32 saddr,
                                                  __be16 sport) {
     __u32 *word, priv;
 
@@ -59,7 +59,7 @@ static __always_inline int sipalg_pinhole_admits(struct sipalg_port *s, __be32 s
 
 /* Media seen: only write when the second changes, so a busy flow does not keep dirtying the
  * cache line other CPUs read. */
-static __always_inline void sipalg_pinhole_seen(struct sipalg_port *s, __u32 now) {
+static __always_inline void sipalg_pinhole_seen(struct sipalg_slot *s, __u32 now) {
     if (s->stamp != now)
         s->stamp = now;
 }
@@ -93,7 +93,7 @@ static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
                                                struct sipalg_state *st,
                                                const struct sipalg_pinhole_req *rq, __u32 *port) {
     struct sipalg_pinhole val = {};
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
     __u32 got = 0;
     int err;
 
@@ -134,12 +134,12 @@ static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
     val.call = rq->call;
     /* BPF_ANY: a stale entry whose slot was reused is simply replaced. */
     if (bpf_map_update_elem(&sipalg_pins, &rq->priv, &val, BPF_ANY) != 0) {
-        sipalg_port_release(s, SIPALG_PORT_CLAIMED);
+        sipalg_slot_release(s, SIPALG_SLOT_CLAIMED);
         sipalg_phone_drop(rq->priv.ip, SIPALG_PHONE_PINHOLES);
         sipalg_count(SIPALG_CTR_PIN_LIMIT_TOTAL);
         return -ENOSPC;
     }
-    sipalg_port_publish(s, SIPALG_PORT_PINHOLE);
+    sipalg_slot_publish(s, SIPALG_SLOT_PINHOLE);
     __sync_fetch_and_add(&st->pinholes, 1);
     sipalg_count(SIPALG_CTR_PIN_CREATED);
     *port = got;
@@ -147,26 +147,26 @@ static __always_inline int sipalg_pinhole_open(const struct sipalg_config *cfg,
 }
 
 /* The pinhole in slot `port` if it is one the phone's binding `owner` opened. */
-static __always_inline struct sipalg_port *sipalg_owned_pin(__u32 port, __u16 owner) {
-    struct sipalg_port *s;
+static __always_inline struct sipalg_slot *sipalg_owned_pin(__u32 port, __u16 owner) {
+    struct sipalg_slot *s;
 
     if (!port)
         return NULL;
     s = sipalg_port_slot(port);
-    return s && s->state == SIPALG_PORT_PINHOLE && s->owner == owner ? s : NULL;
+    return s && s->state == SIPALG_SLOT_PINHOLE && s->owner == owner ? s : NULL;
 }
 
 /* refs is the upper half of the aligned 32-bit word it shares with owner (BPF atomics are 32 or
  * 64 bits wide): adding 1 << 16 changes refs alone, the carry out of the word is dropped. */
 #define SIPALG_PIN_REF 0x10000u
 
-static __always_inline __u32 *sipalg_pin_ref_word(struct sipalg_port *s) {
+static __always_inline __u32 *sipalg_pin_ref_word(struct sipalg_slot *s) {
     return (__u32 *)&s->owner;
 }
 
 /* A dialog's media line starts using the pinhole in slot `port`. */
 static __always_inline void sipalg_pinhole_ref(__u32 port, __u16 owner) {
-    struct sipalg_port *s = sipalg_owned_pin(port, owner);
+    struct sipalg_slot *s = sipalg_owned_pin(port, owner);
 
     if (s)
         __sync_fetch_and_add(sipalg_pin_ref_word(s), SIPALG_PIN_REF);
@@ -175,7 +175,7 @@ static __always_inline void sipalg_pinhole_ref(__u32 port, __u16 owner) {
 /* Points a pinhole at the peer's media address: its first packet then latches the source port
  * (sipalg_pinhole_admits). The same address again keeps the latched port. */
 static __always_inline void sipalg_pinhole_scope(__u32 port, __u16 owner, __be32 ip) {
-    struct sipalg_port *s = sipalg_owned_pin(port, owner);
+    struct sipalg_slot *s = sipalg_owned_pin(port, owner);
 
     if (s && ip && ip != s->remote_ip) {
         s->remote_ip = ip;
@@ -185,13 +185,13 @@ static __always_inline void sipalg_pinhole_scope(__u32 port, __u16 owner, __be32
 
 /* Closes the pinhole held in slot `s` of public port `port` (aging, BYE, admin). */
 static __always_inline int sipalg_pinhole_remove(struct sipalg_state *st, __u32 port,
-                                                 struct sipalg_port *s) {
+                                                 struct sipalg_slot *s) {
     struct sipalg_endpoint ep = {.ip = s->priv_ip, .port = s->priv_port};
     struct sipalg_pinhole *ph = bpf_map_lookup_elem(&sipalg_pins, &ep);
 
     if (ph && ph->public_port == port)
         bpf_map_delete_elem(&sipalg_pins, &ep);
-    if (!sipalg_port_release(s, SIPALG_PORT_PINHOLE))
+    if (!sipalg_slot_release(s, SIPALG_SLOT_PINHOLE))
         return 0;
     sipalg_phone_drop(ep.ip, SIPALG_PHONE_PINHOLES);
     __sync_fetch_and_add(&st->pinholes, -1);
@@ -201,7 +201,7 @@ static __always_inline int sipalg_pinhole_remove(struct sipalg_state *st, __u32 
 
 /* A dialog's media line stops using the pinhole in slot `port`: the last one closes it. */
 static __always_inline void sipalg_pinhole_unref(struct sipalg_state *st, __u32 port, __u16 owner) {
-    struct sipalg_port *s = sipalg_owned_pin(port, owner);
+    struct sipalg_slot *s = sipalg_owned_pin(port, owner);
     __u32 old;
 
     if (!s)

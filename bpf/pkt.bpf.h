@@ -35,10 +35,10 @@ enum sipalg_parse {
 struct sipalg_pkt {
     struct ethhdr *eth;
     struct iphdr *ip;
-    struct udphdr *udp; /* UDP or the port part of TCP (same first 4 bytes); NULL if LATER */
-    __u32 l4_off;       /* from the start of the frame */
-    __u32 ip_len;       /* IPv4 total length */
-    __u32 payload_len;  /* UDP payload bytes (UDP, not fragmented) */
+    struct udphdr *l4; /* the ports: UDP, or the first 4 bytes of TCP (the same); NULL if LATER */
+    __u32 l4_off;      /* from the start of the frame */
+    __u32 ip_len;      /* IPv4 total length */
+    __u32 payload_len; /* UDP payload bytes (UDP, not fragmented) */
     __u8 proto;
     __u8 frag; /* enum sipalg_frag */
 };
@@ -67,7 +67,7 @@ static __always_inline int sipalg_parse(void *data, void *data_end, __u32 frame_
     p->ip = ip;
     p->proto = ip->protocol;
     p->l4_off = SIPALG_ETH_LEN + ihl;
-    p->udp = NULL;
+    p->l4 = NULL;
     p->payload_len = 0;
     frag_off = bpf_ntohs(ip->frag_off);
     if (frag_off & SIPALG_IP_OFFSET) {
@@ -83,7 +83,7 @@ static __always_inline int sipalg_parse(void *data, void *data_end, __u32 frame_
     struct udphdr *udp = data + SIPALG_ETH_LEN + ihl;
     if ((void *)(udp + 1) > data_end)
         return SIPALG_P_SHORT;
-    p->udp = udp;
+    p->l4 = udp;
     if (p->proto == IPPROTO_UDP && p->frag == SIPALG_FRAG_NONE) {
         __u32 ulen = bpf_ntohs(udp->len);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The public port allocator: claiming, publishing and releasing slots of the ports map (see
- * struct sipalg_port for the state machine). Used by the fast path (bindings), by the aging
+ * The public port allocator: claiming, publishing and releasing slots of the slots map (see
+ * struct sipalg_slot for the state machine). Used by the fast path (bindings), by the aging
  * sweep and by the admin program (pinholes), so every path follows the same rules.
  */
 #ifndef SIPALG_PORTS_BPF_H
@@ -18,22 +18,22 @@ static __always_inline int sipalg_port_in_range(const struct sipalg_config *cfg,
 }
 
 /* FREE -> CLAIMED, atomically: of two CPUs claiming the same port only one gets it. */
-static __always_inline struct sipalg_port *sipalg_port_claim(__u32 port) {
-    struct sipalg_port *s = sipalg_port_slot(port);
+static __always_inline struct sipalg_slot *sipalg_port_claim(__u32 port) {
+    struct sipalg_slot *s = sipalg_port_slot(port);
 
-    if (!s || s->state != SIPALG_PORT_FREE) /* cheap test before the atomic */
+    if (!s || s->state != SIPALG_SLOT_FREE) /* cheap test before the atomic */
         return NULL;
-    if (__sync_val_compare_and_swap(&s->state, SIPALG_PORT_FREE, SIPALG_PORT_CLAIMED) !=
-        SIPALG_PORT_FREE)
+    if (__sync_val_compare_and_swap(&s->state, SIPALG_SLOT_FREE, SIPALG_SLOT_CLAIMED) !=
+        SIPALG_SLOT_FREE)
         return NULL;
     return s;
 }
 
 /* Claims `want` if it is in the range and free (port preservation), else a random free port
  * of the range. Returns the CLAIMED slot and its port in *got, or NULL. */
-static __always_inline struct sipalg_port *sipalg_port_alloc(const struct sipalg_config *cfg,
+static __always_inline struct sipalg_slot *sipalg_port_alloc(const struct sipalg_config *cfg,
                                                              __u32 want, __u32 *got) {
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
     __u32 span;
 
     if (sipalg_port_in_range(cfg, want)) {
@@ -59,17 +59,17 @@ static __always_inline struct sipalg_port *sipalg_port_alloc(const struct sipalg
 }
 
 /* CLAIMED -> kind, once every other field is written (xchg is a full barrier). */
-static __always_inline void sipalg_port_publish(struct sipalg_port *s, __u32 kind) {
+static __always_inline void sipalg_slot_publish(struct sipalg_slot *s, __u32 kind) {
     __sync_lock_test_and_set(&s->state, kind);
 }
 
 /* kind -> FREE if the slot is still in that state; the other fields are left as they are
  * (readers look at state first) and overwritten by the next claimer. */
-static __always_inline int sipalg_port_release(struct sipalg_port *s, __u32 kind) {
-    return __sync_val_compare_and_swap(&s->state, kind, SIPALG_PORT_FREE) == kind;
+static __always_inline int sipalg_slot_release(struct sipalg_slot *s, __u32 kind) {
+    return __sync_val_compare_and_swap(&s->state, kind, SIPALG_SLOT_FREE) == kind;
 }
 
-static __always_inline int sipalg_port_is(const struct sipalg_port *s, __u32 kind, __be32 ip,
+static __always_inline int sipalg_slot_is(const struct sipalg_slot *s, __u32 kind, __be32 ip,
                                           __be16 port) {
     return s->state == kind && s->priv_ip == ip && s->priv_port == port;
 }

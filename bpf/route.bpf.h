@@ -57,8 +57,8 @@ static __always_inline int sipalg_route(void *ctx, const struct sipalg_pkt *p, _
     fib.family = AF_INET;
     fib.tos = p->ip->tos;
     fib.l4_protocol = p->proto;
-    fib.sport = p->udp ? p->udp->source : 0;
-    fib.dport = p->udp ? p->udp->dest : 0;
+    fib.sport = p->l4 ? p->l4->source : 0;
+    fib.dport = p->l4 ? p->l4->dest : 0;
     fib.tot_len = (__u16)p->ip_len;
     fib.ifindex = in_ifindex;
     fib.ipv4_src = p->ip->saddr;
@@ -119,8 +119,8 @@ static __always_inline int sipalg_iface_index(__u32 ifindex, const unsigned char
 
 /* SIPALG_IFACE_* of a LAN port the loader hooked with XDP (a plain LAN interface can be both
  * the FIB's answer and a port), 0 for any other interface. */
-static __always_inline __u8 sipalg_port_flags(__u32 ifindex) {
-    const struct sipalg_lan_port *lp = bpf_map_lookup_elem(&sipalg_xports, &ifindex);
+static __always_inline __u8 sipalg_brport_flags(__u32 ifindex) {
+    const struct sipalg_bridge_port *lp = bpf_map_lookup_elem(&sipalg_brports, &ifindex);
 
     return lp ? lp->flags | SIPALG_IFACE_LAN_PORT : 0;
 }
@@ -139,7 +139,7 @@ static __always_inline __u64 sipalg_route_word(const unsigned char *dmac, int id
  * route of the current generation `gen`; a FIB answer with a resolved neighbour is cached.
  */
 static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pkt *p,
-                                               __u32 in_ifindex, __be32 dst, struct sipalg_port *s,
+                                               __u32 in_ifindex, __be32 dst, struct sipalg_slot *s,
                                                __u32 dir, __u32 gen, struct sipalg_route *r) {
     union sipalg_route_word w;
     __u8 prev = (__u8)(gen > 1 ? gen - 1 : 255), flags;
@@ -166,7 +166,7 @@ static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pk
     why = sipalg_route(ctx, p, in_ifindex, dst, r);
     if (why || !r->have_macs || !gen)
         return why;
-    flags = sipalg_port_flags(r->ifindex);
+    flags = sipalg_brport_flags(r->ifindex);
     r->xdp_xmit = flags & SIPALG_IFACE_XDP_XMIT;
     idx = sipalg_iface_index(r->ifindex, r->smac, flags);
     if (idx >= 0)
@@ -182,7 +182,7 @@ static __always_inline int sipalg_route_cached(void *ctx, const struct sipalg_pk
  * port accepts XDP frames. Written only when it differs, so a busy flow does not keep dirtying
  * the slot's cache line.
  */
-static __always_inline void sipalg_route_learn(struct sipalg_port *s, __u32 port_ifindex,
+static __always_inline void sipalg_route_learn(struct sipalg_slot *s, __u32 port_ifindex,
                                                const unsigned char *phone_mac,
                                                const unsigned char *router_mac, __u8 flags,
                                                __u32 gen) {
@@ -207,7 +207,7 @@ static __always_inline void sipalg_route_learn(struct sipalg_port *s, __u32 port
 
 /* The aging sweep drops entries older than the previous generation, so that a generation
  * number coming round again (every 255 s) can never revive a stale route. */
-static __always_inline void sipalg_route_expire(struct sipalg_port *s, __u32 gen) {
+static __always_inline void sipalg_route_expire(struct sipalg_slot *s, __u32 gen) {
     __u32 prev = gen > 1 ? gen - 1 : 255;
 
 #pragma unroll

@@ -119,7 +119,7 @@ static __always_inline void sipalg_reg_sent(const struct sipalg_config *cfg,
  * the phone's latest REGISTER to that registrar (the registration is then confirmed for the
  * lifetime granted, and the caller applies it to the binding), else 0 (counted). */
 static __always_inline int sipalg_reg_answered(const struct sipalg_state *st, __u16 bind_port,
-                                               const struct sipalg_port *s, __be32 src,
+                                               const struct sipalg_slot *s, __be32 src,
                                                const struct sipalg_dialog_msg *dm) {
     struct sipalg_reg_key k;
     struct sipalg_reg *r;
@@ -143,7 +143,7 @@ static __always_inline int sipalg_reg_answered(const struct sipalg_state *st, __
 
 /* Is `src` a confirmed, unexpired registrar of the phone in slot s (binding bind_port)? */
 static __always_inline int sipalg_reg_confirmed(const struct sipalg_state *st, __u16 bind_port,
-                                                const struct sipalg_port *s, __be32 src) {
+                                                const struct sipalg_slot *s, __be32 src) {
     struct sipalg_reg_key k;
     struct sipalg_reg *r;
 
@@ -157,7 +157,7 @@ static __always_inline int sipalg_reg_confirmed(const struct sipalg_state *st, _
  * of why not. Something that is not SIP is passed as a request without a Call-ID. `dkey` is
  * scratch for the dialog lookup. */
 static __always_inline __u32 sipalg_sig_admits(const struct sipalg_state *st, __u16 bind_port,
-                                               const struct sipalg_port *s, __be32 src,
+                                               const struct sipalg_slot *s, __be32 src,
                                                const struct sipalg_dialog_msg *dm,
                                                struct sipalg_dialog_key *dkey) {
     const struct sipalg_limits *lim = sipalg_lim();
@@ -179,10 +179,10 @@ struct sipalg_reg_sweep_ctx {
 
 static long sipalg_reg_sweep_cb(void *map, struct sipalg_reg_key *k, struct sipalg_reg *r,
                                 struct sipalg_reg_sweep_ctx *c) {
-    const struct sipalg_port *s = sipalg_port_slot(k->bind_port);
+    const struct sipalg_slot *s = sipalg_port_slot(k->bind_port);
 
     if (!sipalg_before(c->now, r->expiry_s) || !s ||
-        !sipalg_port_is(s, SIPALG_PORT_BINDING, r->priv_ip, r->priv_port))
+        !sipalg_slot_is(s, SIPALG_SLOT_BINDING, r->priv_ip, r->priv_port))
         bpf_map_delete_elem(map, k);
     return 0;
 }

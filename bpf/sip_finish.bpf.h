@@ -30,7 +30,7 @@ static __always_inline int sipalg_sip_pass(struct __sk_buff *skb, const struct s
 }
 
 static __noinline int sipalg_sip_finish(struct __sk_buff *skb) {
-    struct sipalg_rw_work *rw = sipalg_rw_work();
+    struct sipalg_sip_scratch *rw = sipalg_sip_scratch();
     const struct sipalg_config *cfg = sipalg_cfg();
     struct sipalg_state *st = sipalg_st();
     __u32 reason = SIPALG_CTR_SLOW_TOO_COMPLEX;

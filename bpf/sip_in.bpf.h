@@ -32,7 +32,7 @@ static long sipalg_in_occ_cb(__u32 i, void *vctx) {
     struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
     const struct sipalg_sip_msg *m = c->m;
     __u32 eff = o->port ? o->port : SIPALG_SIP_DEFAULT_PORT, priv_port;
-    const struct sipalg_port *s;
+    const struct sipalg_slot *s;
 
     if (o->kind == SIPALG_OCC_SIP_ADDR || o->kind == SIPALG_OCC_CALLID_HOST) {
         sipalg_rw_set(c->rw, o, bpf_ntohl(m->priv_ip), 0);
@@ -41,7 +41,7 @@ static long sipalg_in_occ_cb(__u32 i, void *vctx) {
     if (o->kind != SIPALG_OCC_SIP_HOST && o->kind != SIPALG_OCC_SIP_RPORT)
         return 0;
     s = sipalg_port_slot(eff);
-    if (!s || s->state != SIPALG_PORT_BINDING)
+    if (!s || s->state != SIPALG_SLOT_BINDING)
         return 0;
     priv_port = bpf_ntohs(s->priv_port);
     if (o->kind == SIPALG_OCC_SIP_HOST && !o->port && priv_port == SIPALG_SIP_DEFAULT_PORT)
@@ -57,10 +57,10 @@ static __always_inline int sipalg_is_reg_ok(const struct sipalg_dialog_msg *dm) 
 
 /* Something that is not SIP (or SIP the scanner refused) for the phone of binding
  * m->public_port: 0 if its source may send it, else the counter of why not. */
-static __always_inline __u32 sipalg_in_other_refused(struct sipalg_rw_work *rw,
+static __always_inline __u32 sipalg_in_other_refused(struct sipalg_sip_scratch *rw,
                                                      const struct sipalg_state *st,
                                                      const struct sipalg_sip_msg *m) {
-    const struct sipalg_port *s = sipalg_port_slot(m->public_port);
+    const struct sipalg_slot *s = sipalg_port_slot(m->public_port);
 
     __builtin_memset(&rw->dm, 0, sizeof(rw->dm));
     rw->dm.is_request = 1;
@@ -68,10 +68,10 @@ static __always_inline __u32 sipalg_in_other_refused(struct sipalg_rw_work *rw,
 }
 
 static __always_inline void sipalg_in_decide(struct sipalg_rw_ctx *c) {
-    struct sipalg_rw_work *rw = c->rw;
+    struct sipalg_sip_scratch *rw = c->rw;
     struct sipalg_scan_result *sc = &rw->w.sc;
     __u16 owner = c->m->public_port;
-    const struct sipalg_port *s = sipalg_port_slot(owner);
+    const struct sipalg_slot *s = sipalg_port_slot(owner);
     struct sipalg_dialog *d;
     __u32 why;
 

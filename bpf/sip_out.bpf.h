@@ -87,7 +87,7 @@ static __always_inline __u32 sipalg_out_pin(struct sipalg_rw_ctx *c, __u32 line,
 
 static __always_inline void sipalg_out_media(struct sipalg_rw_ctx *c, struct sipalg_occ *o,
                                              __u32 pub_ip) {
-    struct sipalg_rw_work *rw = c->rw;
+    struct sipalg_sip_scratch *rw = c->rw;
     __u32 i = o->media & (SIPALG_MAX_MEDIA - 1);
     const struct sipalg_sdp_media *md = &rw->w.sc.sdp.m[i];
     __u32 pub, pub_c;
@@ -120,7 +120,7 @@ static __always_inline void sipalg_out_media(struct sipalg_rw_ctx *c, struct sip
 /* A LAN candidate's port: the pinhole its media line opened for the same socket, or kept. */
 static __always_inline void sipalg_out_candidate_port(struct sipalg_rw_ctx *c, struct sipalg_occ *o,
                                                       __u32 pub_ip) {
-    struct sipalg_rw_work *rw = c->rw;
+    struct sipalg_sip_scratch *rw = c->rw;
     __u32 i = o->media & (SIPALG_MAX_MEDIA - 1);
     const struct sipalg_sdp_media *md = &rw->w.sc.sdp.m[i];
     __u32 rtcp = (md->flags & SIPALG_MF_RTCP) ? md->rtcp_port : md->port + 1u;
@@ -185,7 +185,7 @@ static long sipalg_out_contact_cb(__u32 i, void *vctx) {
 
 /* The rules that may end a message before anything is decided for it (see the top). */
 static __always_inline void sipalg_out_policy(struct sipalg_rw_ctx *c) {
-    struct sipalg_rw_work *rw = c->rw;
+    struct sipalg_sip_scratch *rw = c->rw;
     const struct sipalg_sip_msg *m = c->m;
     __u32 why = sipalg_rate_check(sipalg_lim(), &rw->dm, m->priv_ip, 0);
 
@@ -209,7 +209,7 @@ static __always_inline void sipalg_out_policy(struct sipalg_rw_ctx *c) {
 
 /* All outbound decisions for a scanned message in c->rw->w.sc. */
 static __always_inline void sipalg_out_decide(struct sipalg_rw_ctx *c) {
-    struct sipalg_rw_work *rw = c->rw;
+    struct sipalg_sip_scratch *rw = c->rw;
     __u16 owner = c->m->public_port;
 
     sipalg_dialog_msg_of(&rw->dm, &rw->w.sc, rw->w.msg, bpf_ntohl(c->m->priv_ip),

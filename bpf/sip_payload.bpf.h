@@ -24,7 +24,7 @@
 #define SIPALG_IP_OFF 14u /* Ethernet, no VLAN tag: the datapath parses nothing else */
 
 struct sipalg_sum_ctx {
-    struct sipalg_rw_work *rw;
+    struct sipalg_sip_scratch *rw;
     const __u8 *buf;
 };
 
@@ -56,7 +56,7 @@ static __always_inline __u32 sipalg_csum_add32(__u32 a, __u32 b) {
 
 /* Sum of buf[0 .. len): the 32 bytes after len are zeroed first (both buffers have
  * SIPALG_BUF_PAD bytes of slack), so an odd or partial last block adds nothing extra. */
-static __always_inline __u32 sipalg_buf_sum(struct sipalg_rw_work *rw, __u8 *buf, __u32 len) {
+static __always_inline __u32 sipalg_buf_sum(struct sipalg_sip_scratch *rw, __u8 *buf, __u32 len) {
     struct sipalg_sum_ctx c = {.rw = rw, .buf = buf};
     __u64 *z = (__u64 *)(buf + (len & (SIPALG_MSG_MAX - 1)));
 
@@ -73,8 +73,9 @@ static __always_inline __u32 sipalg_buf_sum(struct sipalg_rw_work *rw, __u8 *buf
  * Replaces the UDP payload (old_len bytes, still in rw->w.msg) by rw->w.out[0 .. new_len).
  * 0 on success; -1 if a helper failed (the packet may then be half written: drop it).
  */
-static __always_inline int sipalg_payload_store(struct __sk_buff *skb, struct sipalg_rw_work *rw,
-                                                __u32 l4_off, __u32 old_len, __u32 new_len) {
+static __always_inline int sipalg_payload_store(struct __sk_buff *skb,
+                                                struct sipalg_sip_scratch *rw, __u32 l4_off,
+                                                __u32 old_len, __u32 new_len) {
     __u32 csum_off = l4_off + offsetof(struct udphdr, check);
     __be16 old_ulen = bpf_htons((__u16)(old_len + sizeof(struct udphdr)));
     __be16 new_ulen = bpf_htons((__u16)(new_len + sizeof(struct udphdr)));

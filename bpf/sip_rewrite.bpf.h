@@ -65,7 +65,7 @@ static __always_inline int sipalg_sip_rewrite_body(struct __sk_buff *skb,
                                                    const struct sipalg_config *cfg,
                                                    struct sipalg_state *st,
                                                    const struct sipalg_sip_msg *m, __u32 *reason) {
-    struct sipalg_rw_work *rw = sipalg_rw_work();
+    struct sipalg_sip_scratch *rw = sipalg_sip_scratch();
     struct sipalg_match *mt;
     struct sipalg_rw_ctx c;
     __u32 len = m->payload_len, out_len = 0, hdr_len;

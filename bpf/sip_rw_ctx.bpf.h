@@ -8,7 +8,7 @@
 struct sipalg_sip_msg;
 
 struct sipalg_rw_ctx {
-    struct sipalg_rw_work *rw;
+    struct sipalg_sip_scratch *rw;
     const struct sipalg_config *cfg;
     struct sipalg_state *st;
     const struct sipalg_sip_msg *m;
@@ -17,8 +17,8 @@ struct sipalg_rw_ctx {
 
 #define SIPALG_SIP_DEFAULT_PORT 5060u /* a SIP URI or Via without a port means 5060 */
 
-static __always_inline void sipalg_rw_set(struct sipalg_rw_work *rw, struct sipalg_occ *o, __u32 ip,
-                                          __u32 port) {
+static __always_inline void sipalg_rw_set(struct sipalg_sip_scratch *rw, struct sipalg_occ *o,
+                                          __u32 ip, __u32 port) {
     sipalg_occ_set(o, ip, port);
     rw->n_set++;
 }

@@ -12,7 +12,7 @@ static __always_inline int admin_close(struct sipalg_state *st, const struct sip
     struct sipalg_endpoint ep = {.ip = a->priv_ip, .port = a->priv_port};
     __u16 *pub = pinhole ? bpf_map_lookup_elem(&sipalg_pins, &ep)
                          : bpf_map_lookup_elem(&sipalg_binds, &ep);
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
     __u32 port;
 
     /* public_port is the first member of both value structs. */
@@ -21,7 +21,7 @@ static __always_inline int admin_close(struct sipalg_state *st, const struct sip
     port = *pub;
     s = sipalg_port_slot(port);
     if (!s ||
-        !sipalg_port_is(s, pinhole ? SIPALG_PORT_PINHOLE : SIPALG_PORT_BINDING, ep.ip, ep.port)) {
+        !sipalg_slot_is(s, pinhole ? SIPALG_SLOT_PINHOLE : SIPALG_SLOT_BINDING, ep.ip, ep.port)) {
         /* A forward entry without its slot: drop it. */
         if (pinhole)
             bpf_map_delete_elem(&sipalg_pins, &ep);
@@ -37,16 +37,16 @@ static __always_inline int admin_close(struct sipalg_state *st, const struct sip
 }
 
 /* The binding slot of public port a->public_port, or NULL. */
-static __always_inline struct sipalg_port *admin_binding(const struct sipalg_admin *a) {
-    struct sipalg_port *s = sipalg_port_slot(a->public_port);
+static __always_inline struct sipalg_slot *admin_binding(const struct sipalg_admin *a) {
+    struct sipalg_slot *s = sipalg_port_slot(a->public_port);
 
-    return s && s->state == SIPALG_PORT_BINDING ? s : NULL;
+    return s && s->state == SIPALG_SLOT_BINDING ? s : NULL;
 }
 
 /* The slow-path daemon's view of the dialog table: the rules of dialog.bpf.h, for a message it
  * scanned itself (a->dm). */
 static __always_inline int admin_dialog(struct sipalg_state *st, struct sipalg_admin *a) {
-    const struct sipalg_port *b = admin_binding(a);
+    const struct sipalg_slot *b = admin_binding(a);
     struct sipalg_dialog_key k;
     struct sipalg_dialog fresh;
     struct sipalg_dialog *d;
@@ -86,7 +86,7 @@ static __always_inline int admin_dialog(struct sipalg_state *st, struct sipalg_a
  * the phone of binding a->public_port and the peer a->remote_ip. */
 static __always_inline int admin_signal(const struct sipalg_config *cfg, struct sipalg_state *st,
                                         struct sipalg_admin *a) {
-    const struct sipalg_port *b = admin_binding(a);
+    const struct sipalg_slot *b = admin_binding(a);
     struct sipalg_dialog_key k;
     __u32 why;
 
@@ -137,7 +137,7 @@ int sipalg_admin(struct sipalg_admin *a) {
         break;
     case SIPALG_OP_SWEEP:
         sipalg_dialog_sweep(st, st->now_s);
-        sipalg_sweep(cfg, st, 0, SIPALG_PORTS_ENTRIES, st->now_s);
+        sipalg_sweep(cfg, st, 0, SIPALG_SLOTS_ENTRIES, st->now_s);
         sipalg_reg_sweep(st->now_s);
         a->result = 0;
         break;

@@ -60,10 +60,10 @@ static __always_inline __u32 sipalg_now(void) {
     return st ? st->now_s : 0;
 }
 
-static __always_inline struct sipalg_port *sipalg_port_slot(__u32 public_port) {
-    __u32 key = public_port & (SIPALG_PORTS_ENTRIES - 1);
+static __always_inline struct sipalg_slot *sipalg_port_slot(__u32 public_port) {
+    __u32 key = public_port & (SIPALG_SLOTS_ENTRIES - 1);
 
-    return bpf_map_lookup_elem(&sipalg_ports, &key);
+    return bpf_map_lookup_elem(&sipalg_slots, &key);
 }
 
 /* Is `ip` inside one of the n prefixes net[i]/plen[i] (network order, already masked; plen 0

@@ -35,7 +35,7 @@ static __always_inline int lan_slow(struct __sk_buff *skb, const struct sipalg_s
  * (`pin` set) uses the pinhole's route cache. */
 static __always_inline int lan_route(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                      const struct sipalg_state *st, const struct sipalg_pkt *p,
-                                     struct sipalg_port *pin, struct sipalg_route *r) {
+                                     struct sipalg_slot *pin, struct sipalg_route *r) {
     int why;
 
     if (p->ip->ttl <= 1)
@@ -61,7 +61,7 @@ static __always_inline int lan_forward(struct __sk_buff *skb, const struct sipal
 
 static __always_inline int media_out(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                      struct sipalg_state *st, const struct sipalg_pkt *p,
-                                     struct sipalg_port *s, __u32 public_port) {
+                                     struct sipalg_slot *s, __u32 public_port) {
     struct sipalg_route r;
     struct sipalg_nat n;
     int why = lan_route(skb, cfg, st, p, s, &r);
@@ -69,7 +69,7 @@ static __always_inline int media_out(struct __sk_buff *skb, const struct sipalg_
     if (why)
         return lan_pass_why(why);
     sipalg_pinhole_seen(s, st->now_s);
-    sipalg_nat_to_public(&n, p->ip->saddr, p->udp->source, cfg->public_ip, (__u16)public_port);
+    sipalg_nat_to_public(&n, p->ip->saddr, p->l4->source, cfg->public_ip, (__u16)public_port);
     sipalg_count(SIPALG_CTR_MEDIA_OUT);
     return lan_forward(skb, p, &n, &r);
 }
@@ -85,10 +85,10 @@ static __always_inline int is_register(struct __sk_buff *skb, const struct sipal
            m[6] == 'E' && m[7] == 'R' && m[8] == ' ';
 }
 
-static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_config *cfg,
-                                   struct sipalg_state *st, const struct sipalg_pkt *p,
-                                   const struct sipalg_endpoint *ep) {
-    struct sipalg_rw_work *rw = sipalg_rw_work();
+static __always_inline int stage_sip_out(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                         struct sipalg_state *st, const struct sipalg_pkt *p,
+                                         const struct sipalg_endpoint *ep) {
+    struct sipalg_sip_scratch *rw = sipalg_sip_scratch();
     struct sipalg_sip_msg *m = rw ? &rw->msg : NULL;
     struct sipalg_route r;
     struct sipalg_nat n;
@@ -119,7 +119,7 @@ static __always_inline int sip_out(struct __sk_buff *skb, const struct sipalg_co
     m->priv_port = ep->port;
     m->public_ip = cfg->public_ip;
     m->peer_ip = p->ip->daddr;
-    m->peer_port = p->udp->dest;
+    m->peer_port = p->l4->dest;
     rw->nat = n;
     rw->route = r;
     return SIPALG_TC_SIP_FINISH;
@@ -130,7 +130,7 @@ static __noinline int lan_ingress_main(struct __sk_buff *skb) {
     const struct sipalg_config *cfg = sipalg_cfg();
     struct sipalg_endpoint ep = {};
     struct sipalg_state *st;
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
     struct sipalg_pkt p;
     __u32 public_port = 0;
     int rc;
@@ -147,13 +147,13 @@ static __noinline int lan_ingress_main(struct __sk_buff *skb) {
     if (rc != SIPALG_P_OK)
         return lan_pass();
     /* Only traffic from a LAN address to somewhere outside the LAN can be ours. */
-    if (!sipalg_is_lan(cfg, p.ip->saddr) || sipalg_is_lan(cfg, p.ip->daddr) || !p.udp)
+    if (!sipalg_is_lan(cfg, p.ip->saddr) || sipalg_is_lan(cfg, p.ip->daddr) || !p.l4)
         return lan_pass();
     if (p.proto == IPPROTO_TCP) {
         /* A phone's connection to a SIP server: the daemon proxies it (loader/slow/tcp_proxy). */
-        if (sipalg_is_sip_port(cfg, p.udp->dest))
+        if (sipalg_is_sip_port(cfg, p.l4->dest))
             return lan_slow(skb, st, SIPALG_CTR_SLOW_TCP);
-        if (sipalg_is_sip_port(cfg, p.udp->source))
+        if (sipalg_is_sip_port(cfg, p.l4->source))
             return lan_pass_why(SIPALG_CTR_SLOW_TCP);
         return lan_pass();
     }
@@ -161,10 +161,10 @@ static __noinline int lan_ingress_main(struct __sk_buff *skb) {
         return lan_pass();
 
     ep.ip = p.ip->saddr;
-    ep.port = p.udp->source;
+    ep.port = p.l4->source;
     if (p.frag == SIPALG_FRAG_FIRST) {
         /* Only the first fragment has the ports; the datagram must be reassembled first. */
-        if (sipalg_is_sip_port(cfg, p.udp->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
+        if (sipalg_is_sip_port(cfg, p.l4->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
             return lan_slow(skb, st, SIPALG_CTR_SLOW_FRAGMENT);
         if (bpf_map_lookup_elem(&sipalg_pins, &ep)) /* media: no slow path, just counted */
             return lan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
@@ -173,8 +173,8 @@ static __noinline int lan_ingress_main(struct __sk_buff *skb) {
     s = sipalg_pinhole_out(&ep, &public_port);
     if (s)
         return media_out(skb, cfg, st, &p, s, public_port);
-    if (sipalg_is_sip_port(cfg, p.udp->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
-        return sip_out(skb, cfg, st, &p, &ep);
+    if (sipalg_is_sip_port(cfg, p.l4->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
+        return stage_sip_out(skb, cfg, st, &p, &ep);
     return lan_pass();
 }
 

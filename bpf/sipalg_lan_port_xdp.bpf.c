@@ -19,11 +19,11 @@
 
 static __always_inline int lan_port_xdp_main(struct xdp_md *ctx) {
     const struct sipalg_config *cfg = sipalg_cfg();
-    const struct sipalg_lan_port *lp;
+    const struct sipalg_bridge_port *lp;
     struct sipalg_endpoint ep = {};
     struct sipalg_state *st;
     struct sipalg_route r;
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
     struct sipalg_nat n;
     struct sipalg_pkt p;
     __u32 public_port = 0, in_ifindex = ctx->ingress_ifindex;
@@ -34,21 +34,21 @@ static __always_inline int lan_port_xdp_main(struct xdp_md *ctx) {
     if (!cfg || !cfg->enabled || !(cfg->xdp_flags & SIPALG_XDP_WAN_XMIT) || !cfg->public_ip)
         return XDP_PASS;
     st = sipalg_st();
-    lp = bpf_map_lookup_elem(&sipalg_xports, &in_ifindex);
+    lp = bpf_map_lookup_elem(&sipalg_brports, &in_ifindex);
     if (!st || !lp || sipalg_parse(data, data_end, (__u32)(data_end - data), &p) != SIPALG_P_OK)
         return XDP_PASS;
-    if (p.proto != IPPROTO_UDP || p.frag != SIPALG_FRAG_NONE || !p.udp ||
+    if (p.proto != IPPROTO_UDP || p.frag != SIPALG_FRAG_NONE || !p.l4 ||
         !sipalg_mac_eq(p.eth->h_dest, lp->router_mac) || !sipalg_is_lan(cfg, p.ip->saddr) ||
         sipalg_is_lan(cfg, p.ip->daddr) || p.ip->ttl <= 1)
         return XDP_PASS;
     ep.ip = p.ip->saddr;
-    ep.port = p.udp->source;
+    ep.port = p.l4->source;
     s = sipalg_pinhole_out(&ep, &public_port);
     if (!s)
         return XDP_PASS;
     /* Where the phone is, whichever hook forwards this packet. */
     sipalg_route_learn(s, in_ifindex, p.eth->h_source, lp->router_mac, lp->flags, st->route_gen);
-    if (sipalg_udp_csum_is_seed(p.ip, p.udp)) {
+    if (sipalg_udp_csum_is_seed(p.ip, p.l4)) {
         sipalg_count(SIPALG_CTR_CSUM_PARTIAL);
         return XDP_PASS;
     }
@@ -58,7 +58,7 @@ static __always_inline int lan_port_xdp_main(struct xdp_md *ctx) {
         !r.have_macs || r.ifindex != cfg->wan_ifindex)
         return XDP_PASS;
     sipalg_pinhole_seen(s, st->now_s);
-    sipalg_nat_to_public(&n, p.ip->saddr, p.udp->source, cfg->public_ip, (__u16)public_port);
+    sipalg_nat_to_public(&n, p.ip->saddr, p.l4->source, cfg->public_ip, (__u16)public_port);
     sipalg_nat_xdp(&p, &n, &r);
     sipalg_count(SIPALG_CTR_MEDIA_OUT);
     sipalg_count(SIPALG_CTR_XDP_OUT);

@@ -11,14 +11,14 @@
 #include "pkt.bpf.h"
 
 static __always_inline int alg_sent(const struct sipalg_config *cfg, const struct sipalg_pkt *p) {
-    const struct sipalg_port *s;
+    const struct sipalg_slot *s;
 
     /* UDP from the fast path or the daemon, TCP from the daemon's proxy: both leave from a
      * binding's port. */
     if (p->ip->saddr != cfg->public_ip)
         return 0;
-    s = sipalg_port_slot(bpf_ntohs(p->udp->source));
-    return s && s->state == SIPALG_PORT_BINDING;
+    s = sipalg_port_slot(bpf_ntohs(p->l4->source));
+    return s && s->state == SIPALG_SLOT_BINDING;
 }
 
 SEC("tc")
@@ -29,9 +29,9 @@ int sipalg_wan_egress(struct __sk_buff *skb) {
     sipalg_count(SIPALG_CTR_TC_SEEN);
     if (!cfg || !cfg->enabled) {
         sipalg_count(SIPALG_CTR_TC_ALG_OFF);
-    } else if (sipalg_parse_skb(skb, &p) == SIPALG_P_OK && p.udp &&
+    } else if (sipalg_parse_skb(skb, &p) == SIPALG_P_OK && p.l4 &&
                (p.proto == IPPROTO_UDP || p.proto == IPPROTO_TCP) &&
-               (sipalg_is_sip_port(cfg, p.udp->dest) || sipalg_is_sip_port(cfg, p.udp->source)) &&
+               (sipalg_is_sip_port(cfg, p.l4->dest) || sipalg_is_sip_port(cfg, p.l4->source)) &&
                !alg_sent(cfg, &p)) {
         sipalg_count(SIPALG_CTR_WAN_SIP_UNOWNED);
     }

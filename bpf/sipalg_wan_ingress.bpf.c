@@ -56,7 +56,7 @@ static __always_inline int from_xdp(struct __sk_buff *skb, int *verdict) {
  * set) uses the pinhole's route cache. */
 static __always_inline int wan_route(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                      const struct sipalg_state *st, const struct sipalg_pkt *p,
-                                     __be32 dst, struct sipalg_port *pin, struct sipalg_route *r) {
+                                     __be32 dst, struct sipalg_slot *pin, struct sipalg_route *r) {
     int why;
 
     if (p->ip->ttl <= 1)
@@ -73,17 +73,17 @@ static __always_inline int wan_route(struct __sk_buff *skb, const struct sipalg_
 
 static __always_inline int media_in(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                     struct sipalg_state *st, const struct sipalg_pkt *p,
-                                    struct sipalg_port *s) {
+                                    struct sipalg_slot *s) {
     struct sipalg_route r;
     struct sipalg_nat n;
     int why;
 
-    why = sipalg_pinhole_admits(s, p->ip->saddr, p->udp->source);
+    why = sipalg_pinhole_admits(s, p->ip->saddr, p->l4->source);
     if (why == SIPALG_ADMIT_PENDING)
         return wan_pass_why(SIPALG_CTR_PIN_PENDING);
     if (why != SIPALG_ADMIT_OK)
         return wan_pass_why(SIPALG_CTR_SCOPE_MISS);
-    sipalg_nat_to_phone(&n, p->ip->daddr, p->udp->dest, s->priv_ip, s->priv_port);
+    sipalg_nat_to_phone(&n, p->ip->daddr, p->l4->dest, s->priv_ip, s->priv_port);
     why = wan_route(skb, cfg, st, p, n.new_ip, s, &r);
     if (why)
         return wan_pass_why(why);
@@ -96,10 +96,10 @@ static __always_inline int media_in(struct __sk_buff *skb, const struct sipalg_c
     return (int)sipalg_redirect_skb(&r);
 }
 
-static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_config *cfg,
-                                  struct sipalg_state *st, const struct sipalg_pkt *p,
-                                  const struct sipalg_port *s, __u32 public_port) {
-    struct sipalg_rw_work *rw = sipalg_rw_work();
+static __always_inline int stage_sip_in(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                        struct sipalg_state *st, const struct sipalg_pkt *p,
+                                        const struct sipalg_slot *s, __u32 public_port) {
+    struct sipalg_sip_scratch *rw = sipalg_sip_scratch();
     struct sipalg_sip_msg *m = rw ? &rw->msg : NULL;
     struct sipalg_route r;
     struct sipalg_nat n;
@@ -109,7 +109,7 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
         return wan_pass();
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
         return wan_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE);
-    sipalg_nat_to_phone(&n, p->ip->daddr, p->udp->dest, s->priv_ip, s->priv_port);
+    sipalg_nat_to_phone(&n, p->ip->daddr, p->l4->dest, s->priv_ip, s->priv_port);
     why = wan_route(skb, cfg, st, p, n.new_ip, NULL, &r);
     if (why == SIPALG_CTR_SLOW_MTU) /* whole, but over the LAN's MTU: the daemon fragments */
         return wan_slow(skb, st, why);
@@ -126,7 +126,7 @@ static __always_inline int sip_in(struct __sk_buff *skb, const struct sipalg_con
     m->priv_port = n.new_port;
     m->public_ip = cfg->public_ip;
     m->peer_ip = p->ip->saddr;
-    m->peer_port = p->udp->source;
+    m->peer_port = p->l4->source;
     rw->nat = n;
     rw->route = r;
     return SIPALG_TC_SIP_FINISH;
@@ -150,7 +150,7 @@ static __noinline int wan_off(struct __sk_buff *skb, const struct sipalg_config 
 static __noinline int wan_ingress_main(struct __sk_buff *skb) {
     const struct sipalg_config *cfg;
     struct sipalg_state *st;
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
     struct sipalg_pkt p;
     __u32 port;
     int rc, verdict = TC_ACT_OK;
@@ -167,27 +167,27 @@ static __noinline int wan_ingress_main(struct __sk_buff *skb) {
     rc = sipalg_parse_skb(skb, &p);
     if (rc == SIPALG_P_MALFORMED)
         return wan_pass_why(SIPALG_CTR_MALFORMED);
-    if (rc != SIPALG_P_OK || p.ip->daddr != cfg->public_ip || !p.udp)
+    if (rc != SIPALG_P_OK || p.ip->daddr != cfg->public_ip || !p.l4)
         return wan_pass();
-    port = bpf_ntohs(p.udp->dest);
+    port = bpf_ntohs(p.l4->dest);
     if (p.proto == IPPROTO_TCP) {
-        if (sipalg_is_sip_port(cfg, p.udp->dest))
+        if (sipalg_is_sip_port(cfg, p.l4->dest))
             return wan_pass_why(SIPALG_CTR_SLOW_TCP);
         return wan_pass();
     }
     if (p.proto != IPPROTO_UDP)
         return wan_pass();
     s = sipalg_port_slot(port);
-    if (!s || (s->state != SIPALG_PORT_BINDING && s->state != SIPALG_PORT_PINHOLE))
+    if (!s || (s->state != SIPALG_SLOT_BINDING && s->state != SIPALG_SLOT_PINHOLE))
         return wan_pass();
     if (p.frag == SIPALG_FRAG_FIRST) {
-        if (s->state != SIPALG_PORT_BINDING) /* media: no slow path, just counted */
+        if (s->state != SIPALG_SLOT_BINDING) /* media: no slow path, just counted */
             return wan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
         return wan_slow(skb, st, SIPALG_CTR_SLOW_FRAGMENT);
     }
-    if (s->state == SIPALG_PORT_PINHOLE)
+    if (s->state == SIPALG_SLOT_PINHOLE)
         return media_in(skb, cfg, st, &p, s);
-    return sip_in(skb, cfg, st, &p, s, port);
+    return stage_sip_in(skb, cfg, st, &p, s, port);
 }
 
 /* Thin wrapper: see sipalg_wan_xdp.bpf.c. */

@@ -24,7 +24,7 @@ static __always_inline int wan_xdp_main(struct xdp_md *ctx) {
     struct sipalg_xdp_meta *meta;
     struct sipalg_state *st;
     struct sipalg_route r;
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
     struct sipalg_nat n;
     struct sipalg_pkt p;
     void *data, *data_end;
@@ -41,17 +41,17 @@ static __always_inline int wan_xdp_main(struct xdp_md *ctx) {
         sipalg_parse(data, data_end, (__u32)(data_end - data), &p) != SIPALG_P_OK)
         return xdp_pass();
     if (p.ip->daddr != cfg->public_ip || p.proto != IPPROTO_UDP || p.frag != SIPALG_FRAG_NONE ||
-        !p.udp)
+        !p.l4)
         return xdp_pass();
-    s = sipalg_port_slot(bpf_ntohs(p.udp->dest));
-    if (!s || s->state != SIPALG_PORT_PINHOLE ||
-        sipalg_pinhole_admits(s, p.ip->saddr, p.udp->source) != SIPALG_ADMIT_OK || p.ip->ttl <= 1)
+    s = sipalg_port_slot(bpf_ntohs(p.l4->dest));
+    if (!s || s->state != SIPALG_SLOT_PINHOLE ||
+        sipalg_pinhole_admits(s, p.ip->saddr, p.l4->source) != SIPALG_ADMIT_OK || p.ip->ttl <= 1)
         return xdp_pass();
-    if (sipalg_udp_csum_is_seed(p.ip, p.udp)) {
+    if (sipalg_udp_csum_is_seed(p.ip, p.l4)) {
         sipalg_count(SIPALG_CTR_CSUM_PARTIAL);
         return xdp_pass();
     }
-    sipalg_nat_to_phone(&n, p.ip->daddr, p.udp->dest, s->priv_ip, s->priv_port);
+    sipalg_nat_to_phone(&n, p.ip->daddr, p.l4->dest, s->priv_ip, s->priv_port);
     if (sipalg_route_cached(ctx, &p, ctx->ingress_ifindex, n.new_ip, s, SIPALG_TO_LAN,
                             st->route_gen, &r) ||
         r.ifindex == cfg->wan_ifindex)
@@ -73,7 +73,7 @@ static __always_inline int wan_xdp_main(struct xdp_md *ctx) {
     if ((void *)(meta + 1) > data)
         return xdp_pass();
     meta->magic = 0;
-    if (sipalg_parse(data, data_end, (__u32)(data_end - data), &p) != SIPALG_P_OK || !p.udp)
+    if (sipalg_parse(data, data_end, (__u32)(data_end - data), &p) != SIPALG_P_OK || !p.l4)
         return xdp_pass();
     sipalg_nat_xdp(&p, &n, &r);
     sipalg_pinhole_seen(s, st->now_s);

@@ -22,12 +22,12 @@ _Static_assert(sizeof(struct sipalg_config) == 64, "config value_size is part of
 _Static_assert(SIPALG_CTR_COUNT <= SIPALG_CTR_CAPACITY, "raise SIPALG_CTR_CAPACITY");
 /* A pinhole's memory is held to <= 128 bytes (bench/scale measures it against that): keep these
  * as small as they are. */
-_Static_assert(sizeof(struct sipalg_port) == 40, "port slot layout");
+_Static_assert(sizeof(struct sipalg_slot) == 40, "port slot layout");
 _Static_assert(sizeof(struct sipalg_endpoint) == 8, "endpoint key layout");
 _Static_assert(sizeof(struct sipalg_binding) == 8, "binding value layout");
 _Static_assert(sizeof(struct sipalg_pinhole) == 8, "pinhole value layout");
 _Static_assert(sizeof(struct sipalg_iface) == 12, "iface layout");
-_Static_assert(sizeof(struct sipalg_lan_port) == 12, "lan port layout");
+_Static_assert(sizeof(struct sipalg_bridge_port) == 12, "bridge port layout");
 _Static_assert(sizeof(struct sipalg_dialog_key) == 16, "dialog key layout");
 _Static_assert(sizeof(struct sipalg_dialog) == 80,
                "dialog value layout (152 B per entry with key and header)");

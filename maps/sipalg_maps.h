@@ -9,7 +9,7 @@
  * Byte order convention: a field that mirrors a packet header field (an IPv4 address, a UDP port
  * of a private or remote endpoint) is kept in network byte order (__be32/__be16), so the fast path
  * compares and copies it without swapping. A public port is in host order: it is the index of
- * the ports array.
+ * the slots array.
  *
  * Compatibility rules (pinned maps outlive the loader process, so a newer sipalg may read maps
  * created by an older one):
@@ -31,14 +31,14 @@
  * in the per-interface pin dir. */
 #define SIPALG_MAP_CONFIG "sipalg_config"
 #define SIPALG_MAP_COUNTERS "sipalg_counters"
-#define SIPALG_MAP_PORTS "sipalg_ports"
+#define SIPALG_MAP_SLOTS "sipalg_slots"
 #define SIPALG_MAP_BINDINGS "sipalg_binds"
 #define SIPALG_MAP_PINHOLES "sipalg_pins"
 #define SIPALG_MAP_PHONES "sipalg_phones"
 #define SIPALG_MAP_STATE "sipalg_state"
 #define SIPALG_MAP_LANIFS "sipalg_lanifs"
 #define SIPALG_MAP_IFACES "sipalg_ifaces"
-#define SIPALG_MAP_XPORTS "sipalg_xports"
+#define SIPALG_MAP_BRPORTS "sipalg_brports"
 #define SIPALG_MAP_DIALOGS "sipalg_dialogs"
 #define SIPALG_MAP_LIMITS "sipalg_limits"
 #define SIPALG_MAP_REGS "sipalg_regs"
@@ -83,7 +83,9 @@
     X(SIPALG_PIN_PROG_WAN_INGRESS, "prog_wan_in")                                                  \
     X(SIPALG_PIN_PROG_WAN_EGRESS, "prog_tc")                                                       \
     X(SIPALG_PIN_PROG_LAN_INGRESS, "prog_lan")                                                     \
-    X(SIPALG_PIN_PROG_LAN_PORT_XDP, "prog_lan_xdp")
+    X(SIPALG_PIN_PROG_LAN_PORT_XDP, "prog_lan_xdp")                                                \
+    X(SIPALG_MAP_SLOTS, "sipalg_ports")                                                            \
+    X(SIPALG_MAP_BRPORTS, "sipalg_xports")
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry (key 0), written only by the loader ---- */
 
@@ -122,7 +124,7 @@ struct sipalg_config {
  * runs an XDP program): the LAN port XDP program may redirect media straight to it. */
 #define SIPALG_XDP_WAN_XMIT 0x1
 
-/* ---- ports: BPF_MAP_TYPE_ARRAY, 65536 entries, key = public port (host order) ----
+/* ---- slots: BPF_MAP_TYPE_ARRAY, 65536 entries, key = public port (host order) ----
  *
  * Every public UDP port the ALG hands out, whether to a binding (a phone's SIP socket) or to a
  * pinhole (a media socket), has its slot here. It is the reverse index used by every inbound
@@ -136,21 +138,21 @@ struct sipalg_config {
  * and that priv_ip/priv_port match what they expect, so a slot being reused is never mistaken
  * for the one they looked up.
  */
-#define SIPALG_PORTS_ENTRIES 65536
+#define SIPALG_SLOTS_ENTRIES 65536
 
-enum sipalg_port_state {
-    SIPALG_PORT_FREE = 0,
-    SIPALG_PORT_CLAIMED = 1, /* being filled in by its creator: treat as not there */
-    SIPALG_PORT_BINDING = 2,
-    SIPALG_PORT_PINHOLE = 3,
+enum sipalg_slot_state {
+    SIPALG_SLOT_FREE = 0,
+    SIPALG_SLOT_CLAIMED = 1, /* being filled in by its creator: treat as not there */
+    SIPALG_SLOT_BINDING = 2,
+    SIPALG_SLOT_PINHOLE = 3,
 };
 
-/* Route cache directions (index of sipalg_port.route). */
+/* Route cache directions (index of sipalg_slot.route). */
 #define SIPALG_TO_LAN 0 /* toward the phone */
 #define SIPALG_TO_WAN 1 /* toward the remote */
 
-struct sipalg_port {
-    __u32 state;        /* enum sipalg_port_state */
+struct sipalg_slot {
+    __u32 state;        /* enum sipalg_slot_state */
     __be32 priv_ip;     /* the phone's address */
     __be32 remote_ip;   /* pinhole: the only source let in; 0 = not known yet (nothing gets in) */
     __be16 priv_port;   /* the phone's port */
@@ -191,13 +193,13 @@ struct sipalg_endpoint {
 #define SIPALG_BIND_COUNTED 0x2  /* counted in its phone's sipalg_phone.bindings */
 
 struct sipalg_binding {
-    __u16 public_port; /* host order; its slot in the ports map */
+    __u16 public_port; /* host order; its slot in the slots map */
     __u16 flags;       /* SIPALG_BIND_* */
     __u32 lifetime_s;  /* lifetime applied at the last refresh (REGISTER: the registration's) */
 };
 
 struct sipalg_pinhole {
-    __u16 public_port; /* host order; its slot in the ports map */
+    __u16 public_port; /* host order; its slot in the slots map */
     __u16 flags;       /* reserved, 0 */
     __u32 call;        /* hash of the Call-ID that opened it (0: unknown), to close on BYE */
 };
@@ -427,12 +429,12 @@ struct sipalg_iface {
  * first inbound packet after a generation change does not replace them with the bridge. */
 #define SIPALG_IFACE_LAN_PORT 0x2
 
-/* ---- xports: BPF_MAP_TYPE_HASH, key = ifindex (__u32) of a LAN port the LAN XDP program is
- * attached to (a port of the LAN bridge, or the LAN interface itself when it is no bridge).
- * Written by the loader. ---- */
-#define SIPALG_MAX_LAN_PORTS 64
+/* ---- brports (bridge ports): BPF_MAP_TYPE_HASH, key = ifindex (__u32) of a LAN port the LAN XDP
+ * program is attached to (a port of the LAN bridge, or the LAN interface itself when it is no
+ * bridge). Written by the loader. ---- */
+#define SIPALG_MAX_BRIDGE_PORTS 64
 
-struct sipalg_lan_port {
+struct sipalg_bridge_port {
     __u32 l3_ifindex;   /* the LAN interface with the router's address (the bridge): routes are
                          * looked up as if the packet arrived there */
     __u8 router_mac[6]; /* its MAC: only frames sent to the router are routed */
@@ -629,7 +631,7 @@ enum sipalg_counter {
 #define SIPALG_MAPS(X)                                                                             \
     X(sipalg_config, BPF_MAP_TYPE_ARRAY, 1, 0, __u32, struct sipalg_config, PINNED)                \
     X(sipalg_counters, BPF_MAP_TYPE_PERCPU_ARRAY, SIPALG_CTR_CAPACITY, 0, __u32, __u64, PINNED)    \
-    X(sipalg_ports, BPF_MAP_TYPE_ARRAY, SIPALG_PORTS_ENTRIES, 0, __u32, struct sipalg_port,        \
+    X(sipalg_slots, BPF_MAP_TYPE_ARRAY, SIPALG_SLOTS_ENTRIES, 0, __u32, struct sipalg_slot,        \
       PINNED)                                                                                      \
     X(sipalg_binds, BPF_MAP_TYPE_HASH, SIPALG_BINDINGS_ENTRIES, BPF_F_NO_PREALLOC,                 \
       struct sipalg_endpoint, struct sipalg_binding, PINNED)                                       \
@@ -640,8 +642,8 @@ enum sipalg_counter {
     X(sipalg_state, BPF_MAP_TYPE_ARRAY, 1, 0, __u32, struct sipalg_state, PINNED)                  \
     X(sipalg_lanifs, BPF_MAP_TYPE_ARRAY, SIPALG_MAX_LAN_IFS, 0, __u32, __u32, PINNED)              \
     X(sipalg_ifaces, BPF_MAP_TYPE_ARRAY, SIPALG_IFACES, 0, __u32, struct sipalg_iface, PINNED)     \
-    X(sipalg_xports, BPF_MAP_TYPE_HASH, SIPALG_MAX_LAN_PORTS, 0, __u32, struct sipalg_lan_port,    \
-      PINNED)                                                                                      \
+    X(sipalg_brports, BPF_MAP_TYPE_HASH, SIPALG_MAX_BRIDGE_PORTS, 0, __u32,                        \
+      struct sipalg_bridge_port, PINNED)                                                           \
     X(sipalg_dialogs, BPF_MAP_TYPE_HASH, SIPALG_DIALOGS_ENTRIES, BPF_F_NO_PREALLOC,                \
       struct sipalg_dialog_key, struct sipalg_dialog, PINNED)                                      \
     X(sipalg_limits, BPF_MAP_TYPE_ARRAY, 1, 0, __u32, struct sipalg_limits, PINNED)                \
@@ -649,7 +651,7 @@ enum sipalg_counter {
       struct sipalg_reg_key, struct sipalg_reg, PINNED)                                            \
     X(sipalg_rates, BPF_MAP_TYPE_LRU_HASH, SIPALG_RATES_ENTRIES, 0, struct sipalg_rate_key, __u64, \
       PINNED)                                                                                      \
-    X(sipalg_work, BPF_MAP_TYPE_PERCPU_ARRAY, 1, 0, __u32, struct sipalg_rw_work, UNPINNED)
+    X(sipalg_scratch, BPF_MAP_TYPE_PERCPU_ARRAY, 1, 0, __u32, struct sipalg_sip_scratch, UNPINNED)
 
 /* For an X that handles one kind only: SIPALG_IF_##pin(...) keeps its arguments for a pinned
  * map, SIPALG_IF_NOT_##pin(...) for an unpinned one. */

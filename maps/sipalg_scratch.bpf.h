@@ -17,7 +17,7 @@
 #include "sipalg/sipalg.h"
 #include "sipalg_maps.bpf.h"
 
-struct sipalg_rw_work {
+struct sipalg_sip_scratch {
     struct sipalg_work w;
     struct sipalg_sip_msg msg;     /* the datapath's description of the message (its stack is
                                     * too small to hold it next to the rewriter's frames) */
@@ -41,10 +41,10 @@ struct sipalg_rw_work {
 SIPALG_MAPS(SIPALG_X_BTF)
 #undef SIPALG_X_BTF
 
-static __always_inline struct sipalg_rw_work *sipalg_rw_work(void) {
+static __always_inline struct sipalg_sip_scratch *sipalg_sip_scratch(void) {
     __u32 key = 0;
 
-    return bpf_map_lookup_elem(&sipalg_work, &key);
+    return bpf_map_lookup_elem(&sipalg_scratch, &key);
 }
 
 #endif /* SIPALG_SCRATCH_BPF_H */

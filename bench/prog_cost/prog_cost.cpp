@@ -189,10 +189,10 @@ int main(int argc, char **argv) {
         // The measured pinhole's (public port 40000) cached routes, both ways.
         auto clear_routes = [&] {
             const __u32 port = 40000;
-            sipalg_port slot{};
-            bpf_map__lookup_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
+            sipalg_slot slot{};
+            bpf_map__lookup_elem(skel->maps.sipalg_slots, &port, 4, &slot, sizeof(slot), 0);
             slot.route[0] = slot.route[1] = 0;
-            bpf_map__update_elem(skel->maps.sipalg_ports, &port, 4, &slot, sizeof(slot), 0);
+            bpf_map__update_elem(skel->maps.sipalg_slots, &port, 4, &slot, sizeof(slot), 0);
         };
         // Without a generation, routes are not cached: every packet asks the FIB.
         auto no_cache = [&] {
@@ -257,20 +257,20 @@ int main(int argc, char **argv) {
         const int restore_xdp_meta = bpf_program__fd(skel->progs.bench_xdp_restore_meta);
         const int restore_tc = bpf_program__fd(skel->progs.bench_tc_restore);
         // The LAN port XDP program's setup: the WAN takes XDP frames, lan0 is a port that does
-        // too (sipalg_xports), and a first outbound packet has taught the pinhole where the
+        // too (sipalg_brports), and a first outbound packet has taught the pinhole where the
         // phone is. `on` undoes it, so the other cases measure the paths without it.
         const __u32 lan_key = topo.lan_ifindex;
         auto on = [&] {
             cfg.xdp_flags = 0;
-            bpf_map__delete_elem(skel->maps.sipalg_xports, &lan_key, 4, 0);
+            bpf_map__delete_elem(skel->maps.sipalg_brports, &lan_key, 4, 0);
             clear_routes();
             set_enabled(true);
             new_generation();
         };
         auto xdp_lan = [&] {
             cfg.xdp_flags = SIPALG_XDP_WAN_XMIT;
-            const sipalg_lan_port lp = topology_lan_port(topo, SIPALG_IFACE_XDP_XMIT);
-            bpf_map__update_elem(skel->maps.sipalg_xports, &lan_key, 4, &lp, sizeof(lp), BPF_ANY);
+            const sipalg_bridge_port lp = topology_lan_port(topo, SIPALG_IFACE_XDP_XMIT);
+            bpf_map__update_elem(skel->maps.sipalg_brports, &lan_key, 4, &lp, sizeof(lp), BPF_ANY);
             clear_routes();
             set_enabled(true);
             new_generation();

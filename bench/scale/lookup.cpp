@@ -56,7 +56,7 @@ void run(const Options &opt, Report &rep) {
         Datapath dp(topo, n);
         dp_memlock[n] = {dp.map_memlock(dp.skel->maps.sipalg_pins),
                          dp.map_memlock(dp.skel->maps.sipalg_binds)};
-        ports_memlock = dp.map_memlock(dp.skel->maps.sipalg_ports);
+        ports_memlock = dp.map_memlock(dp.skel->maps.sipalg_slots);
         const auto fd = [&](bpf_program *p) { return bpf_program__fd(p); };
         const Runner lan_rtp{fd(dp.skel->progs.scale_lan), false, &fr.rtp_out, topo.lan_ifindex};
         const Runner lan_other{fd(dp.skel->progs.scale_lan), false, &fr.other_out,

@@ -5,7 +5,7 @@
 //   toggle  time for enable/disable to take effect (toggle.cpp)
 //
 // The real datapath cannot hold 100k or 1M of either: every binding and pinhole owns a public
-// UDP port of the one public IPv4 address (sipalg_ports, 65536 slots), so one public address
+// UDP port of the one public IPv4 address (sipalg_slots, 65536 slots), so one public address
 // holds at most ~64k bindings + pinholes together. The 100k/1M rows measure the hash maps alone
 // at that size (what more public addresses would need; sipalg does not support that).
 //
@@ -172,7 +172,7 @@ int run(const Options &opt) {
     rep.out(sizes + ".\n\n");
     rep.out("**The real datapath holds at most 65535 bindings + pinholes per public address**: "
             "each\n"
-            "owns a public UDP port of the one public IPv4 address (`sipalg_ports`, 65536 slots,\n"
+            "owns a public UDP port of the one public IPv4 address (`sipalg_slots`, 65536 slots,\n"
             "ports 1024-65535 by default). 100k and 1M would need more public addresses, which\n"
             "sipalg does not support: those rows measure the hash maps alone at that size\n"
             "(`sipalg_binds`/`sipalg_pins` with max_entries raised in a bench-only copy of the\n"

@@ -10,7 +10,7 @@
 //     rounding shows. Without a cgroup of its own (cgroup not writable) it reads this process's
 //     shared cgroup, where other processes add noise: it says so, and the median of several
 //     repetitions is all that absorbs it.
-// Plus the fixed slot every binding/pinhole has in sipalg_ports, for the per-pinhole target.
+// Plus the fixed slot every binding/pinhole has in sipalg_slots, for the per-pinhole target.
 #include "cgroup.hpp"
 #include "datapath.hpp"
 #include "scale.hpp"
@@ -144,10 +144,10 @@ MemRow measure_memory(const char *name, std::uint32_t n, int reps, const Counter
     return row;
 }
 
-// An array of the shape of sipalg_ports: its memlock is the fixed cost the slots add.
+// An array of the shape of sipalg_slots: its memlock is the fixed cost the slots add.
 long long ports_memlock() {
-    const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sipalg_ports", sizeof(__u32),
-                                  sizeof(sipalg_port), SIPALG_PORTS_ENTRIES, nullptr);
+    const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sipalg_slots", sizeof(__u32),
+                                  sizeof(sipalg_slot), SIPALG_SLOTS_ENTRIES, nullptr);
     if (fd < 0)
         return -1;
     const long long m = fdinfo_memlock(fd);
@@ -256,10 +256,10 @@ void run(const Options &opt, Report &rep) {
 }
 
 void targets(const Options &, Report &rep) {
-    const double slot = static_cast<double>(sizeof(sipalg_port));
+    const double slot = static_cast<double>(sizeof(sipalg_slot));
     const double ports_fixed = static_cast<double>(g_ports_memlock);
     rep.out(fmt("Per pinhole = its `sipalg_pins` entry (all-in, i.e. with its share of the "
-                "buckets, at a full table) + its %.0f-byte slot in `sipalg_ports` (an array of "
+                "buckets, at a full table) + its %.0f-byte slot in `sipalg_slots` (an array of "
                 "65536 slots, %.2f MiB by memlock, fixed whatever the count). Bindings cost the "
                 "same (`sipalg_binds` has the same layout). Each phone with pinholes adds one "
                 "`sipalg_phones` entry (same element size).\n\n",
@@ -274,7 +274,7 @@ void targets(const Options &, Report &rep) {
             continue; // a near-empty table is not what the target is about
         const double a = r.per_entry_memlock() + slot;
         const double b = r.per_entry_memcg() + slot;
-        const bool in_range = r.entries <= SIPALG_PORTS_ENTRIES;
+        const bool in_range = r.entries <= SIPALG_SLOTS_ENTRIES;
         rep.out(fmt("| %s%s | %.2f B | %s | memlock: %s; memcg: %s |\n",
                     human_count(r.entries).c_str(),
                     in_range ? "" : " (hash only; needs >1 address)", a,

@@ -45,13 +45,13 @@ static __always_inline void scale_key(__u32 i, int miss, struct sipalg_endpoint 
 static __always_inline int scale_lookup(void *map, __u32 kind, const struct sipalg_endpoint *ep,
                                         __u64 *hits) {
     const __u16 *pub = bpf_map_lookup_elem(map, ep);
-    struct sipalg_port *s;
+    struct sipalg_slot *s;
 
     if (!pub)
         return 0;
     (*hits)++;
     s = sipalg_port_slot(*pub);
-    return s && sipalg_port_is(s, kind, ep->ip, ep->port);
+    return s && sipalg_slot_is(s, kind, ep->ip, ep->port);
 }
 
 static __always_inline int scale_loop(void *map, __u32 kind, int miss, int lookup) {
@@ -73,27 +73,27 @@ static __always_inline int scale_loop(void *map, __u32 kind, int miss, int looku
 
 SEC("xdp")
 int scale_keys(struct xdp_md *ctx) {
-    return scale_loop(&sipalg_pins, SIPALG_PORT_PINHOLE, 0, 0);
+    return scale_loop(&sipalg_pins, SIPALG_SLOT_PINHOLE, 0, 0);
 }
 
 SEC("xdp")
 int scale_pins_hit(struct xdp_md *ctx) {
-    return scale_loop(&sipalg_pins, SIPALG_PORT_PINHOLE, 0, 1);
+    return scale_loop(&sipalg_pins, SIPALG_SLOT_PINHOLE, 0, 1);
 }
 
 SEC("xdp")
 int scale_pins_miss(struct xdp_md *ctx) {
-    return scale_loop(&sipalg_pins, SIPALG_PORT_PINHOLE, 1, 1);
+    return scale_loop(&sipalg_pins, SIPALG_SLOT_PINHOLE, 1, 1);
 }
 
 SEC("xdp")
 int scale_binds_hit(struct xdp_md *ctx) {
-    return scale_loop(&sipalg_binds, SIPALG_PORT_BINDING, 0, 1);
+    return scale_loop(&sipalg_binds, SIPALG_SLOT_BINDING, 0, 1);
 }
 
 SEC("xdp")
 int scale_binds_miss(struct xdp_md *ctx) {
-    return scale_loop(&sipalg_binds, SIPALG_PORT_BINDING, 1, 1);
+    return scale_loop(&sipalg_binds, SIPALG_SLOT_BINDING, 1, 1);
 }
 
 /* ---- the datapath entries, restoring the frame after each run (see prog_cost.bpf.c) ---- */

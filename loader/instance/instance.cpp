@@ -333,12 +333,12 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     for (const LanPort &port : ports) {
         // Directly, not through libxdp: its dispatcher would need a second copy of the object.
         // A port that already runs another XDP program keeps it and only loses the shortcut.
-        sipalg_lan_port v{};
+        sipalg_bridge_port v{};
         v.l3_ifindex = port.l3_ifindex;
         std::copy(port.router_mac.begin(), port.router_mac.end(), v.router_mac);
         v.flags = port.xdp_xmit ? SIPALG_IFACE_XDP_XMIT : 0;
         const __u32 key = port.ifindex;
-        if (bpf_map_update_elem(bpf_map__fd(skel->maps.sipalg_xports), &key, &v, BPF_ANY) != 0)
+        if (bpf_map_update_elem(bpf_map__fd(skel->maps.sipalg_brports), &key, &v, BPF_ANY) != 0)
             throw UserError("cannot write the LAN port map (" + errno_text(errno) + ")");
         try {
             const XdpAttachResult a = attach_xdp_direct(
@@ -346,7 +346,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
             rollback.add([idx = port.ifindex, id = a.prog_id] { detach_xdp(idx, id); });
             rep.lan_xdp.push_back({port.name, a.prog_id, port.xdp_xmit});
         } catch (const UserError &e) {
-            bpf_map_delete_elem(bpf_map__fd(skel->maps.sipalg_xports), &key);
+            bpf_map_delete_elem(bpf_map__fd(skel->maps.sipalg_brports), &key);
             rep.lan_xdp_skipped.push_back(port.name + ": " + e.what());
         }
     }

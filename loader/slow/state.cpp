@@ -38,8 +38,8 @@ std::uint16_t MapSlowState::binding_port(Phone p) const {
 }
 
 bool MapSlowState::binding_phone(std::uint16_t public_port, Phone *p) const {
-    const sipalg_port s = maps_.read_slot(public_port);
-    if (s.state != SIPALG_PORT_BINDING)
+    const sipalg_slot s = maps_.read_slot(public_port);
+    if (s.state != SIPALG_SLOT_BINDING)
         return false;
     p->ip = ntohl(s.priv_ip);
     p->port = ntohs(s.priv_port);

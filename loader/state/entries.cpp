@@ -87,8 +87,8 @@ DialogList list_dialogs(const Target &t) {
         DialogEntry e;
         e.key = r.key;
         e.d = r.value;
-        const sipalg_port slot = m.read_slot(r.key.bind_port);
-        if (slot.state == SIPALG_PORT_BINDING && slot.priv_ip == r.value.priv_ip)
+        const sipalg_slot slot = m.read_slot(r.key.bind_port);
+        if (slot.state == SIPALG_SLOT_BINDING && slot.priv_ip == r.value.priv_ip)
             e.phone_port = ntohs(slot.priv_port);
         l.entries.push_back(e);
     }

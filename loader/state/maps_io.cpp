@@ -1,5 +1,6 @@
 #include "state/maps_io.hpp"
 
+#include "attach/legacy_names.hpp"
 #include "cli/error.hpp"
 #include "instance/pin_paths.hpp"
 
@@ -24,8 +25,21 @@ bpf_map_info map_info(int fd) {
 
 UniqueFd open_checked(const std::string &dir, const std::string &ifname, const MapShape &shape,
                       __u32 *max_entries) {
-    const std::string path = pin_file(dir, shape.name);
+    std::string path = pin_file(dir, shape.name);
+    // A map renamed since is found under its old pin name in an instance an older sipalg
+    // loaded; its kernel name there may be the old one.
+    const char *name = shape.name;
     UniqueFd fd(bpf_obj_get(path.c_str()));
+    if (!fd.valid() && errno == ENOENT && legacy_pin(shape.name)) {
+        UniqueFd old(bpf_obj_get(pin_file(dir, legacy_pin(shape.name)).c_str()));
+        if (old.valid()) {
+            name = legacy_pin(shape.name);
+            path = pin_file(dir, name);
+            fd = std::move(old);
+        } else {
+            errno = ENOENT;
+        }
+    }
     if (!fd.valid()) {
         // Without the config map there is no instance; without another map there is one that
         // is incomplete or was loaded by an older sipalg.
@@ -42,7 +56,8 @@ UniqueFd open_checked(const std::string &dir, const std::string &ifname, const M
     const bpf_map_info info = map_info(fd.get());
     if (info.type != shape.type || info.value_size != shape.value_size ||
         info.key_size != shape.key_size ||
-        std::strncmp(info.name, shape.name, sizeof(info.name)) != 0)
+        (std::strncmp(info.name, shape.name, sizeof(info.name)) != 0 &&
+         std::strncmp(info.name, name, sizeof(info.name)) != 0))
         throw UserError(path +
                         " is not a map this sipalg version understands; run: sipalg "
                         "unload --wan " +
@@ -60,12 +75,12 @@ InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifnam
     m.counters_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_COUNTERS), &m.counter_entries_);
     if (!all)
         return m;
-    m.ports_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_PORTS), nullptr);
+    m.ports_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_SLOTS), nullptr);
     m.binds_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_BINDINGS), nullptr);
     m.pins_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_PINHOLES), nullptr);
     m.state_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_STATE), nullptr);
     m.lanifs_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_LANIFS), nullptr);
-    m.xports_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_XPORTS), nullptr);
+    m.xports_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_BRPORTS), nullptr);
     m.dialogs_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_DIALOGS), nullptr);
     m.limits_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_LIMITS), nullptr);
     return m;
@@ -141,14 +156,15 @@ void InstanceMaps::write_lan_ifindexes(const std::vector<std::uint32_t> &ifindex
     }
 }
 
-std::vector<std::pair<std::uint32_t, sipalg_lan_port>> InstanceMaps::read_lan_ports() const {
-    std::vector<std::pair<std::uint32_t, sipalg_lan_port>> out;
+std::vector<std::pair<std::uint32_t, sipalg_bridge_port>> InstanceMaps::read_lan_ports() const {
+    std::vector<std::pair<std::uint32_t, sipalg_bridge_port>> out;
     __u32 key = 0, next = 0;
     const void *prev = nullptr;
-    // Bounded: the map holds at most SIPALG_MAX_LAN_PORTS entries.
+    // Bounded: the map holds at most SIPALG_MAX_BRIDGE_PORTS entries.
     for (int i = 0;
-         i < SIPALG_MAX_LAN_PORTS && bpf_map_get_next_key(xports_.get(), prev, &next) == 0; ++i) {
-        sipalg_lan_port v{};
+         i < SIPALG_MAX_BRIDGE_PORTS && bpf_map_get_next_key(xports_.get(), prev, &next) == 0;
+         ++i) {
+        sipalg_bridge_port v{};
         if (bpf_map_lookup_elem(xports_.get(), &next, &v) == 0)
             out.emplace_back(next, v);
         key = next;
@@ -157,8 +173,8 @@ std::vector<std::pair<std::uint32_t, sipalg_lan_port>> InstanceMaps::read_lan_po
     return out;
 }
 
-sipalg_port InstanceMaps::read_slot(std::uint16_t port) const {
-    sipalg_port s{};
+sipalg_slot InstanceMaps::read_slot(std::uint16_t port) const {
+    sipalg_slot s{};
     const __u32 key = port;
     if (bpf_map_lookup_elem(ports_.get(), &key, &s) != 0)
         s = {};
@@ -169,8 +185,8 @@ std::uint16_t InstanceMaps::binding_public_port(const sipalg_endpoint &ep) const
     sipalg_binding b{};
     if (bpf_map_lookup_elem(binds_.get(), &ep, &b) != 0)
         return 0;
-    const sipalg_port s = read_slot(b.public_port);
-    return s.state == SIPALG_PORT_BINDING && s.priv_ip == ep.ip && s.priv_port == ep.port
+    const sipalg_slot s = read_slot(b.public_port);
+    return s.state == SIPALG_SLOT_BINDING && s.priv_ip == ep.ip && s.priv_port == ep.port
                    ? b.public_port
                    : 0;
 }
@@ -202,8 +218,8 @@ std::vector<NatEntry> InstanceMaps::list(int fwd_fd, bool pinholes) const {
             e.lifetime_s = v.lifetime_s;
             e.registered = (v.flags & SIPALG_BIND_REGISTER) != 0;
         }
-        const sipalg_port s = read_slot(e.public_port);
-        const __u32 kind = pinholes ? SIPALG_PORT_PINHOLE : SIPALG_PORT_BINDING;
+        const sipalg_slot s = read_slot(e.public_port);
+        const __u32 kind = pinholes ? SIPALG_SLOT_PINHOLE : SIPALG_SLOT_BINDING;
         e.consistent = s.state == kind && s.priv_ip == key.ip && s.priv_port == key.port;
         e.remote_ip = ntohl(s.remote_ip);
         e.remote_port = ntohs(s.remote_port);

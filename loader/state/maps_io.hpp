@@ -100,13 +100,13 @@ class InstanceMaps {
     std::vector<std::uint32_t> read_lan_ifindexes() const;
     void write_lan_ifindexes(const std::vector<std::uint32_t> &ifindexes) const;
     // The LAN ports the LAN XDP program was attached to, by ifindex.
-    std::vector<std::pair<std::uint32_t, sipalg_lan_port>> read_lan_ports() const;
+    std::vector<std::pair<std::uint32_t, sipalg_bridge_port>> read_lan_ports() const;
     std::vector<NatEntry> bindings() const;
     std::vector<NatEntry> pinholes() const;
     std::vector<DialogRecord> dialogs() const;
     // One port slot (all zero = FREE if it cannot be read), and the public port of the binding
     // of a phone SIP socket (0: none); both in network order where the maps are.
-    sipalg_port read_slot(std::uint16_t port) const;
+    sipalg_slot read_slot(std::uint16_t port) const;
     std::uint16_t binding_public_port(const sipalg_endpoint &ep) const;
 
   private:

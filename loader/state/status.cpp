@@ -115,7 +115,7 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
     const std::string reload =
             "; fix: sipalg unload --wan " + ifname + " && sipalg load --wan " + ifname;
     std::vector<std::uint32_t> lan_ifindexes;
-    std::vector<std::pair<std::uint32_t, sipalg_lan_port>> lan_ports;
+    std::vector<std::pair<std::uint32_t, sipalg_bridge_port>> lan_ports;
     try {
         const InstanceMaps maps = InstanceMaps::open(st.pin_dir, ifname, true);
         st.config = maps.read_config();

@@ -88,8 +88,8 @@ inline sipalg_limits load_limits() {
 
 // The LAN port entry `sipalg load` writes for the test topology's lan0 when the LAN port XDP
 // program goes on it (a plain LAN interface: its own port; keyed by its ifindex).
-inline sipalg_lan_port topology_lan_port(const net::Topology &topo, std::uint8_t flags) {
-    sipalg_lan_port p{};
+inline sipalg_bridge_port topology_lan_port(const net::Topology &topo, std::uint8_t flags) {
+    sipalg_bridge_port p{};
     p.l3_ifindex = topo.lan_ifindex;
     std::copy(net::kLanMac.begin(), net::kLanMac.end(), p.router_mac);
     p.flags = flags;

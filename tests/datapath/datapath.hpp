@@ -179,11 +179,11 @@ class Datapath : public testing::Test {
             return std::nullopt;
         return p;
     }
-    sipalg_port slot(std::uint16_t public_port) const {
+    sipalg_slot slot(std::uint16_t public_port) const {
         const __u32 key = public_port;
-        sipalg_port s{};
+        sipalg_slot s{};
         EXPECT_EQ(
-                bpf_map__lookup_elem(skel_->maps.sipalg_ports, &key, sizeof(key), &s, sizeof(s), 0),
+                bpf_map__lookup_elem(skel_->maps.sipalg_slots, &key, sizeof(key), &s, sizeof(s), 0),
                 0);
         return s;
     }

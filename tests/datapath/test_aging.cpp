@@ -37,7 +37,7 @@ TEST_F(Aging, BindingExpiresWithItsLifetime) {
     set_clock(100 + 3600);
     sweep();
     EXPECT_FALSE(binding(net::kPhone1, 5060));
-    EXPECT_EQ(slot(5060).state, unsigned(SIPALG_PORT_FREE));
+    EXPECT_EQ(slot(5060).state, unsigned(SIPALG_SLOT_FREE));
     EXPECT_EQ(state().bindings, 0u);
     EXPECT_EQ(counter(SIPALG_CTR_BIND_EXPIRED), 1u);
     // Inbound SIP to the freed port is no longer the ALG's.
@@ -56,7 +56,7 @@ TEST_F(Aging, PinholeClosesAfterInactivityOnly) {
     set_clock(210);
     sweep();
     EXPECT_FALSE(pinhole(net::kPhone1, 40000));
-    EXPECT_EQ(slot(40000).state, unsigned(SIPALG_PORT_FREE));
+    EXPECT_EQ(slot(40000).state, unsigned(SIPALG_SLOT_FREE));
     EXPECT_EQ(state().pinholes, 0u);
     EXPECT_EQ(counter(SIPALG_CTR_PIN_EXPIRED), 1u);
     const auto f = build_udp_frame(from_internet(net::kRemote, 50000, 40000, rtp_payload()));
@@ -76,9 +76,9 @@ TEST_F(Aging, LiveMediaKeepsTheOwnersBindingAlive) {
     ASSERT_EQ(admin(a).result, 0);
     // The admin op has no owner; set it as the rewriter will (owner = the phone's binding).
     const __u32 key = 40000;
-    sipalg_port s = slot(40000);
+    sipalg_slot s = slot(40000);
     s.owner = bport;
-    ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_ports, &key, sizeof(key), &s, sizeof(s),
+    ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_slots, &key, sizeof(key), &s, sizeof(s),
                                    BPF_ANY),
               0);
     for (std::uint32_t t = 150; t <= 1000; t += 50) {
@@ -129,7 +129,7 @@ TEST_F(Aging, AdminClosesABinding) {
     a.priv_port = htons(5060);
     EXPECT_EQ(admin(a).result, 0);
     EXPECT_FALSE(binding(net::kPhone1, 5060));
-    EXPECT_EQ(slot(5060).state, unsigned(SIPALG_PORT_FREE));
+    EXPECT_EQ(slot(5060).state, unsigned(SIPALG_SLOT_FREE));
     EXPECT_EQ(state().bindings, 0u);
 }
 

@@ -142,7 +142,7 @@ class Dialogs : public Datapath {
         return run_wan_in(build_udp_frame(from_internet(remote, 50000, port, rtp_payload()))).ret ==
                TC_ACT_REDIRECT;
     }
-    bool open(std::uint16_t port) { return slot(port).state == SIPALG_PORT_PINHOLE; }
+    bool open(std::uint16_t port) { return slot(port).state == SIPALG_SLOT_PINHOLE; }
 
     std::vector<sipalg_dialog> dialogs() const {
         std::vector<sipalg_dialog> v;

@@ -121,8 +121,8 @@ class Differential : public Datapath {
                                           0)) {
                     std::memcpy(&pub, val, sizeof(pub));
                     const __u32 slot = pub;
-                    const sipalg_port zero{};
-                    bpf_map__update_elem(skel_->maps.sipalg_ports, &slot, sizeof(slot), &zero,
+                    const sipalg_slot zero{};
+                    bpf_map__update_elem(skel_->maps.sipalg_slots, &slot, sizeof(slot), &zero,
                                          sizeof(zero), BPF_ANY);
                 }
                 k = next;
@@ -135,7 +135,7 @@ class Differential : public Datapath {
             if (t != BPF_MAP_TYPE_HASH && t != BPF_MAP_TYPE_LRU_HASH &&
                 t != BPF_MAP_TYPE_PERCPU_HASH && t != BPF_MAP_TYPE_LRU_PERCPU_HASH)
                 continue;
-            if (map == skel_->maps.sipalg_xports)
+            if (map == skel_->maps.sipalg_brports)
                 continue; // configuration, written by the loader
             std::vector<std::uint8_t> key(bpf_map__key_size(map)), next(key.size());
             std::vector<std::vector<std::uint8_t>> keys;

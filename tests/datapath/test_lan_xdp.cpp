@@ -24,9 +24,9 @@ class LanXdp : public Datapath {
         ASSERT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).public_port, 40000);
     }
     void set_port(std::uint8_t flags) {
-        const sipalg_lan_port v = topology_lan_port(topo_, flags);
+        const sipalg_bridge_port v = topology_lan_port(topo_, flags);
         const __u32 key = topo_.lan_ifindex;
-        ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_xports, &key, sizeof(key), &v, sizeof(v),
+        ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_brports, &key, sizeof(key), &v, sizeof(v),
                                        BPF_ANY),
                   0);
     }

@@ -37,8 +37,8 @@ TEST_F(Outbound, RegisterCreatesPortPreservingBindingAndIsSnatedExactly) {
     EXPECT_EQ(b->public_port, 5060);
     EXPECT_EQ(b->lifetime_s, 3600u); // REGISTER: the registration default
     EXPECT_EQ(b->flags & SIPALG_BIND_REGISTER, SIPALG_BIND_REGISTER);
-    const sipalg_port s = slot(5060);
-    EXPECT_EQ(s.state, unsigned(SIPALG_PORT_BINDING));
+    const sipalg_slot s = slot(5060);
+    EXPECT_EQ(s.state, unsigned(SIPALG_SLOT_BINDING));
     EXPECT_EQ(s.priv_ip, be32(net::kPhone1));
     EXPECT_EQ(s.priv_port, htons(5060));
     EXPECT_EQ(s.stamp, 100u + 3600u);
