@@ -15,6 +15,7 @@
 // Usage: prog_cost [single-run samples per round, default 100000]     (root)
 #include "bpf_util.hpp"
 #include "packet.hpp"
+#include "prog_stats.hpp"
 #include "prog_cost.skel.h"
 #include "sipalg_maps.h"
 #include "stats.hpp"
@@ -118,24 +119,6 @@ int empty_prog(enum bpf_prog_type type, int ret) {
     if (fd < 0)
         throw std::runtime_error("cannot load the empty baseline program");
     return fd;
-}
-
-struct ProgStats {
-    std::uint32_t xlated_insns = 0;
-    std::uint32_t verified_insns = 0;
-    std::uint32_t jited_bytes = 0;
-};
-
-ProgStats stats_of(int fd) {
-    bpf_prog_info info{};
-    __u32 len = sizeof(info);
-    ProgStats s;
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
-        s.xlated_insns = info.xlated_prog_len / 8;
-        s.verified_insns = info.verified_insns;
-        s.jited_bytes = info.jited_prog_len;
-    }
-    return s;
 }
 
 std::string rtp() {
