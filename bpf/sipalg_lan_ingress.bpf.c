@@ -14,23 +14,6 @@
 #include "nat.bpf.h"
 #include "sip_finish.bpf.h"
 
-static __always_inline int lan_pass(void) {
-    sipalg_count(SIPALG_CTR_LAN_PASS);
-    return TC_ACT_OK;
-}
-
-static __always_inline int lan_pass_why(enum sipalg_counter why) {
-    sipalg_count(why);
-    return lan_pass();
-}
-
-/* Untouched to the stack, and to the slow-path daemon if one is attached. */
-static __always_inline int lan_slow(struct __sk_buff *skb, const struct sipalg_state *st,
-                                    enum sipalg_counter why) {
-    sipalg_to_slow_path(skb, st, why);
-    return lan_pass();
-}
-
 /* Route the packet as the stack would; owned only if it leaves by the WAN interface. Media
  * (`pin` set) uses the pinhole's route cache. */
 static __always_inline int lan_route(struct __sk_buff *skb, const struct sipalg_config *cfg,
@@ -67,7 +50,7 @@ static __always_inline int media_out(struct __sk_buff *skb, const struct sipalg_
     int why = lan_route(skb, cfg, st, p, s, &r);
 
     if (why)
-        return lan_pass_why(why);
+        return sipalg_pass(why, SIPALG_DIR_OUT);
     sipalg_pinhole_seen(s, st->now_s);
     sipalg_nat_to_public(&n, p->ip->saddr, p->l4->source, cfg->public_ip, (__u16)public_port);
     sipalg_count(SIPALG_CTR_MEDIA_OUT);
@@ -89,40 +72,26 @@ static __always_inline int stage_sip_out(struct __sk_buff *skb, const struct sip
                                          struct sipalg_state *st, const struct sipalg_pkt *p,
                                          const struct sipalg_endpoint *ep) {
     struct sipalg_sip_scratch *rw = sipalg_sip_scratch();
-    struct sipalg_sip_msg *m = rw ? &rw->msg : NULL;
     struct sipalg_route r;
     struct sipalg_nat n;
     __u32 public_port;
     int why, fresh = 0;
 
-    if (!m)
-        return lan_pass();
+    if (!rw)
+        return sipalg_pass(0, SIPALG_DIR_OUT);
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
-        return lan_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE);
+        return sipalg_pass_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE, SIPALG_DIR_OUT);
     why = lan_route(skb, cfg, st, p, NULL, &r);
     if (why == SIPALG_CTR_SLOW_MTU) /* whole, but over the egress MTU: the daemon fragments */
-        return lan_slow(skb, st, why);
+        return sipalg_pass_slow(skb, st, why, SIPALG_DIR_OUT);
     if (why)
-        return lan_pass_why(why);
+        return sipalg_pass(why, SIPALG_DIR_OUT);
     public_port = sipalg_binding_touch(cfg, st, ep, is_register(skb, p), &fresh);
     if (!public_port)
-        return lan_pass();
+        return sipalg_pass(0, SIPALG_DIR_OUT);
 
     sipalg_nat_to_public(&n, ep->ip, ep->port, cfg->public_ip, (__u16)public_port);
-    m->l4_off = p->l4_off;
-    m->payload_len = p->payload_len;
-    m->mtu = sipalg_route_sip_mtu(skb, p, skb->ingress_ifindex, p->ip->daddr, &r);
-    m->dir = SIPALG_DIR_OUT;
-    m->fresh = (__u8)fresh;
-    m->public_port = (__u16)public_port;
-    m->priv_ip = ep->ip;
-    m->priv_port = ep->port;
-    m->public_ip = cfg->public_ip;
-    m->peer_ip = p->ip->daddr;
-    m->peer_port = p->l4->dest;
-    rw->nat = n;
-    rw->route = r;
-    return SIPALG_TC_SIP_FINISH;
+    return sipalg_sip_stage(skb, rw, cfg, p, SIPALG_DIR_OUT, (__u32)fresh, public_port, &n, &r);
 }
 
 /* A subprogram, not inlined: see sip_finish.bpf.h. */
@@ -137,45 +106,45 @@ static __noinline int lan_ingress_main(struct __sk_buff *skb) {
 
     sipalg_count(SIPALG_CTR_LAN_SEEN);
     if (!cfg || !cfg->enabled)
-        return lan_pass_why(SIPALG_CTR_LAN_ALG_OFF);
+        return sipalg_pass(SIPALG_CTR_LAN_ALG_OFF, SIPALG_DIR_OUT);
     st = sipalg_st();
     if (!st || !cfg->public_ip)
-        return lan_pass();
+        return sipalg_pass(0, SIPALG_DIR_OUT);
     rc = sipalg_parse_skb(skb, &p);
     if (rc == SIPALG_P_MALFORMED)
-        return lan_pass_why(SIPALG_CTR_MALFORMED);
+        return sipalg_pass(SIPALG_CTR_MALFORMED, SIPALG_DIR_OUT);
     if (rc != SIPALG_P_OK)
-        return lan_pass();
+        return sipalg_pass(0, SIPALG_DIR_OUT);
     /* Only traffic from a LAN address to somewhere outside the LAN can be ours. */
     if (!sipalg_is_lan(cfg, p.ip->saddr) || sipalg_is_lan(cfg, p.ip->daddr) || !p.l4)
-        return lan_pass();
+        return sipalg_pass(0, SIPALG_DIR_OUT);
     if (p.proto == IPPROTO_TCP) {
         /* A phone's connection to a SIP server: the daemon proxies it (loader/slow/tcp_proxy). */
         if (sipalg_is_sip_port(cfg, p.l4->dest))
-            return lan_slow(skb, st, SIPALG_CTR_SLOW_TCP);
+            return sipalg_pass_slow(skb, st, SIPALG_CTR_SLOW_TCP, SIPALG_DIR_OUT);
         if (sipalg_is_sip_port(cfg, p.l4->source))
-            return lan_pass_why(SIPALG_CTR_SLOW_TCP);
-        return lan_pass();
+            return sipalg_pass(SIPALG_CTR_SLOW_TCP, SIPALG_DIR_OUT);
+        return sipalg_pass(0, SIPALG_DIR_OUT);
     }
     if (p.proto != IPPROTO_UDP)
-        return lan_pass();
+        return sipalg_pass(0, SIPALG_DIR_OUT);
 
     ep.ip = p.ip->saddr;
     ep.port = p.l4->source;
     if (p.frag == SIPALG_FRAG_FIRST) {
         /* Only the first fragment has the ports; the datagram must be reassembled first. */
         if (sipalg_is_sip_port(cfg, p.l4->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
-            return lan_slow(skb, st, SIPALG_CTR_SLOW_FRAGMENT);
+            return sipalg_pass_slow(skb, st, SIPALG_CTR_SLOW_FRAGMENT, SIPALG_DIR_OUT);
         if (bpf_map_lookup_elem(&sipalg_pins, &ep)) /* media: no slow path, just counted */
-            return lan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
-        return lan_pass();
+            return sipalg_pass(SIPALG_CTR_SLOW_FRAGMENT, SIPALG_DIR_OUT);
+        return sipalg_pass(0, SIPALG_DIR_OUT);
     }
     s = sipalg_pinhole_out(&ep, &public_port);
     if (s)
         return media_out(skb, cfg, st, &p, s, public_port);
     if (sipalg_is_sip_port(cfg, p.l4->dest) || bpf_map_lookup_elem(&sipalg_binds, &ep))
         return stage_sip_out(skb, cfg, st, &p, &ep);
-    return lan_pass();
+    return sipalg_pass(0, SIPALG_DIR_OUT);
 }
 
 /* Thin wrapper: see sipalg_wan_xdp.bpf.c. */

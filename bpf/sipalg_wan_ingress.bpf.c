@@ -14,26 +14,9 @@
  * All inbound reason counters are kept here; the XDP program only accelerates.
  */
 #include "handover.bpf.h"
-#include "nat.bpf.h"
+#include "media_in.bpf.h"
 #include "sip_finish.bpf.h"
 #include "xdp_meta.bpf.h"
-
-static __always_inline int wan_pass(void) {
-    sipalg_count(SIPALG_CTR_WAN_IN_PASS);
-    return TC_ACT_OK;
-}
-
-static __always_inline int wan_pass_why(enum sipalg_counter why) {
-    sipalg_count(why);
-    return wan_pass();
-}
-
-/* Untouched to the stack, and to the slow-path daemon if one is attached. */
-static __always_inline int wan_slow(struct __sk_buff *skb, const struct sipalg_state *st,
-                                    enum sipalg_counter why) {
-    sipalg_to_slow_path(skb, st, why);
-    return wan_pass();
-}
 
 /* Packets XDP has NATed carry its metadata: only the redirect is left to do. */
 static __always_inline int from_xdp(struct __sk_buff *skb, int *verdict) {
@@ -52,20 +35,15 @@ static __always_inline int from_xdp(struct __sk_buff *skb, int *verdict) {
     return 1;
 }
 
-/* Route to the phone; owned only if that does not lead back out of the WAN. Media (`pin`
- * set) uses the pinhole's route cache. */
+/* SIP to the phone: its route, owned only if that does not lead back out of the WAN. */
 static __always_inline int wan_route(struct __sk_buff *skb, const struct sipalg_config *cfg,
-                                     const struct sipalg_state *st, const struct sipalg_pkt *p,
-                                     __be32 dst, struct sipalg_slot *pin, struct sipalg_route *r) {
+                                     const struct sipalg_pkt *p, __be32 dst,
+                                     struct sipalg_route *r) {
     int why;
 
     if (p->ip->ttl <= 1)
         return SIPALG_CTR_TTL_EXCEEDED;
-    if (pin)
-        why = sipalg_route_cached(skb, p, skb->ingress_ifindex, dst, pin, SIPALG_TO_LAN,
-                                  st->route_gen, r);
-    else
-        why = sipalg_route(skb, p, skb->ingress_ifindex, dst, r);
+    why = sipalg_route(skb, p, skb->ingress_ifindex, dst, r);
     if (why)
         return why;
     return r->ifindex == cfg->wan_ifindex ? SIPALG_CTR_NO_ROUTE : 0;
@@ -74,62 +52,38 @@ static __always_inline int wan_route(struct __sk_buff *skb, const struct sipalg_
 static __always_inline int media_in(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                     struct sipalg_state *st, const struct sipalg_pkt *p,
                                     struct sipalg_slot *s) {
-    struct sipalg_route r;
-    struct sipalg_nat n;
-    int why;
+    struct sipalg_media_verdict v;
 
-    why = sipalg_pinhole_admits(s, p->ip->saddr, p->l4->source);
-    if (why == SIPALG_ADMIT_PENDING)
-        return wan_pass_why(SIPALG_CTR_PIN_PENDING);
-    if (why != SIPALG_ADMIT_OK)
-        return wan_pass_why(SIPALG_CTR_SCOPE_MISS);
-    sipalg_nat_to_phone(&n, p->ip->daddr, p->l4->dest, s->priv_ip, s->priv_port);
-    why = wan_route(skb, cfg, st, p, n.new_ip, s, &r);
-    if (why)
-        return wan_pass_why(why);
+    if (sipalg_media_in_decide(skb, cfg, st, p, skb->ingress_ifindex, s, 0, &v))
+        return sipalg_pass(v.why, SIPALG_DIR_IN);
     sipalg_pinhole_seen(s, st->now_s);
     sipalg_count(SIPALG_CTR_MEDIA_IN);
-    if (sipalg_nat_skb(skb, p->l4_off, &n, &r)) {
+    if (sipalg_nat_skb(skb, p->l4_off, &v.nat, &v.route)) {
         sipalg_count(SIPALG_CTR_DROPPED);
         return TC_ACT_SHOT;
     }
-    return (int)sipalg_redirect_skb(&r);
+    return (int)sipalg_redirect_skb(&v.route);
 }
 
 static __always_inline int stage_sip_in(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                         struct sipalg_state *st, const struct sipalg_pkt *p,
                                         const struct sipalg_slot *s, __u32 public_port) {
     struct sipalg_sip_scratch *rw = sipalg_sip_scratch();
-    struct sipalg_sip_msg *m = rw ? &rw->msg : NULL;
     struct sipalg_route r;
     struct sipalg_nat n;
     int why;
 
-    if (!m)
-        return wan_pass();
+    if (!rw)
+        return sipalg_pass(0, SIPALG_DIR_IN);
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
-        return wan_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE);
+        return sipalg_pass_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE, SIPALG_DIR_IN);
     sipalg_nat_to_phone(&n, p->ip->daddr, p->l4->dest, s->priv_ip, s->priv_port);
-    why = wan_route(skb, cfg, st, p, n.new_ip, NULL, &r);
+    why = wan_route(skb, cfg, p, n.new_ip, &r);
     if (why == SIPALG_CTR_SLOW_MTU) /* whole, but over the LAN's MTU: the daemon fragments */
-        return wan_slow(skb, st, why);
+        return sipalg_pass_slow(skb, st, why, SIPALG_DIR_IN);
     if (why)
-        return wan_pass_why(why);
-
-    m->l4_off = p->l4_off;
-    m->payload_len = p->payload_len;
-    m->mtu = sipalg_route_sip_mtu(skb, p, skb->ingress_ifindex, n.new_ip, &r);
-    m->dir = SIPALG_DIR_IN;
-    m->fresh = 0;
-    m->public_port = (__u16)public_port;
-    m->priv_ip = n.new_ip;
-    m->priv_port = n.new_port;
-    m->public_ip = cfg->public_ip;
-    m->peer_ip = p->ip->saddr;
-    m->peer_port = p->l4->source;
-    rw->nat = n;
-    rw->route = r;
-    return SIPALG_TC_SIP_FINISH;
+        return sipalg_pass(why, SIPALG_DIR_IN);
+    return sipalg_sip_stage(skb, rw, cfg, p, SIPALG_DIR_IN, 0, public_port, &n, &r);
 }
 
 /* Disabled: nothing is modified, some packets are held (handover.bpf.h). A subprogram of its
@@ -143,7 +97,7 @@ static __noinline int wan_off(struct __sk_buff *skb, const struct sipalg_config 
         sipalg_count(SIPALG_CTR_HELD_OFF);
         return TC_ACT_SHOT;
     }
-    return wan_pass();
+    return sipalg_pass(0, SIPALG_DIR_IN);
 }
 
 /* A subprogram, not inlined: see sip_finish.bpf.h. */
@@ -161,29 +115,29 @@ static __noinline int wan_ingress_main(struct __sk_buff *skb) {
     cfg = sipalg_cfg();
     st = sipalg_st();
     if (!cfg || !cfg->public_ip || !st)
-        return wan_pass();
+        return sipalg_pass(0, SIPALG_DIR_IN);
     if (!cfg->enabled)
         return wan_off(skb, cfg);
     rc = sipalg_parse_skb(skb, &p);
     if (rc == SIPALG_P_MALFORMED)
-        return wan_pass_why(SIPALG_CTR_MALFORMED);
+        return sipalg_pass(SIPALG_CTR_MALFORMED, SIPALG_DIR_IN);
     if (rc != SIPALG_P_OK || p.ip->daddr != cfg->public_ip || !p.l4)
-        return wan_pass();
+        return sipalg_pass(0, SIPALG_DIR_IN);
     port = bpf_ntohs(p.l4->dest);
     if (p.proto == IPPROTO_TCP) {
         if (sipalg_is_sip_port(cfg, p.l4->dest))
-            return wan_pass_why(SIPALG_CTR_SLOW_TCP);
-        return wan_pass();
+            return sipalg_pass(SIPALG_CTR_SLOW_TCP, SIPALG_DIR_IN);
+        return sipalg_pass(0, SIPALG_DIR_IN);
     }
     if (p.proto != IPPROTO_UDP)
-        return wan_pass();
+        return sipalg_pass(0, SIPALG_DIR_IN);
     s = sipalg_port_slot(port);
     if (!s || (s->state != SIPALG_SLOT_BINDING && s->state != SIPALG_SLOT_PINHOLE))
-        return wan_pass();
+        return sipalg_pass(0, SIPALG_DIR_IN);
     if (p.frag == SIPALG_FRAG_FIRST) {
         if (s->state != SIPALG_SLOT_BINDING) /* media: no slow path, just counted */
-            return wan_pass_why(SIPALG_CTR_SLOW_FRAGMENT);
-        return wan_slow(skb, st, SIPALG_CTR_SLOW_FRAGMENT);
+            return sipalg_pass(SIPALG_CTR_SLOW_FRAGMENT, SIPALG_DIR_IN);
+        return sipalg_pass_slow(skb, st, SIPALG_CTR_SLOW_FRAGMENT, SIPALG_DIR_IN);
     }
     if (s->state == SIPALG_SLOT_PINHOLE)
         return media_in(skb, cfg, st, &p, s);

@@ -10,8 +10,7 @@
  * other decision and all reason counters. If metadata cannot be added, XDP leaves the packet
  * alone and tc does the whole job: the outcome is the same either way.
  */
-#include "nat.bpf.h"
-#include "pinhole.bpf.h"
+#include "media_in.bpf.h"
 #include "xdp_meta.bpf.h"
 
 static __always_inline int xdp_pass(void) {
@@ -22,10 +21,9 @@ static __always_inline int xdp_pass(void) {
 static __always_inline int wan_xdp_main(struct xdp_md *ctx) {
     const struct sipalg_config *cfg = sipalg_cfg();
     struct sipalg_xdp_meta *meta;
+    struct sipalg_media_verdict v;
     struct sipalg_state *st;
-    struct sipalg_route r;
     struct sipalg_slot *s;
-    struct sipalg_nat n;
     struct sipalg_pkt p;
     void *data, *data_end;
 
@@ -44,24 +42,20 @@ static __always_inline int wan_xdp_main(struct xdp_md *ctx) {
         !p.l4)
         return xdp_pass();
     s = sipalg_port_slot(bpf_ntohs(p.l4->dest));
-    if (!s || s->state != SIPALG_SLOT_PINHOLE ||
-        sipalg_pinhole_admits(s, p.ip->saddr, p.l4->source) != SIPALG_ADMIT_OK || p.ip->ttl <= 1)
+    if (!s || s->state != SIPALG_SLOT_PINHOLE)
         return xdp_pass();
-    if (sipalg_udp_csum_is_seed(p.ip, p.l4)) {
-        sipalg_count(SIPALG_CTR_CSUM_PARTIAL);
+    /* tc counts the reasons (it sees every packet XDP passes); a partial checksum is XDP's own. */
+    if (sipalg_media_in_decide(ctx, cfg, st, &p, ctx->ingress_ifindex, s, 1, &v)) {
+        if (v.why == SIPALG_CTR_CSUM_PARTIAL)
+            sipalg_count(SIPALG_CTR_CSUM_PARTIAL);
         return xdp_pass();
     }
-    sipalg_nat_to_phone(&n, p.ip->daddr, p.l4->dest, s->priv_ip, s->priv_port);
-    if (sipalg_route_cached(ctx, &p, ctx->ingress_ifindex, n.new_ip, s, SIPALG_TO_LAN,
-                            st->route_gen, &r) ||
-        r.ifindex == cfg->wan_ifindex)
-        return xdp_pass();
-    if (r.xdp_xmit && r.have_macs) {
-        sipalg_nat_xdp(&p, &n, &r);
+    if (v.route.xdp_xmit && v.route.have_macs) {
+        sipalg_nat_xdp(&p, &v.nat, &v.route);
         sipalg_pinhole_seen(s, st->now_s);
         sipalg_count(SIPALG_CTR_MEDIA_IN);
         sipalg_count(SIPALG_CTR_XDP_IN_DIRECT);
-        return (int)bpf_redirect(r.ifindex, 0);
+        return (int)bpf_redirect(v.route.ifindex, 0);
     }
 
     /* Room for the metadata first: without it the packet must stay untouched for tc. */
@@ -75,11 +69,11 @@ static __always_inline int wan_xdp_main(struct xdp_md *ctx) {
     meta->magic = 0;
     if (sipalg_parse(data, data_end, (__u32)(data_end - data), &p) != SIPALG_P_OK || !p.l4)
         return xdp_pass();
-    sipalg_nat_xdp(&p, &n, &r);
+    sipalg_nat_xdp(&p, &v.nat, &v.route);
     sipalg_pinhole_seen(s, st->now_s);
-    meta->ifindex = r.ifindex;
-    meta->nh = r.nh;
-    meta->flags = r.have_macs ? SIPALG_META_MACS : 0;
+    meta->ifindex = v.route.ifindex;
+    meta->nh = v.route.nh;
+    meta->flags = v.route.have_macs ? SIPALG_META_MACS : 0;
     meta->magic = SIPALG_META_MAGIC;
     sipalg_count(SIPALG_CTR_XDP_FWD);
     return XDP_PASS;
