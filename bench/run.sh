@@ -33,7 +33,7 @@ bash scripts/deps.sh
 # The plot: gnuplot only, no Python packages (the machine's python may not be Debian's).
 command -v gnuplot >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
   --no-install-recommends gnuplot-nox >/dev/null; }
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
 out=build/bench-out
