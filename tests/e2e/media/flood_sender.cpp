@@ -42,6 +42,8 @@
 #include <thread>
 #include <vector>
 
+#include "signals.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -531,11 +533,7 @@ void connect_loop(const Options &o, ConnectResult &res) {
 
 int main(int argc, char **argv) {
     Options o = parse_args(argc, argv);
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
+    e2e_media::on_signals(on_signal, {SIGTERM, SIGINT});
 
     ConnectResult cr;
     std::thread connector;

@@ -34,6 +34,8 @@
 #include <string_view>
 #include <vector>
 
+#include "signals.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -421,16 +423,8 @@ std::string by_source_json(const Counter &c) {
 int main(int argc, char **argv) {
     Options o = parse_args(argc, argv);
 
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGHUP, &sa, nullptr);
-    struct sigaction su {};
-    su.sa_handler = on_finish;
-    sigemptyset(&su.sa_mask);
-    sigaction(SIGUSR1, &su, nullptr);
+    e2e_media::on_signals(on_signal, {SIGTERM, SIGINT, SIGHUP});
+    e2e_media::on_signals(on_finish, {SIGUSR1});
     signal(SIGPIPE, SIG_IGN);
 
     if (!o.pidfile.empty()) {
