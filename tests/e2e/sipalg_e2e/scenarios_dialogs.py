@@ -55,17 +55,19 @@ def _wait_sent(ua, method, count, timeout):
     return ua.sent(method)
 
 
-def _pinholes_up(env, base, during, what, problems):
-    """Pinholes must show while calls are up, or the check that they close proves nothing."""
+def _pinholes(env, base, during, what, when, problems, label=None):
+    """Pinholes must show during `what` (or the check that they close proves nothing) and be
+    back to `base` after `when`; what is wrong goes to problems (prefixed with label). Returns
+    the counts for the verdict."""
     if base is not None and during is not None and during <= base:
         problems.append("no pinhole showed during %s (%d, %d before): cannot tell whether "
                         "they close" % (what, during, base))
-
-
-def _pinholes_text(base, during, after_ok):
+    left = C.pinholes_back(env, base, when)
+    if left:
+        problems.append("%s: %s" % (label, left) if label else left)
     if base is None:
         return "no pinholes to count in this mode"
-    return "pinholes %d -> %d -> %s" % (base, during, base if after_ok else "not back")
+    return "pinholes %d -> %d -> %s" % (base, during, "not back" if left else base)
 
 
 # --- D1 -----------------------------------------------------------------------
@@ -114,12 +116,9 @@ def _wave(env, remote, n, register, label, base, problems):
         problems.append("%s: %d/%d calls two-way; %s" % (label, good, n, "; ".join(bad[:4]) +
                                                           (" (+%d more)" % (len(bad) - 4)
                                                            if len(bad) > 4 else "")))
-    _pinholes_up(env, base, during, label, problems)
-    left = C.pinholes_back(env, base, "the last BYE of " + label)
-    if left:
-        problems.append("%s: %s" % (label, left))
+    pinholes = _pinholes(env, base, during, label, "the last BYE of " + label, problems, label)
     return "%s: %d/%d calls two-way (worst %.0f%%) on %d RTP ports, %s" % (
-        label, good, n, 100 * (worst or 0), len(ports), _pinholes_text(base, during, not left))
+        label, good, n, 100 * (worst or 0), len(ports), pinholes)
 
 
 @scenario("D1", "a PBX places 8 concurrent calls from one SIP socket, each with its own RTP "
@@ -193,15 +192,11 @@ def d2(env):
     moved, talk = mine.get("moved"), mine.get("talk")
     if moved and talk and moved.get("bind") == talk.get("bind"):
         problems.append("the phone's RTP port did not move (%s)" % moved.get("bind"))
-    _pinholes_up(env, base, during, "the call", problems)
-    left = C.pinholes_back(env, base, "the BYE")
-    if left:
-        problems.append(left)
+    pinholes = _pinholes(env, base, during, "the call", "the BYE", problems)
     if problems:
         raise Fail("; ".join(problems))
     return "hold, inactive, resume, port moved (%s -> %s): %s; %s" % (
-        talk.get("bind"), moved.get("bind"), ", ".join(texts),
-        _pinholes_text(base, during, not left))
+        talk.get("bind"), moved.get("bind"), ", ".join(texts), pinholes)
 
 
 # --- D4 -----------------------------------------------------------------------
@@ -258,11 +253,7 @@ def d4(env):
             problems.append("call %s%s: RTP %s, max gap %d ms" % (name, after, text, gap))
     if len(ports) == 1:
         problems.append("both calls used phone1's RTP port %s" % ports.pop())
-    _pinholes_up(env, base, during, "the two calls", problems)
-    left = C.pinholes_back(env, base, "both BYEs")
-    if left:
-        problems.append(left)
+    pinholes = _pinholes(env, base, during, "the two calls", "both BYEs", problems)
     if problems:
         raise Fail("; ".join(problems))
-    return "A then B ringing while A was up, A ended first: %s; %s" % (
-        "; ".join(texts), _pinholes_text(base, during, not left))
+    return "A then B ringing while A was up, A ended first: %s; %s" % ("; ".join(texts), pinholes)
