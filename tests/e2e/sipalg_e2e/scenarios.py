@@ -18,6 +18,14 @@ def aor(user, host=REG):
     return "sip:%s@%s" % (user, host)
 
 
+def _idle_phones(env, *names):
+    """Phones that only register (all started before the first is checked), each registered."""
+    uas = [env.phone(n) for n in names]
+    for n, ua in zip(names, uas):
+        C.registered(ua, n)
+    return uas
+
+
 @scenario("N1", "a phone registers; its stored contact is reachable from outside", 60)
 def n1(env):
     reg = env.registrar()
@@ -61,9 +69,7 @@ def n2(env):
 @scenario("N3", "an incoming call to phone 2 rings phone 2, never phone 1", 60)
 def n3(env):
     env.registrar()
-    p1, p2 = env.phone("phone1"), env.phone("phone2")
-    C.registered(p1, "phone1")
-    C.registered(p2, "phone2")
+    p1, p2 = _idle_phones(env, "phone1", "phone2")
     call = env.remote_call("1002", call_s=3)
     C.only_at(p2, "phone2", {"phone1": p1}, "INVITE")
     C.call_answered(call, "remote to 1002")
@@ -151,9 +157,7 @@ def n7(env):
 @scenario("N8", "MWI: NOTIFY (message-summary) reaches the right phone", 60)
 def n8(env):
     env.registrar()
-    p1, p2 = env.phone("phone1"), env.phone("phone2")
-    C.registered(p1, "phone1")
-    C.registered(p2, "phone2")
+    p1, p2 = _idle_phones(env, "phone1", "phone2")
     notify = env.tk.send_notify(A.NS_INET, A.REMOTE_IP, "voicemail", REG, aor("1002"),
                                 env.workdir)
     C.only_at(p2, "phone2", {"phone1": p1}, "NOTIFY")
