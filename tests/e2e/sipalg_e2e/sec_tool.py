@@ -506,6 +506,14 @@ def cmd_probe(a):
     return 0
 
 
+def _server_args(p):
+    """What every listening subcommand takes last: its results file, the file it creates once
+    bound (so the caller need not guess when to send) and how long it stays up."""
+    p.add_argument("--out", required=True)
+    p.add_argument("--ready")
+    p.add_argument("--seconds", type=float, default=40)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -514,25 +522,19 @@ def main():
     p.add_argument("--udp", action="append", default=[], help="[IP:]PORT")
     p.add_argument("--tcp", action="append", default=[], help="[IP:]PORT")
     p.add_argument("--send", help="JSON list of {port, to: [ip, port], text|hex, delay}")
-    p.add_argument("--out", required=True)
-    p.add_argument("--ready")
-    p.add_argument("--seconds", type=float, default=40)
+    _server_args(p)
     p = sub.add_parser("sip-server")
     p.add_argument("--bind", required=True)
     p.add_argument("--policy", help='JSON {"METHOD[:user]": "200|403|none|200-cseq|..."}')
     p.add_argument("--media-port", type=int, default=42000)
-    p.add_argument("--out", required=True)
-    p.add_argument("--ready")
-    p.add_argument("--seconds", type=float, default=40)
+    _server_args(p)
     p = sub.add_parser("tcp-server")
     p.add_argument("--bind", required=True)
     p.add_argument("--mss", type=int, default=0)
     p.add_argument("--answer", choices=("http", "sip"), default="http")
     p.add_argument("--idle", type=float, default=0.8)
     p.add_argument("--conn-seconds", type=float, default=6)
-    p.add_argument("--out", required=True)
-    p.add_argument("--ready")
-    p.add_argument("--seconds", type=float, default=40)
+    _server_args(p)
     p = sub.add_parser("browser")
     p.add_argument("--server", required=True)
     p.add_argument("--sip-file", required=True)
