@@ -112,19 +112,14 @@ def _stop_popen(p: Optional[subprocess.Popen], grace: float = 3.0) -> Optional[i
     if p is None:
         return None
     if p.poll() is None:
-        try:
-            p.terminate()
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
+        for stop in (p.terminate, p.kill):  # SIGKILL only if SIGTERM did not do within grace
             try:
-                p.kill()
+                stop()
             except ProcessLookupError:
                 pass
             try:
                 p.wait(timeout=grace)
+                break
             except subprocess.TimeoutExpired:
                 pass
     return p.returncode
@@ -476,24 +471,24 @@ class UA:
         except FileNotFoundError:
             return []
 
+    def _logged(self, direction: str, requests: bool, method: Optional[str],
+                status: Optional[int] = None) -> list[SipMsg]:
+        return [m for m in self.messages()
+                if m.direction == direction and m.is_request == requests
+                and (method is None or m.method == method) and (status is None or m.status == status)]
+
     def received(self, method: Optional[str] = None) -> list[SipMsg]:
         """Requests that arrived at this UA (optionally only METHOD), in order."""
-        return [m for m in self.messages()
-                if m.direction == "recv" and m.is_request and (method is None or m.method == method)]
+        return self._logged("recv", True, method)
 
     def received_responses(self, method: Optional[str] = None, status: Optional[int] = None) -> list[SipMsg]:
-        return [m for m in self.messages()
-                if m.direction == "recv" and not m.is_request
-                and (method is None or m.method == method) and (status is None or m.status == status)]
+        return self._logged("recv", False, method, status)
 
     def sent(self, method: Optional[str] = None) -> list[SipMsg]:
-        return [m for m in self.messages()
-                if m.direction == "sent" and m.is_request and (method is None or m.method == method)]
+        return self._logged("sent", True, method)
 
     def sent_responses(self, method: Optional[str] = None, status: Optional[int] = None) -> list[SipMsg]:
-        return [m for m in self.messages()
-                if m.direction == "sent" and not m.is_request
-                and (method is None or m.method == method) and (status is None or m.status == status)]
+        return self._logged("sent", False, method, status)
 
     def registrations(self) -> list[tuple[int, Optional[int]]]:
         """[(cseq, final status or None)] for every REGISTER this UA sent (retransmissions merged)."""
