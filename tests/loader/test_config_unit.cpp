@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <sstream>
 
 using namespace sipalg;
@@ -137,6 +138,17 @@ TEST(Config, ValidationRefusesNonsense) {
     EXPECT_THROW(parse_port_range("10000"), UserError);
 }
 
+// make_limits() refuses `bad`, saying each of `words` (the first names the option).
+void expect_limits_refused(const AlgSettings &bad, std::initializer_list<const char *> words) {
+    try {
+        make_limits(bad);
+        ADD_FAILURE() << *words.begin() << " accepted";
+    } catch (const UserError &e) {
+        for (const char *w : words)
+            EXPECT_NE(std::string(e.what()).find(w), std::string::npos) << e.what();
+    }
+}
+
 TEST(Config, DialogLimits) {
     const sipalg_limits d = make_limits(AlgSettings{});
     EXPECT_EQ(d.dlg_idle_s, 300u);
@@ -154,14 +166,8 @@ TEST(Config, DialogLimits) {
     EXPECT_EQ(edge.dlg_max_phone, 1u);
     EXPECT_EQ(edge.dlg_max_total, static_cast<unsigned>(SIPALG_DIALOGS_ENTRIES));
 
-    const auto refused = [](AlgSettings bad, const char *opt) {
-        try {
-            make_limits(bad);
-            ADD_FAILURE() << opt << " accepted";
-        } catch (const UserError &e) {
-            EXPECT_NE(std::string(e.what()).find(opt), std::string::npos) << e.what();
-            EXPECT_NE(std::string(e.what()).find("out of range; use"), std::string::npos);
-        }
+    const auto refused = [](const AlgSettings &bad, const char *opt) {
+        expect_limits_refused(bad, {opt, "out of range; use"});
     };
     s = {};
     s.dialog_idle_s = 9;
@@ -189,19 +195,38 @@ TEST(Entries, EndpointParsing) {
     EXPECT_THROW(parse_endpoint("0.0.0.0:5060", "--private"), UserError);
 }
 
-TEST(Entries, ListingsShowScopeAndAges) {
-    EntryList l;
+// A listing of wan0 (public 203.0.113.1) at ALG clock 100 s.
+template <class List>
+List wan0_listing() {
+    List l;
     l.ifname = "wan0";
     l.public_ip = 0xcb007101;
     l.now_s = 100;
+    return l;
+}
+
+// Its pinholes, closed after 120 s without media.
+EntryList pinhole_listing() {
+    EntryList l = wan0_listing<EntryList>();
     l.pin_idle_s = 120;
-    NatEntry scoped;
-    scoped.priv_ip = 0xc0a80a0b;
-    scoped.priv_port = 40000;
-    scoped.public_port = 40000;
+    return l;
+}
+
+// Phone 192.168.10.11's entry for `port` (public port the same), stamped `stamp`.
+NatEntry phone_entry(std::uint16_t port, std::uint32_t stamp) {
+    NatEntry e;
+    e.priv_ip = 0xc0a80a0b;
+    e.priv_port = port;
+    e.public_port = port;
+    e.stamp = stamp;
+    return e;
+}
+
+TEST(Entries, ListingsShowScopeAndAges) {
+    EntryList l = pinhole_listing();
+    NatEntry scoped = phone_entry(40000, 97);
     scoped.remote_ip = 0xc6336414;
     scoped.remote_port = 50000;
-    scoped.stamp = 97;
     NatEntry pending = scoped;
     pending.public_port = 41000;
     pending.remote_ip = 0;
@@ -214,11 +239,7 @@ TEST(Entries, ListingsShowScopeAndAges) {
     EXPECT_NE(j.find("\"idle_s\":3"), std::string::npos) << j;
     EXPECT_NE(j.find("\"remote\":null"), std::string::npos) << j;
 
-    NatEntry b;
-    b.priv_ip = 0xc0a80a0b;
-    b.priv_port = 5060;
-    b.public_port = 5060;
-    b.stamp = 3700;
+    NatEntry b = phone_entry(5060, 3700);
     b.lifetime_s = 3600;
     b.registered = true;
     l.entries = {b};
@@ -232,17 +253,9 @@ TEST(Entries, ListingsShowScopeAndAges) {
 }
 
 TEST(Entries, PinholeListingShowsDialogRefs) {
-    EntryList l;
-    l.ifname = "wan0";
-    l.public_ip = 0xcb007101;
-    l.now_s = 100;
-    l.pin_idle_s = 120;
-    NatEntry e;
-    e.priv_ip = 0xc0a80a0b;
-    e.priv_port = 40000;
-    e.public_port = 40000;
+    EntryList l = pinhole_listing();
+    NatEntry e = phone_entry(40000, 90);
     e.remote_ip = 0xc6336414;
-    e.stamp = 90;
     e.refs = 2;
     l.entries = {e};
     EXPECT_EQ(render_pinholes_human(l),
@@ -258,10 +271,7 @@ TEST(Entries, PinholeListingShowsDialogRefs) {
 // Two dialogs as the BPF side stores them: an outbound confirmed call with an agreed audio and
 // video exchange and a pending re-offer, and an inbound call still ringing whose binding is gone.
 DialogList sample_dialogs() {
-    DialogList l;
-    l.ifname = "wan0";
-    l.public_ip = 0xcb007101;
-    l.now_s = 100;
+    DialogList l = wan0_listing<DialogList>();
     l.dlg_idle_s = 300;
 
     DialogEntry a;
@@ -413,13 +423,8 @@ TEST(Config, SignallingRules) {
     EXPECT_EQ(l.invite_rate, 100000u);
     EXPECT_EQ(l.bind_max_phone, 0u);
 
-    const auto refused = [](AlgSettings bad, const char *what) {
-        try {
-            make_limits(bad);
-            ADD_FAILURE() << what << " accepted";
-        } catch (const UserError &e) {
-            EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
-        }
+    const auto refused = [](const AlgSettings &bad, const char *what) {
+        expect_limits_refused(bad, {what});
     };
     s = {};
     s.trusted_peers = {"1.0.0.0/8", "2.0.0.0/8", "3.0.0.0/8", "4.0.0.0/8", "5.0.0.0/8"};
