@@ -8,9 +8,14 @@
 
 #include <string>
 
-using namespace sipalg::slow;
+using sipalg::slow::SipStream;
+using sipalg::slow::TcpAdmission;
+using sipalg::slow::TcpLimits;
+using sipalg::slow::TcpTimes;
 using std::chrono::seconds;
 using Refusal = TcpAdmission::Refusal;
+// The suite below is named TcpExpiry after the function it tests.
+using Expiry = sipalg::slow::TcpExpiry;
 
 namespace {
 
@@ -44,6 +49,19 @@ struct Direction {
 const std::string kOptions = "OPTIONS sip:1001@203.0.113.10 SIP/2.0\r\nVia: SIP/2.0/TCP "
                              "192.168.1.10:5060;branch=z9hG4bK-1\r\nCall-ID: x\r\nCSeq: 1 "
                              "OPTIONS\r\nContent-Length: 0\r\n\r\n";
+
+// One connection's clock and its upstream direction, under the limits most cases use.
+class TcpExpiry : public testing::Test {
+  protected:
+    // What tcp_expiry() says `s` seconds after the connection began.
+    Expiry at(int s) const { return tcp_expiry(t, t0 + seconds(s), l); }
+    // `bytes` arrive upstream `s` seconds after the connection began.
+    void feed(int s, const std::string &bytes) { up.feed(t, t0 + seconds(s), bytes); }
+
+    TcpLimits l = limits(10, 10);
+    TcpTimes t{t0};
+    Direction up;
+};
 
 } // namespace
 
@@ -84,84 +102,66 @@ TEST(TcpAdmission, ReleasingForgetsASourceAndNeverGoesBelowZero) {
     EXPECT_EQ(a.admit(7), Refusal::Total);
 }
 
-TEST(TcpExpiry, OneBytePerSecondIsClosedAtTheHandshakeTimeout) {
-    const TcpLimits l = limits(10, 10);
-    TcpTimes t(t0);
-    Direction up;
+TEST_F(TcpExpiry, OneBytePerSecondIsClosedAtTheHandshakeTimeout) {
     int closed_at = -1;
     for (int s = 1; s <= 120 && closed_at < 0; s++) {
-        up.feed(t, t0 + seconds(s),
-                std::string(1, kOptions[static_cast<std::size_t>(s) % kOptions.size()]));
-        if (tcp_expiry(t, t0 + seconds(s), l) != TcpExpiry::None) {
-            EXPECT_EQ(tcp_expiry(t, t0 + seconds(s), l), TcpExpiry::Message);
+        feed(s, std::string(1, kOptions[static_cast<std::size_t>(s) % kOptions.size()]));
+        if (at(s) != Expiry::None) {
+            EXPECT_EQ(at(s), Expiry::Message);
             closed_at = s;
         }
     }
     EXPECT_EQ(closed_at, 30);
 }
 
-TEST(TcpExpiry, ASlowMessageAfterAGoodOneIsClosedToo) {
-    const TcpLimits l = limits(10, 10);
-    TcpTimes t(t0);
-    Direction up;
-    up.feed(t, t0 + seconds(1), kOptions);
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(100), l), TcpExpiry::None);
+TEST_F(TcpExpiry, ASlowMessageAfterAGoodOneIsClosedToo) {
+    feed(1, kOptions);
+    EXPECT_EQ(at(100), Expiry::None);
     // Then the start of a message, a byte every 10 s: its own clock starts at its first byte.
     for (int s = 100; s < 130; s += 10) {
-        up.feed(t, t0 + seconds(s), kOptions.substr(static_cast<std::size_t>(s / 10), 1));
-        EXPECT_EQ(tcp_expiry(t, t0 + seconds(s), l), TcpExpiry::None) << s;
+        feed(s, kOptions.substr(static_cast<std::size_t>(s / 10), 1));
+        EXPECT_EQ(at(s), Expiry::None) << s;
     }
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(129), l), TcpExpiry::None);
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(130), l), TcpExpiry::Message);
+    EXPECT_EQ(at(129), Expiry::None);
+    EXPECT_EQ(at(130), Expiry::Message);
 }
 
-TEST(TcpExpiry, KeepalivesAloneNeverCountAsTheFirstMessage) {
-    const TcpLimits l = limits(10, 10);
-    TcpTimes t(t0);
-    Direction up;
+TEST_F(TcpExpiry, KeepalivesAloneNeverCountAsTheFirstMessage) {
     for (int s = 5; s < 30; s += 5) {
-        up.feed(t, t0 + seconds(s), "\r\n\r\n");
-        EXPECT_EQ(tcp_expiry(t, t0 + seconds(s), l), TcpExpiry::None);
+        feed(s, "\r\n\r\n");
+        EXPECT_EQ(at(s), Expiry::None);
     }
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(30), l), TcpExpiry::Message);
+    EXPECT_EQ(at(30), Expiry::Message);
 }
 
-TEST(TcpExpiry, MessagesSplitAcrossReadsAreNotSlowAndABusyStreamLivesOn) {
-    const TcpLimits l = limits(10, 10);
-    TcpTimes t(t0);
-    Direction up;
+TEST_F(TcpExpiry, MessagesSplitAcrossReadsAreNotSlowAndABusyStreamLivesOn) {
     // For 10 minutes, a message every 20 s, each arriving in two halves 15 s apart, the first
     // half glued to the end of the one before: never a whole message late.
     const std::size_t half = kOptions.size() / 2;
-    up.feed(t, t0 + seconds(1), kOptions.substr(0, half));
+    feed(1, kOptions.substr(0, half));
     for (int s = 16; s < 600; s += 20) {
-        up.feed(t, t0 + seconds(s), kOptions.substr(half) + kOptions.substr(0, half));
-        EXPECT_EQ(tcp_expiry(t, t0 + seconds(s + 14), l), TcpExpiry::None) << s;
+        feed(s, kOptions.substr(half) + kOptions.substr(0, half));
+        EXPECT_EQ(at(s + 14), Expiry::None) << s;
     }
 }
 
-TEST(TcpExpiry, IdleIsMeasuredFromTheLastMessageOrKeepalive) {
-    TcpLimits l = limits(10, 10);
+TEST_F(TcpExpiry, IdleIsMeasuredFromTheLastMessageOrKeepalive) {
     l.idle = seconds(7440);
-    TcpTimes t(t0);
-    Direction up, down;
-    up.feed(t, t0 + seconds(1), kOptions);
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(7440), l), TcpExpiry::None);
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(7441), l), TcpExpiry::Idle);
+    Direction down;
+    feed(1, kOptions);
+    EXPECT_EQ(at(7440), Expiry::None);
+    EXPECT_EQ(at(7441), Expiry::Idle);
     // A keepalive from the other side (RFC 5626 pong) counts as much as a message.
     down.feed(t, t0 + seconds(7000), "\r\n");
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(7441), l), TcpExpiry::None);
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(14440), l), TcpExpiry::Idle);
+    EXPECT_EQ(at(7441), Expiry::None);
+    EXPECT_EQ(at(14440), Expiry::Idle);
 }
 
-TEST(TcpExpiry, AConnectionThatNeverConnectsIsClosedFromWhenItBegan) {
-    const TcpLimits l = limits(10, 10);
-    TcpTimes t(t0);
-    Direction up;
-    up.feed(t, t0 + seconds(20), kOptions); // the first message: the proxy connects upstream
+TEST_F(TcpExpiry, AConnectionThatNeverConnectsIsClosedFromWhenItBegan) {
+    feed(20, kOptions); // the first message: the proxy connects upstream
     t.connect_began(t0 + seconds(20));
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(49), l), TcpExpiry::None);
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(50), l), TcpExpiry::Connect);
+    EXPECT_EQ(at(49), Expiry::None);
+    EXPECT_EQ(at(50), Expiry::Connect);
     t.connecting = false;
-    EXPECT_EQ(tcp_expiry(t, t0 + seconds(50), l), TcpExpiry::None);
+    EXPECT_EQ(at(50), Expiry::None);
 }
