@@ -35,6 +35,13 @@ void expect_verdict(const Case &c) {
     }
 }
 
+// `head` and then `line` once more than `limit` times: one over a scanner limit.
+std::string over_limit(std::string head, const std::string &line, unsigned limit) {
+    for (unsigned i = 0; i <= limit; i++)
+        head += line;
+    return head;
+}
+
 const std::string kHead = "INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.168.10.11\r\n";
 
 TEST(BadInput, Verdicts) {
@@ -83,28 +90,23 @@ TEST(BadInput, Verdicts) {
 }
 
 TEST(BadInput, TooManyHeaders) {
-    std::string m = "OPTIONS sip:x SIP/2.0\r\n";
-    for (unsigned i = 0; i <= SIPALG_MAX_HDRS; i++)
-        m += "X: 1\r\n";
+    const std::string m = over_limit("OPTIONS sip:x SIP/2.0\r\n", "X: 1\r\n", SIPALG_MAX_HDRS);
     expect_verdict({"headers", m + "\r\n", SIPALG_TOO_COMPLEX, SIPALG_R_HDRS});
 }
 
 TEST(BadInput, TooManyLines) {
-    std::string m = "OPTIONS sip:x SIP/2.0\r\nX: 1\r\n";
-    for (unsigned i = 0; i <= SIPALG_MAX_LINES; i++)
-        m += " 1\r\n";
+    const std::string m =
+            over_limit("OPTIONS sip:x SIP/2.0\r\nX: 1\r\n", " 1\r\n", SIPALG_MAX_LINES);
     expect_verdict({"lines", m + "\r\n", SIPALG_TOO_COMPLEX, SIPALG_R_LINES});
     // Many lines in a non-SDP body are fine: they are never looked at.
-    std::string ok = "MESSAGE sip:x SIP/2.0\r\nContent-Type: text/plain\r\n\r\n";
-    for (unsigned i = 0; i <= SIPALG_MAX_LINES; i++)
-        ok += "z\r\n";
+    const std::string ok = over_limit("MESSAGE sip:x SIP/2.0\r\nContent-Type: text/plain\r\n\r\n",
+                                      "z\r\n", SIPALG_MAX_LINES);
     EXPECT_EQ(outbound(ok).scan, SIPALG_OK);
 }
 
 TEST(BadInput, TooManyOccurrences) {
-    std::string m = "OPTIONS sip:x SIP/2.0\r\n";
-    for (unsigned i = 0; i <= SIPALG_MAX_OCC; i++)
-        m += "Route: <sip:192.168.10.1;lr>\r\n";
+    const std::string m = over_limit("OPTIONS sip:x SIP/2.0\r\n",
+                                     "Route: <sip:192.168.10.1;lr>\r\n", SIPALG_MAX_OCC);
     expect_verdict({"occurrences", m + "\r\n", SIPALG_TOO_COMPLEX, SIPALG_R_OCC});
 }
 
