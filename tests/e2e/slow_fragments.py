@@ -23,6 +23,7 @@ os.environ["SAE_PIN_ROOT"] = "/sys/fs/bpf/sipalg-sfr"
 sys.path.insert(0, HERE)
 from sipalg_e2e import addresses as A  # noqa: E402
 from sipalg_e2e import topo  # noqa: E402
+from sipalg_e2e import standalone  # noqa: E402
 
 PHONE = A.PHONE_IP["phone1"]
 
@@ -72,11 +73,6 @@ s.sendto(msg.encode(), (dst, 5060))
 """
 
 
-def status(t):
-    j = json.loads(t.alg_status_json())
-    return j[0] if isinstance(j, list) else j
-
-
 def listen(t, secs):
     p = subprocess.Popen(["ip", "netns", "exec", A.NS_INET, sys.executable, "-c", LISTENER,
                           A.REGISTRAR_IP, str(secs), PHONE], stdout=subprocess.PIPE, text=True)
@@ -90,12 +86,11 @@ def received(p):
 
 
 def main():
-    sipalg = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "build",
-                                                                  "sipalg")
+    sipalg = standalone.sipalg_bin()
     failures = []
     with topo.Topology("sipalg", tempfile.mkdtemp(prefix="sipalg-sfr-"), sipalg) as t:
         t.sysctl(A.NS_ROUTER, "net.ipv4.ipfrag_time", 1)
-        before = status(t)
+        before = standalone.status(t)
 
         # Control: the whole fragmented message arrives, rewritten.
         p = listen(t, 3)
@@ -104,7 +99,7 @@ def main():
         if len(got) != 1 or got[0]["lan"] or got[0]["src"] != A.ROUTER_WAN_IP \
                 or got[0]["len"] < 2400:
             failures.append("control: the fragmented REGISTER did not arrive rewritten: %s" % got)
-        mid = status(t)
+        mid = standalone.status(t)
         if mid["counters"]["daemon_handled"] - before["counters"]["daemon_handled"] != 1:
             failures.append("control: the daemon did not handle it")
 
@@ -113,7 +108,7 @@ def main():
         t.run(A.ns_phone("phone1"), [sys.executable, "-c", LONE_FRAGMENT, PHONE,
                                      A.REGISTRAR_IP])
         got = received(p)
-        after = status(t)
+        after = standalone.status(t)
         if got:
             failures.append("lone fragment: something reached the registrar: %s" % got)
         c0, c1 = mid["counters"], after["counters"]
@@ -129,11 +124,8 @@ def main():
             print("lone fragment: dropped in reassembly (ReasmFails %d -> %d, ReasmTimeout "
                   "%d -> %d), nothing forwarded" % (r0["fails"], r1["fails"], r0["timeouts"],
                                                     r1["timeouts"]))
-    for f in failures:
-        print("FAIL: " + f)
-    if not failures:
-        print("PASS: fragmented SIP rewritten whole; a lone fragment never forwarded, counted")
-    return 1 if failures else 0
+    return standalone.report(failures, "fragmented SIP rewritten whole; a lone fragment never "
+                             "forwarded, counted")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ os.environ["SAE_PIN_ROOT"] = "/sys/fs/bpf/sipalg-stl"
 sys.path.insert(0, HERE)
 from sipalg_e2e import addresses as A  # noqa: E402
 from sipalg_e2e import topo  # noqa: E402
+from sipalg_e2e import standalone  # noqa: E402
 
 PHONE = A.PHONE_IP["phone1"]
 REG = A.REGISTRAR_IP
@@ -202,8 +203,7 @@ print(json.dumps({
 
 
 def status(t):
-    j = json.loads(t.alg_status_json())
-    return (j[0] if isinstance(j, list) else j)["counters"]
+    return standalone.status(t)["counters"]
 
 
 def rss_kib(pid):
@@ -247,8 +247,7 @@ def start_daemon(t, extra):
 
 
 def main():
-    sipalg = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "build",
-                                                                  "sipalg")
+    sipalg = standalone.sipalg_bin()
     failures = []
     workdir = tempfile.mkdtemp(prefix="sipalg-stl-")
     with topo.Topology("sipalg", workdir, sipalg) as t:
@@ -353,11 +352,8 @@ def main():
         failures.append("a limit this test does not reach was counted")
     if rss_peak - rss0 > RSS_BOUND_KIB or rss1 - rss0 > RSS_BOUND_KIB:
         failures.append("the daemon's RSS grew by more than %d KiB" % RSS_BOUND_KIB)
-    for f in failures:
-        print("FAIL: " + f)
-    if not failures:
-        print("PASS: the flood was capped and timed out, the phones' REGISTERs went through")
-    return 1 if failures else 0
+    return standalone.report(failures, "the flood was capped and timed out, the phones' "
+                             "REGISTERs went through")
 
 
 if __name__ == "__main__":
