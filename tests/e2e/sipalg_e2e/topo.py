@@ -105,6 +105,23 @@ def cleanup_stale():
         shutil.rmtree(PIN_ROOT, ignore_errors=True)
 
 
+def kill_all(procs, timeout=5):
+    """SIGKILL the process group of each one still running (start_new_session=True), then reap
+    them all, waiting at most timeout seconds in all."""
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+
+
 class Topology:
     def __init__(self, mode, workdir, sipalg_bin=None):
         if mode not in MODES:
@@ -273,18 +290,7 @@ class Topology:
 
     def down(self):
         self.stop_daemon()  # gracefully first: it removes its nftables table on SIGTERM
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 5
-        for p in self.procs:
-            try:
-                p.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
+        kill_all(self.procs)
         self.procs = []
         if self.mode in ("sipalg", "sipalg-off") and self.sipalg_bin and A.NS_ROUTER in self.namespaces:
             self.sipalg("unload", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT, check=False)
