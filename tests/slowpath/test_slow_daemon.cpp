@@ -2,27 +2,17 @@
 // against a freshly loaded BPF object whose maps are pinned the way `sipalg load` pins them, so
 // bindings and pinholes go through the real admin program: exact output bytes, the addresses
 // the result is sent with, and the state it leaves behind.
-#include "datapath.hpp"
-#include "pinned_state.hpp"
+#include "pinned_daemon.hpp"
 #include "slow/rewrite.hpp"
 #include "slow/tcp_bindings.hpp"
 #include "slow/tcp_relay.hpp"
 
-#include <sys/stat.h>
-
-#include <cstdio>
 #include <memory>
 
 using namespace sipalg::test;
 using namespace sipalg::slow;
 
 namespace {
-
-constexpr const char *kPub = "203.0.113.1";
-
-std::uint32_t h(const char *dotted) {
-    return ipv4_addr(dotted);
-}
 
 // An SDP well over the kernel's 2048 bytes: audio + video, a=rtcp, ICE candidates, padding.
 std::string big_sdp(const std::string &ip, std::uint16_t a, std::uint16_t a_rtcp, std::uint16_t v,
@@ -41,6 +31,12 @@ std::string big_sdp(const std::string &ip, std::uint16_t a, std::uint16_t a_rtcp
         s += "a=fmtp:96 profile-level-id=42e01f;packetization-mode=1;x-pad=" + std::to_string(i) +
              "\r\n";
     return s;
+}
+
+// The same with audio, its RTCP, video and its RTCP on four consecutive ports from `first`.
+std::string big_sdp(const std::string &ip, std::uint16_t first) {
+    return big_sdp(ip, first, static_cast<std::uint16_t>(first + 1),
+                   static_cast<std::uint16_t>(first + 2), static_cast<std::uint16_t>(first + 3));
 }
 
 std::string invite(const std::string &host, const std::string &body,
@@ -69,20 +65,24 @@ std::vector<std::uint8_t> bytes(const std::string &s) {
     return {s.begin(), s.end()};
 }
 
-class SlowDaemon : public Datapath {
+std::string text(const std::vector<std::uint8_t> &b) {
+    return {b.begin(), b.end()};
+}
+
+// The daemon rewrote the message into exactly `want`.
+testing::AssertionResult rewritten_to(const Outcome &r, const std::string &want) {
+    if (r.verdict != Verdict::Rewritten)
+        return testing::AssertionFailure() << "not rewritten: " << r.why;
+    if (text(r.payload) != want)
+        return testing::AssertionFailure() << "rewritten into\n"
+                                           << text(r.payload) << "\ninstead of\n"
+                                           << want;
+    return testing::AssertionSuccess();
+}
+
+class SlowDaemon : public PinnedDaemon {
   protected:
-    void SetUp() override {
-        Datapath::SetUp();
-        ASSERT_FALSE(HasFatalFailure());
-        pinned_.pin(skel_, "slow");
-        ASSERT_FALSE(HasFatalFailure());
-        net_.public_ip = h(kPub);
-        net_.lan = {sipalg::Prefix{h("192.168.0.0"), 16}};
-    }
-    void TearDown() override {
-        pinned_.unpin();
-        Datapath::TearDown();
-    }
+    SlowDaemon() : PinnedDaemon("slow") {}
     Outcome out(const std::string &msg) {
         Datagram d;
         d.dir = Dir::Out;
@@ -90,6 +90,10 @@ class SlowDaemon : public Datapath {
         d.dst = {h(net::kRemote), 5060};
         d.payload = bytes(msg);
         return process(d, net_, pinned_.state());
+    }
+    // Phone 1's INVITE for `call`, its media on four consecutive ports from `first`.
+    Outcome phone_invites(std::uint16_t first, const std::string &call = "big-1") {
+        return out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, first), call));
     }
     Outcome in(const std::string &msg, std::uint16_t public_port = 5060) {
         Datagram d;
@@ -99,17 +103,13 @@ class SlowDaemon : public Datapath {
         d.payload = bytes(msg);
         return process(d, net_, pinned_.state());
     }
-
-    PinnedState pinned_;
-    Net net_;
 };
 
 TEST_F(SlowDaemon, LargeInviteIsRewrittenExactlyAndOpensEveryPinhole) {
     // Phone 2 holds public 40000, so phone 1's audio cannot keep its port: the rewrite must
     // use the pinhole's port everywhere (m=, candidates), not the private one.
     ASSERT_EQ(open_pinhole(net::kPhone2, 40000, net::kRemote, 0).public_port, 40000);
-    const std::string msg =
-            invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40000, 40001, 40002, 40003));
+    const std::string msg = invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40000));
     ASSERT_GT(msg.size(), 2048u);
     const Outcome r = out(msg);
     ASSERT_EQ(r.verdict, Verdict::Rewritten) << r.why;
@@ -122,22 +122,20 @@ TEST_F(SlowDaemon, LargeInviteIsRewrittenExactlyAndOpensEveryPinhole) {
     const std::string want =
             invite("203.0.113.1:5060",
                    big_sdp(kPub, a->public_port, ac->public_port, v->public_port, vc->public_port));
-    EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()), want);
+    EXPECT_EQ(text(r.payload), want);
     EXPECT_EQ(slot(a->public_port).owner, 5060); // remembered for the answer and the BYE
     EXPECT_EQ(slot(a->public_port).remote_ip, 0u);
 }
 
 TEST_F(SlowDaemon, LargeAnswerRestoresTheViaAndScopesThePinholes) {
-    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40000, 40001, 40002, 40003)))
-                      .verdict,
-              Verdict::Rewritten);
-    const std::string answer = big_sdp("198.51.100.30", 30000, 30001, 30002, 30003);
+    ASSERT_EQ(phone_invites(40000).verdict, Verdict::Rewritten);
+    const std::string answer = big_sdp("198.51.100.30", 30000);
     const Outcome r = in(ok200("203.0.113.1:5060", answer));
     ASSERT_EQ(r.verdict, Verdict::Rewritten) << r.why;
     EXPECT_EQ(r.from, (Addr{h(net::kRemote), 5060}));
     EXPECT_EQ(r.to, (Addr{h(net::kPhone1), 5060}));
     // The phone gets its own Via back; the peer's SDP is not touched.
-    EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()), ok200("192.168.1.10:5060", answer));
+    EXPECT_EQ(text(r.payload), ok200("192.168.1.10:5060", answer));
     const auto a = pinhole(net::kPhone1, 40000), vc = pinhole(net::kPhone1, 40003);
     ASSERT_TRUE(a && vc);
     EXPECT_EQ(slot(a->public_port).remote_ip, be32("198.51.100.30"));
@@ -148,18 +146,12 @@ TEST_F(SlowDaemon, LargeAnswerRestoresTheViaAndScopesThePinholes) {
 // call's pinholes, and ending one (the peer's BYE, the phone's 200) closes only its own, by the
 // same dialog rules as the fast path.
 TEST_F(SlowDaemon, TwoCallsOnOneSocketKeepTheirOwnPinholes) {
-    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40000, 40001, 40002, 40003),
-                         "big-1"))
-                      .verdict,
-              Verdict::Rewritten);
-    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40010, 40011, 40012, 40013),
-                         "big-2"))
-                      .verdict,
-              Verdict::Rewritten);
+    ASSERT_EQ(phone_invites(40000, "big-1").verdict, Verdict::Rewritten);
+    ASSERT_EQ(phone_invites(40010, "big-2").verdict, Verdict::Rewritten);
     EXPECT_EQ(state().dialogs, 2u);
     EXPECT_EQ(state().pinholes, 8u);
-    const std::string b2 = big_sdp("198.51.100.32", 32000, 32001, 32002, 32003);
-    const std::string b1 = big_sdp("198.51.100.31", 31000, 31001, 31002, 31003);
+    const std::string b2 = big_sdp("198.51.100.32", 32000);
+    const std::string b1 = big_sdp("198.51.100.31", 31000);
     ASSERT_EQ(in(ok200("203.0.113.1:5060", b2, "big-2")).verdict, Verdict::Rewritten);
     ASSERT_EQ(in(ok200("203.0.113.1:5060", b1, "big-1")).verdict, Verdict::Rewritten);
     EXPECT_EQ(slot(40000).remote_ip, be32("198.51.100.31"));
@@ -172,20 +164,14 @@ TEST_F(SlowDaemon, TwoCallsOnOneSocketKeepTheirOwnPinholes) {
                             "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
                             "To: <sip:1001@203.0.113.1:5060>;tag=f1\r\n"
                             "Call-ID: big-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
-    const Outcome r = in(bye);
-    ASSERT_EQ(r.verdict, Verdict::Rewritten) << r.why;
-    EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()),
-              replace_all(bye, "203.0.113.1:5060", "192.168.1.10:5060"));
+    ASSERT_TRUE(rewritten_to(in(bye), replace_all(bye, "203.0.113.1:5060", "192.168.1.10:5060")));
     EXPECT_EQ(state().pinholes, 8u) << "closed by the BYE's answer";
     const std::string ok = "SIP/2.0 200 OK\r\n"
                            "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
                            "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
                            "To: <sip:1001@192.168.1.10:5060>;tag=f1\r\n"
                            "Call-ID: big-1\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
-    const Outcome o = out(ok);
-    ASSERT_EQ(o.verdict, Verdict::Rewritten) << o.why;
-    EXPECT_EQ(std::string(o.payload.begin(), o.payload.end()),
-              replace_all(ok, "192.168.1.10:5060", "203.0.113.1:5060"));
+    ASSERT_TRUE(rewritten_to(out(ok), replace_all(ok, "192.168.1.10:5060", "203.0.113.1:5060")));
     EXPECT_EQ(state().dialogs, 1u);
     EXPECT_EQ(state().pinholes, 4u);
     EXPECT_FALSE(pinhole(net::kPhone1, 40000));
@@ -197,21 +183,15 @@ TEST_F(SlowDaemon, TwoCallsOnOneSocketKeepTheirOwnPinholes) {
 // port opens the new pinholes scoped to the peer at once and the answer closes the old ones; a
 // CANCEL of another, ringing call closes exactly its pinholes.
 TEST_F(SlowDaemon, ReInviteMovesThePortAndCancelEndsARingingCall) {
-    const std::string b1 = big_sdp("198.51.100.31", 31000, 31001, 31002, 31003);
-    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40000, 40001, 40002, 40003),
-                         "big-1"))
-                      .verdict,
-              Verdict::Rewritten);
+    const std::string b1 = big_sdp("198.51.100.31", 31000);
+    ASSERT_EQ(phone_invites(40000, "big-1").verdict, Verdict::Rewritten);
     ASSERT_EQ(in(ok200("203.0.113.1:5060", b1, "big-1")).verdict, Verdict::Rewritten);
-    const std::string moved = replace_all(
-            invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40020, 40021, 40022, 40023), "big-1"),
-            "CSeq: 1 INVITE", "CSeq: 2 INVITE");
-    const Outcome r = out(moved);
-    ASSERT_EQ(r.verdict, Verdict::Rewritten) << r.why;
-    EXPECT_EQ(std::string(r.payload.begin(), r.payload.end()),
-              replace_all(invite("203.0.113.1:5060", big_sdp(kPub, 40020, 40021, 40022, 40023),
-                                 "big-1"),
-                          "CSeq: 1 INVITE", "CSeq: 2 INVITE"));
+    const std::string moved =
+            replace_all(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40020), "big-1"),
+                        "CSeq: 1 INVITE", "CSeq: 2 INVITE");
+    ASSERT_TRUE(rewritten_to(out(moved),
+                             replace_all(invite("203.0.113.1:5060", big_sdp(kPub, 40020), "big-1"),
+                                         "CSeq: 1 INVITE", "CSeq: 2 INVITE")));
     EXPECT_EQ(slot(40020).remote_ip, be32("198.51.100.31")) << "scoped at once";
     EXPECT_EQ(state().pinholes, 8u);
     ASSERT_EQ(in(ok200("203.0.113.1:5060", b1, "big-1", "2 INVITE")).verdict, Verdict::Rewritten);
@@ -219,20 +199,15 @@ TEST_F(SlowDaemon, ReInviteMovesThePortAndCancelEndsARingingCall) {
     EXPECT_FALSE(pinhole(net::kPhone1, 40000));
     EXPECT_TRUE(pinhole(net::kPhone1, 40023));
 
-    ASSERT_EQ(out(invite("192.168.1.10:5060", big_sdp(net::kPhone1, 40010, 40011, 40012, 40013),
-                         "big-2"))
-                      .verdict,
-              Verdict::Rewritten);
+    ASSERT_EQ(phone_invites(40010, "big-2").verdict, Verdict::Rewritten);
     EXPECT_EQ(state().pinholes, 8u);
     const std::string cancel = "CANCEL sip:2001@198.51.100.20 SIP/2.0\r\n"
                                "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK-big;rport\r\n"
                                "From: <sip:1001@192.168.1.10:5060>;tag=f1\r\n"
                                "To: <sip:2001@198.51.100.20>\r\n"
                                "Call-ID: big-2\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n";
-    const Outcome c = out(cancel);
-    ASSERT_EQ(c.verdict, Verdict::Rewritten) << c.why;
-    EXPECT_EQ(std::string(c.payload.begin(), c.payload.end()),
-              replace_all(cancel, "192.168.1.10:5060", "203.0.113.1:5060"));
+    ASSERT_TRUE(rewritten_to(out(cancel),
+                             replace_all(cancel, "192.168.1.10:5060", "203.0.113.1:5060")));
     EXPECT_EQ(state().pinholes, 4u);
     EXPECT_EQ(state().dialogs, 1u);
     EXPECT_TRUE(pinhole(net::kPhone1, 40020));
@@ -250,7 +225,7 @@ TEST_F(SlowDaemon, WhatCannotBeFinishedIsNeverSentOn) {
     const Outcome k = out("\r\n\r\n");
     ASSERT_EQ(k.verdict, Verdict::Unchanged);
     EXPECT_EQ(k.from, (Addr{h(kPub), 5060}));
-    EXPECT_EQ(std::string(k.payload.begin(), k.payload.end()), "\r\n\r\n");
+    EXPECT_EQ(text(k.payload), "\r\n\r\n");
 }
 
 // ---- SIP over TCP: the proxy's relay (loader/slow/tcp_relay) ----
@@ -258,10 +233,6 @@ TEST_F(SlowDaemon, WhatCannotBeFinishedIsNeverSentOn) {
 // A phone on TCP: its SIP socket listens on 5062 (Via/Contact), its connection comes from an
 // ephemeral port; the binding is the SIP socket's.
 constexpr std::uint16_t kTcpSipPort = 5062, kTcpEphemeral = 45678;
-
-std::string with_length(const std::string &head, const std::string &body) {
-    return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
 
 std::string tcp_register(const std::string &host) {
     return with_length("REGISTER sip:198.51.100.7 SIP/2.0\r\nVia: SIP/2.0/TCP " + host +
@@ -295,10 +266,6 @@ std::string tcp_incoming(const std::string &contact) {
                                "CSeq: 7 INVITE\r\nContact: <sip:2001@198.51.100.7;transport=tcp>"
                                "\r\nContent-Type: application/sdp\r\n",
                        small_sdp("198.51.100.30", 30000));
-}
-
-std::string text(const std::vector<std::uint8_t> &b) {
-    return {b.begin(), b.end()};
 }
 
 class SlowTcp : public SlowDaemon {

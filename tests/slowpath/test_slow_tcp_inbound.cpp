@@ -3,70 +3,22 @@
 // over TCP is tproxied to the proxy, which connects to the phone from the registrar's address;
 // anyone else is reset and counted; a port that is not a TCP binding is not steered at all.
 // Every "host" is an address on the namespace's loopback, so no packet leaves it.
-#include "datapath.hpp"
-#include "pinned_state.hpp"
-#include "slow/state.hpp"
-#include "slow/steering.hpp"
-#include "slow/tcp_bindings.hpp"
-#include "slow/tcp_proxy.hpp"
+#include "tcp_proxy_fixture.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/stat.h>
 
-#include <chrono>
-#include <cstdio>
-#include <functional>
-#include <memory>
+#include <cstdlib>
+#include <string>
 
 using namespace sipalg::test;
 using namespace sipalg::slow;
 
 namespace {
 
-constexpr const char *kPub = "203.0.113.1";
 constexpr const char *kPhone = "192.168.1.50";  // the phone's SIP socket listens here
 constexpr const char *kReg = "198.51.100.77";   // the registrar
 constexpr const char *kOther = "198.51.100.78"; // someone else on the Internet
 constexpr std::uint16_t kPhonePort = 5070, kListen = 15097;
-
-std::uint32_t h(const char *dotted) {
-    return ipv4_addr(dotted);
-}
-
-void sh(const std::string &cmd) {
-    const std::string full = "PATH=$PATH:/usr/sbin:/sbin " + cmd + " >/dev/null 2>&1";
-    ASSERT_EQ(std::system(full.c_str()), 0) << cmd;
-}
-
-sockaddr_in sa(const char *ip, std::uint16_t port) {
-    sockaddr_in s{};
-    s.sin_family = AF_INET;
-    s.sin_addr.s_addr = htonl(h(ip));
-    s.sin_port = htons(port);
-    return s;
-}
-
-// A blocking TCP socket bound to ip:port (port 0: any), SO_REUSEADDR as the proxy's own.
-sipalg::UniqueFd bound(const char *ip, std::uint16_t port) {
-    sipalg::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    const int one = 1;
-    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    const sockaddr_in a = sa(ip, port);
-    EXPECT_EQ(bind(fd.get(), reinterpret_cast<const sockaddr *>(&a), sizeof(a)), 0) << ip;
-    const timeval tv{2, 0};
-    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    return fd;
-}
-
-int connect_to(int fd, const char *ip, std::uint16_t port) {
-    const sockaddr_in a = sa(ip, port);
-    return connect(fd, reinterpret_cast<const sockaddr *>(&a), sizeof(a)) == 0 ? 0 : errno;
-}
-
-std::string with_length(const std::string &head, const std::string &body) {
-    return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-}
 
 std::string invite_to(const std::string &contact) {
     return with_length("INVITE sip:1001@" + contact +
@@ -86,57 +38,18 @@ std::string ringing(const std::string &contact) {
                        "");
 }
 
-class SlowTcpInbound : public Datapath {
+class SlowTcpInbound : public TcpProxyTest {
   protected:
+    SlowTcpInbound() : TcpProxyTest({"tcpin", {kPhone, kReg, kOther}, 0x51a7, 0x51b, kListen}) {}
     void SetUp() override {
-        Datapath::SetUp();
+        TcpProxyTest::SetUp();
         ASSERT_FALSE(HasFatalFailure());
-        pinned_.pin(skel_, "tcpin");
-        ASSERT_FALSE(HasFatalFailure());
-        net_.public_ip = h(kPub);
-        net_.lan = {sipalg::Prefix{h("192.168.0.0"), 16}};
-        for (const char *ip : {kPhone, kReg, kOther})
-            sh(std::string("ip addr add ") + ip + "/32 dev lo");
-        steering_ = std::make_unique<Steering>("test", 0x51a7, 0x51b, kListen);
-        steering_->install(h(kPub));
-        bindings_ = std::make_unique<TcpBindings>([this](std::uint16_t port, bool on) {
-            EXPECT_TRUE(steering_->tcp_binding(port, on));
+        start_proxy([this](std::optional<sipalg_counter> c, const std::string &line) {
+            if (c && *c == SIPALG_CTR_TCP_REFUSED)
+                dropped_.push_back(line);
         });
-        proxy_ = std::make_unique<TcpProxy>(
-                net_, pinned_.state(), *bindings_,
-                [this](std::optional<sipalg_counter> c, const std::string &line) {
-                    if (c && *c == SIPALG_CTR_TCP_REFUSED)
-                        dropped_.push_back(line);
-                });
-        proxy_->listen(kListen);
-    }
-    void TearDown() override {
-        proxy_.reset();
-        bindings_.reset();
-        steering_.reset(); // removes the table, the rule and the route
-        for (const char *ip : {kPhone, kReg, kOther})
-            std::system(("PATH=$PATH:/usr/sbin:/sbin ip addr del " + std::string(ip) +
-                         "/32 dev lo >/dev/null 2>&1")
-                                .c_str());
-        pinned_.unpin();
-        Datapath::TearDown();
-    }
-    // Runs the daemon's loop for the proxy until `done` (at most 2 s).
-    void pump(const std::function<bool()> &done) {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        while (!done() && std::chrono::steady_clock::now() < end) {
-            std::vector<pollfd> fds;
-            proxy_->fill(fds);
-            if (poll(fds.data(), fds.size(), 20) > 0)
-                proxy_->serve(fds, 0);
-        }
     }
 
-    PinnedState pinned_;
-    Net net_;
-    std::unique_ptr<Steering> steering_;
-    std::unique_ptr<TcpBindings> bindings_;
-    std::unique_ptr<TcpProxy> proxy_;
     std::vector<std::string> dropped_;
 };
 
@@ -187,26 +100,10 @@ TEST_F(SlowTcpInbound, TheRegistrarReachesThePhoneAndNobodyElseDoes) {
     const std::string priv = std::string(kPhone) + ":" + std::to_string(kPhonePort);
     const std::string inv = invite_to(pub), want_inv = invite_to(priv);
     ASSERT_EQ(send(reg.get(), inv.data(), inv.size(), 0), static_cast<ssize_t>(inv.size()));
-    std::string got;
-    pump([&] {
-        char buf[4096];
-        const ssize_t n = recv(at_phone.get(), buf, sizeof(buf), MSG_DONTWAIT);
-        if (n > 0)
-            got.append(buf, static_cast<std::size_t>(n));
-        return got.size() >= want_inv.size();
-    });
-    EXPECT_EQ(got, want_inv);
+    EXPECT_EQ(receive(at_phone.get(), want_inv.size()), want_inv);
     const std::string ans = ringing(priv), want_ans = ringing(pub);
     ASSERT_EQ(send(at_phone.get(), ans.data(), ans.size(), 0), static_cast<ssize_t>(ans.size()));
-    std::string back;
-    pump([&] {
-        char buf[4096];
-        const ssize_t n = recv(reg.get(), buf, sizeof(buf), MSG_DONTWAIT);
-        if (n > 0)
-            back.append(buf, static_cast<std::size_t>(n));
-        return back.size() >= want_ans.size();
-    });
-    EXPECT_EQ(back, want_ans);
+    EXPECT_EQ(receive(reg.get(), want_ans.size()), want_ans);
     EXPECT_EQ(dropped_.size(), 1u);
 
     const std::string in_set = "PATH=$PATH:/usr/sbin:/sbin nft list set ip sipalg_slow_test "

@@ -4,55 +4,22 @@
 // never sends a message. Each outcome is reported with its own counter. The connections are a
 // registrar's new connections to a binding registered over TCP (the path a WAN host has into
 // the proxy); every "host" is an address on the namespace's loopback.
-#include "datapath.hpp"
-#include "pinned_state.hpp"
-#include "slow/state.hpp"
-#include "slow/steering.hpp"
-#include "slow/tcp_bindings.hpp"
-#include "slow/tcp_proxy.hpp"
+#include "tcp_proxy_fixture.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
-#include <memory>
+#include <string>
 
 using namespace sipalg::test;
 using namespace sipalg::slow;
 
 namespace {
 
-constexpr const char *kPub = "203.0.113.1";
 constexpr const char *kPhone = "192.168.1.60";
 constexpr const char *kReg = "198.51.100.80";
 constexpr std::uint16_t kPhonePort = 5070, kListen = 15098;
-
-std::uint32_t h(const char *dotted) {
-    return ipv4_addr(dotted);
-}
-
-int sh(const std::string &cmd) {
-    return std::system(("PATH=$PATH:/usr/sbin:/sbin " + cmd + " >/dev/null 2>&1").c_str());
-}
-
-sockaddr_in sa(const char *ip, std::uint16_t port) {
-    sockaddr_in s{};
-    s.sin_family = AF_INET;
-    s.sin_addr.s_addr = htonl(h(ip));
-    s.sin_port = htons(port);
-    return s;
-}
-
-sipalg::UniqueFd bound(const char *ip, std::uint16_t port) {
-    sipalg::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    const int one = 1;
-    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    const sockaddr_in a = sa(ip, port);
-    EXPECT_EQ(bind(fd.get(), reinterpret_cast<const sockaddr *>(&a), sizeof(a)), 0) << ip;
-    return fd;
-}
 
 // Whether the peer reset `fd` (a non-blocking look).
 bool was_reset(int fd) {
@@ -60,25 +27,19 @@ bool was_reset(int fd) {
     return recv(fd, &c, 1, MSG_DONTWAIT) < 0 && errno == ECONNRESET;
 }
 
-class SlowTcpLimits : public Datapath {
+class SlowTcpLimits : public TcpProxyTest {
   protected:
+    SlowTcpLimits() : TcpProxyTest({"tcplim", {kPhone, kReg}, 0x51a8, 0x51c, kListen}) {}
     void SetUp() override {
-        Datapath::SetUp();
+        TcpProxyTest::SetUp();
         ASSERT_FALSE(HasFatalFailure());
-        pinned_.pin(skel_, "tcplim");
-        ASSERT_FALSE(HasFatalFailure());
-        net_.public_ip = h(kPub);
-        net_.lan = {sipalg::Prefix{h("192.168.0.0"), 16}};
-        for (const char *ip : {kPhone, kReg})
-            ASSERT_EQ(sh(std::string("ip addr add ") + ip + "/32 dev lo"), 0);
-        steering_ = std::make_unique<Steering>("test", 0x51a8, 0x51c, kListen);
-        steering_->install(h(kPub));
-        bindings_ = std::make_unique<TcpBindings>([this](std::uint16_t port, bool on) {
-            EXPECT_TRUE(steering_->tcp_binding(port, on));
-        });
         pub_port_ = pinned_.state().binding_touch({h(kPhone), kPhonePort}, true);
         ASSERT_NE(pub_port_, 0);
         bindings_->confirm(pub_port_, {h(kPhone), kPhonePort}, {h(kReg), 5060});
+    }
+    void TearDown() override {
+        sh("nft delete table ip sipalg_limits_test");
+        TcpProxyTest::TearDown();
     }
     // The proxy with these limits: 2 connections per source, 8192 bytes per direction.
     void start(std::chrono::seconds handshake) {
@@ -86,35 +47,12 @@ class SlowTcpLimits : public Datapath {
         l.max_conns_per_source = 2;
         l.buffer = 8192;
         l.handshake = handshake;
-        proxy_ = std::make_unique<TcpProxy>(
-                net_, pinned_.state(), *bindings_,
+        start_proxy(
                 [this](std::optional<sipalg_counter> c, const std::string &) {
                     if (c && *c != SIPALG_CTR_DAEMON_HANDLED)
                         counted_.push_back(*c);
                 },
                 l);
-        proxy_->listen(kListen);
-    }
-    void TearDown() override {
-        proxy_.reset();
-        bindings_.reset();
-        steering_.reset();
-        sh("nft delete table ip sipalg_limits_test");
-        for (const char *ip : {kPhone, kReg})
-            sh(std::string("ip addr del ") + ip + "/32 dev lo");
-        pinned_.unpin();
-        Datapath::TearDown();
-    }
-    // The daemon's loop for the proxy, timeouts included, until `done` (at most `secs`).
-    void pump(const std::function<bool()> &done, int secs = 2) {
-        const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(secs);
-        while (!done() && std::chrono::steady_clock::now() < end) {
-            std::vector<pollfd> fds;
-            proxy_->fill(fds);
-            if (poll(fds.data(), fds.size(), 20) > 0)
-                proxy_->serve(fds, 0);
-            proxy_->expire(std::chrono::steady_clock::now());
-        }
     }
     std::size_t count(sipalg_counter c) const {
         return static_cast<std::size_t>(std::count(counted_.begin(), counted_.end(), c));
@@ -128,8 +66,7 @@ class SlowTcpLimits : public Datapath {
     // A registrar's connection to the binding, connected (the proxy has not seen it yet).
     sipalg::UniqueFd from_registrar() {
         sipalg::UniqueFd fd = bound(kReg, 0);
-        const sockaddr_in a = sa(kPub, pub_port_);
-        EXPECT_EQ(connect(fd.get(), reinterpret_cast<const sockaddr *>(&a), sizeof(a)), 0);
+        EXPECT_EQ(connect_to(fd.get(), kPub, pub_port_), 0);
         return fd;
     }
     // Whether `fd` is reset within a second, the proxy's loop running (the error is reported
@@ -149,11 +86,6 @@ class SlowTcpLimits : public Datapath {
         return got;
     }
 
-    PinnedState pinned_;
-    Net net_;
-    std::unique_ptr<Steering> steering_;
-    std::unique_ptr<TcpBindings> bindings_;
-    std::unique_ptr<TcpProxy> proxy_;
     std::vector<sipalg_counter> counted_;
     std::uint16_t pub_port_ = 0;
 };
@@ -179,15 +111,7 @@ TEST_F(SlowTcpLimits, ASourceOverItsCapIsResetAndItsOtherConnectionsCarryOn) {
     // rules say of the registrar).
     const std::string ping = "\r\n\r\n";
     ASSERT_EQ(send(a.get(), ping.data(), ping.size(), 0), static_cast<ssize_t>(ping.size()));
-    std::string got;
-    pump([&] {
-        char buf[64];
-        const ssize_t n = recv(pa.get(), buf, sizeof(buf), MSG_DONTWAIT);
-        if (n > 0)
-            got.append(buf, static_cast<std::size_t>(n));
-        return got.size() >= ping.size();
-    });
-    EXPECT_EQ(got, ping);
+    EXPECT_EQ(receive(pa.get(), ping.size()), ping);
 
     // One closes (both ends): its slot is free again.
     b.reset();
