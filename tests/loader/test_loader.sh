@@ -213,12 +213,20 @@ XDP_SEEN=$(counter "$S" xdp_seen)
 ok "pings pass; xdp_seen=$XDP_SEEN tc_seen=$(counter "$S" tc_seen), all counted as alg_off"
 
 # ---- enable / disable (checked in the pinned map with bpftool) ----
-sipalg_in "$NS_A" enable --wan veth0
-must_succeed "enable"
-[[ $OUT == *"ALG: enabled"* ]] || fail "enable should print the new state"
-[[ $(pinned_enabled "$PIN_A") == 1 ]] || fail "pinned enabled flag should be 1 after enable"
-run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
-[[ $OUT == *"ALG: enabled"* && $OUT != *"ALG: disabled"* ]] || fail "human status not 'ALG: enabled'"
+# `sipalg CMD` in A, CMD enable or disable: it prints the new state, the pinned flag becomes
+# FLAG, and the human status shows that state, not the other.
+switch_alg() { # CMD FLAG
+    local cmd=$1 flag=$2 state=${1}d other=enabled
+    [[ $cmd == disable ]] || other=disabled
+    sipalg_in "$NS_A" "$cmd" --wan veth0
+    must_succeed "$cmd"
+    [[ $OUT == *"ALG: $state"* ]] || fail "$cmd should print the new state"
+    [[ $(pinned_enabled "$PIN_A") == "$flag" ]] ||
+        fail "pinned enabled flag should be $flag after $cmd"
+    run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
+    [[ $OUT == *"ALG: $state"* && $OUT != *"ALG: $other"* ]] || fail "human status not 'ALG: $state'"
+}
+switch_alg enable 1
 S=$(status_json "$NS_A")
 [[ $(jq .xdp.prog_id <<<"$S") == "$XDP_ID" ]] || fail "enable must not reload programs"
 ok "enable flips the pinned map to 1 without reload; status says 'ALG: enabled'"
@@ -231,12 +239,7 @@ S=$(status_json "$NS_A")
 [[ $(counter "$S" xdp_alg_off) -eq $OFF_BEFORE ]] || fail "xdp_alg_off grew while enabled"
 ok "enabled: pings pass, counted as seen but not alg_off"
 
-sipalg_in "$NS_A" disable --wan veth0
-must_succeed "disable"
-[[ $OUT == *"ALG: disabled"* ]] || fail "disable should print the new state"
-[[ $(pinned_enabled "$PIN_A") == 0 ]] || fail "pinned enabled flag should be 0 after disable"
-run nsenter --net="/run/netns/$NS_A" "$SIPALG" status --wan veth0
-[[ $OUT == *"ALG: disabled"* && $OUT != *"ALG: enabled"* ]] || fail "human status not 'ALG: disabled'"
+switch_alg disable 0
 ok "disable flips the pinned map back to 0; status says 'ALG: disabled'"
 
 # ---- dialogs: listing of a fresh instance ----
@@ -477,6 +480,17 @@ sipalg_in "$NS_A" status --wan veth0 -j
 ok "status detects a program missing in the kernel (healthy=false, exit non-zero)"
 
 # ---- unload ----
+# No sipalg program left attached in NS: XDP and tc on veth0, the LAN hook on lan0. NOTE ends
+# the failure messages.
+assert_detached() {
+    local ns=$1 note=${2:-} net
+    net=$(in_ns "$ns" bpftool net show dev veth0 -j)
+    [[ $(jq '.[0].xdp | length' <<<"$net") == 0 ]] || fail "XDP still attached after unload$note"
+    [[ $(jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length' <<<"$net") == 0 ]] ||
+        fail "tc program still attached after unload$note"
+    [[ $(in_ns "$ns" bpftool net show dev lan0 -j | jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length') == 0 ]] ||
+        fail "LAN hook still attached to lan0 after unload$note"
+}
 for ns in "$NS_A" "$NS_B"; do
     pin=$PIN_A
     [[ $ns == "$NS_B" ]] && pin=$PIN_B
@@ -489,12 +503,7 @@ for ns in "$NS_A" "$NS_B"; do
         sipalg_in "$ns" unload --wan veth0
         must_succeed "unload in $ns"
     fi
-    NET=$(in_ns "$ns" bpftool net show dev veth0 -j)
-    [[ $(jq '.[0].xdp | length' <<<"$NET") == 0 ]] || fail "XDP still attached after unload"
-    [[ $(jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length' <<<"$NET") == 0 ]] ||
-        fail "tc program still attached after unload"
-    [[ $(in_ns "$ns" bpftool net show dev lan0 -j | jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length') == 0 ]] ||
-        fail "LAN hook still attached to lan0 after unload"
+    assert_detached "$ns"
     [[ ! -e $pin ]] || fail "pin dir $pin still exists after unload"
     ok "unload in $ns detaches every program (WAN and LAN) and removes $pin"
 done
@@ -519,12 +528,7 @@ must_succeed "status of an instance with the old pin names"
     fail "status does not see the instance with the old pin names whole: $OUT"
 sipalg_in "$NS_A" unload --wan veth0
 must_succeed "unload of an instance with the old pin names"
-NET=$(in_ns "$NS_A" bpftool net show dev veth0 -j)
-[[ $(jq '.[0].xdp | length' <<<"$NET") == 0 ]] || fail "XDP still attached after unload (old pins)"
-[[ $(jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length' <<<"$NET") == 0 ]] ||
-    fail "tc program still attached after unload (old pins)"
-[[ $(in_ns "$NS_A" bpftool net show dev lan0 -j | jq '[.[0].tc[] | select(.name | startswith("sipalg"))] | length') == 0 ]] ||
-    fail "LAN hook still attached to lan0 after unload (old pins)"
+assert_detached "$NS_A" " (old pins)"
 [[ ! -e $PIN_A ]] || fail "pin dir left behind by unload (old pins): $(ls "$PIN_A")"
 ok "an instance pinned under the old names: status finds it, unload removes it"
 
