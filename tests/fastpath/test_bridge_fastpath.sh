@@ -235,29 +235,19 @@ table ip sdp_nat {
         oifname "wan0" masquerade
     }
 }
-table ip sdp_watch {
-    chain w_pre {
-        type filter hook prerouting priority -400;
-        udp sport { 5060, 40000, 50000 } counter
-        udp dport { 5060, 40000, 50000 } counter
-    }
-    chain w_fwd {
-        type filter hook forward priority -400;
-        udp sport { 5060, 40000, 50000 } counter
-        udp dport { 5060, 40000, 50000 } counter
-    }
-    chain w_post {
-        type filter hook postrouting priority -400;
-        udp sport { 5060, 40000, 50000 } counter
-        udp dport { 5060, 40000, 50000 } counter
-    }
-    chain w_in {
-        type filter hook input priority -400;
-        udp sport { 5060, 40000, 50000 } counter
-        udp dport { 5060, 40000, 50000 } counter
-    }
-}
 NFT
+# The same two counters ahead of everything else on every hook (nft_hits sums them).
+watch_rules() {
+    local hook dir
+    echo "add table ip sdp_watch"
+    for hook in pre:prerouting fwd:forward post:postrouting in:input; do
+        echo "add chain ip sdp_watch w_${hook%%:*} { type filter hook ${hook#*:} priority -400; }"
+        for dir in sport dport; do
+            echo "add rule ip sdp_watch w_${hook%%:*} udp $dir { 5060, 40000, 50000 } counter"
+        done
+    done
+}
+watch_rules | ns "$R" nft -f -
 ok "bridge topology with masquerade, stateful firewall and watch counters"
 
 if [[ -n $XDP_PEERS ]]; then
