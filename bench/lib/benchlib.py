@@ -82,6 +82,38 @@ def loads_with_options(topology_cls):
     return Loaded
 
 
+def sandbox_args(ap, workdir, quick_help):
+    """The options a sandbox bench (signalling.py, calls.py) ends its list with: the sipalg
+    binary, where its logs go, its quick run, and where the results are written."""
+    ap.add_argument("--sipalg", default=os.path.join(REPO, "build", "sipalg"),
+                    help="the sipalg binary (default %(default)s)")
+    ap.add_argument("--workdir", default=workdir, help="logs (%(default)s)")
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--md", help="write the markdown section here")
+    ap.add_argument("--json", help="write the raw numbers here")
+
+
+def csv_list(text):
+    """Comma-separated text as its items, stripped, the empty ones left out."""
+    return [x.strip() for x in str(text).split(",") if x.strip()]
+
+
+def csv_ints(text):
+    return [int(x) for x in csv_list(text)]
+
+
+def need_root(bench):
+    if os.geteuid() != 0:
+        sys.exit("%s: must run as root (network namespaces)" % bench)
+
+
+def need_sipalg(bench, modes, sipalg_bin):
+    """The sipalg mode cannot run without the binary: say so before any namespace is made."""
+    if "sipalg" in modes and not os.access(sipalg_bin, os.X_OK):
+        sys.exit("%s: sipalg mode needs the built binary: --sipalg PATH (%s missing)" %
+                 (bench, sipalg_bin))
+
+
 def e2e_sandbox(prefix, pin_root):
     """The e2e harness's (tests/e2e/sipalg_e2e) addresses and topology modules, with every
     namespace under `prefix` and every pin under `pin_root`, so that a bench's sandbox never

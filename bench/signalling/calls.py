@@ -809,21 +809,15 @@ def main():
     ap.add_argument("--media-packets", type=int, default=5)
     ap.add_argument("--max-seconds", type=int, default=780,
                     help="no run starts after this many seconds (default %(default)s)")
-    ap.add_argument("--sipalg", default=os.path.join(REPO, "build", "sipalg"),
-                    help="the sipalg binary (default %(default)s)")
-    ap.add_argument("--workdir", default="/tmp/bcl-calls", help="logs (%(default)s)")
-    ap.add_argument("--quick", action="store_true", help="one round of 1,000 calls per mode")
-    ap.add_argument("--md", help="write the markdown section here")
-    ap.add_argument("--json", help="write the raw numbers here")
+    benchlib.sandbox_args(ap, "/tmp/bcl-calls", "one round of 1,000 calls per mode")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("calls: must run as root (network namespaces)")
+    benchlib.need_root("calls")
     if args.quick:
         args.calls, args.rounds = "1000", "1"
-    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    args.calls = [int(x) for x in args.calls.split(",") if x.strip()]
-    args.rounds = [int(x) for x in args.rounds.split(",") if x.strip()]
-    args.rates = sorted(int(x) for x in str(args.rates).split(",") if x.strip())
+    args.modes = benchlib.csv_list(args.modes)
+    args.calls = benchlib.csv_ints(args.calls)
+    args.rounds = benchlib.csv_ints(args.rounds)
+    args.rates = sorted(benchlib.csv_ints(args.rates))
     if len(args.rounds) < len(args.calls):
         args.rounds += [args.rounds[-1]] * (len(args.calls) - len(args.rounds))
     for m in args.modes:
@@ -836,9 +830,7 @@ def main():
             not 60 <= args.max_seconds <= 3600):
         sys.exit("calls: bad --calls (1..%d) / --rates / --rounds / --media-* / --max-seconds" %
                  MAX_CALLS)
-    if "sipalg" in args.modes and not os.access(args.sipalg, os.X_OK):
-        sys.exit("calls: sipalg mode needs the built binary: --sipalg PATH (%s missing)" %
-                 args.sipalg)
+    benchlib.need_sipalg("calls", args.modes, args.sipalg)
     for tool in ("sipp", "conntrack", "bpftool"):
         if shutil.which(tool) is None:
             sys.exit("calls: %s not found" % tool)

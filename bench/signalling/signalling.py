@@ -52,7 +52,6 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
 import benchlib  # noqa: E402
 PREFIX = "bsg-"
@@ -285,16 +284,7 @@ class Bench:
         return p
 
     def kill_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                try:
-                    p.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
+        self.topo_mod.kill_all(self.procs)
         self.procs = []
 
     def wait(self, p, timeout):
@@ -765,25 +755,19 @@ def main():
                     help="rates of the steps that measure per-message latency")
     ap.add_argument("--latency-rounds", type=int, default=None,
                     help="rounds of latency steps, modes interleaved (the first is the ramp's)")
-    ap.add_argument("--sipalg", default=os.path.join(REPO, "build", "sipalg"),
-                    help="the sipalg binary (default %(default)s)")
-    ap.add_argument("--workdir", default="/tmp/bsg-signalling", help="logs (%(default)s)")
-    ap.add_argument("--quick", action="store_true", help="a short smoke run (~1 min)")
-    ap.add_argument("--md", help="write the markdown section here")
-    ap.add_argument("--json", help="write the raw numbers here")
+    benchlib.sandbox_args(ap, "/tmp/bsg-signalling", "a short smoke run (~1 min)")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("signalling: must run as root (network namespaces)")
+    benchlib.need_root("signalling")
     if args.quick:
         args.rates, args.step_seconds, args.latency_rates = "100,800", 2, "100"
         if args.latency_rounds is None:
             args.latency_rounds = 1
     if args.latency_rounds is None:
         args.latency_rounds = 2
-    args.latency_rates = sorted(int(r) for r in str(args.latency_rates).split(",") if r.strip())
-    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    args.workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
-    args.rates = sorted(int(r) for r in str(args.rates).split(",") if r.strip())
+    args.latency_rates = sorted(benchlib.csv_ints(args.latency_rates))
+    args.modes = benchlib.csv_list(args.modes)
+    args.workloads = benchlib.csv_list(args.workloads)
+    args.rates = sorted(benchlib.csv_ints(args.rates))
     for m in args.modes:
         if m not in MODE_TITLES:
             sys.exit("signalling: unknown mode %r (none, linux, sipalg)" % m)
@@ -793,9 +777,7 @@ def main():
     if (not args.rates or args.rates[0] <= 0 or args.step_seconds <= 0 or args.step_seconds > 60
             or not 1 <= args.latency_rounds <= 10):
         sys.exit("signalling: bad --rates / --step-seconds")
-    if "sipalg" in args.modes and not os.access(args.sipalg, os.X_OK):
-        sys.exit("signalling: sipalg mode needs the built binary: --sipalg PATH (%s missing)" %
-                 args.sipalg)
+    benchlib.need_sipalg("signalling", args.modes, args.sipalg)
     if shutil.which("sipp") is None:
         sys.exit("signalling: sipp not found (Debian package sip-tester)")
 
