@@ -368,9 +368,12 @@ class SipCalls:
         self.sel.close()
 
     # --- messages ------------------------------------------------------------------------
+    def _line(self, f):
+        """Phone line f's address, SIP port and user name."""
+        return phone_ip(f, self.phones), sip_port(f), "u%d" % (10000 + f)
+
     def _register(self, f, cseq):
-        ip, port = phone_ip(f, self.phones), sip_port(f)
-        user = "u%d" % (10000 + f)
+        ip, port, user = self._line(f)
         return ("REGISTER sip:%s SIP/2.0\r\n"
                 "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK-mfr-%d-%d;rport\r\n"
                 "Max-Forwards: 70\r\n"
@@ -386,8 +389,7 @@ class SipCalls:
                    f, ip, cseq, user, ip, port))
 
     def _invite(self, f):
-        ip, port = phone_ip(f, self.phones), sip_port(f)
-        user = "u%d" % (10000 + f)
+        ip, port, user = self._line(f)
         head = ("INVITE sip:2001@%s SIP/2.0\r\n"
                 "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK-mfi-%d;rport\r\n"
                 "Max-Forwards: 70\r\n"
@@ -401,8 +403,7 @@ class SipCalls:
         return _with_body(head, _sdp(ip, media_port(f), 1000 + f))
 
     def _ack(self, f):
-        ip, port = phone_ip(f, self.phones), sip_port(f)
-        user = "u%d" % (10000 + f)
+        ip, port, user = self._line(f)
         return ("ACK sip:2001@%s:%d SIP/2.0\r\n"
                 "Via: SIP/2.0/UDP %s:%d;branch=z9hG4bK-mfa-%d;rport\r\n"
                 "Max-Forwards: 70\r\n"
