@@ -132,6 +132,16 @@ start_daemon() {
     DAEMON_PID=$!
     wait_daemon_attached "$ns" true 5 >/dev/null || fail "the daemon did not attach in 5 s"
 }
+# Runs `sipalg ARGS...` in NS on the test's pin root and SIGKILLs it after DELAY seconds.
+kill_after() {
+    local delay=$1 ns=$2 pid
+    shift 2
+    nsenter --net="/run/netns/$ns" "$SIPALG" "$@" --pin-root "$ROOT" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
 
 # ---- preconditions ----
 [[ $(id -u) -eq 0 ]] || fail "must run as root"
@@ -159,12 +169,7 @@ ok "unload leaves no pins, XDP, filters, clsact qdiscs"
 STALE=0
 LIVE=0
 for delay in 0.02 0.1 0.3 0.6 1.0 1.6 2.5; do
-    nsenter --net="/run/netns/$P-a" "$SIPALG" load --wan veth0 --pin-root "$ROOT" \
-        >/dev/null 2>&1 &
-    pid=$!
-    sleep "$delay"
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    kill_after "$delay" "$P-a" load --wan veth0
     sipalg_in "$P-a" load --wan veth0
     if [[ $RC -ne 0 ]]; then
         # Only a load that had finished before the kill may be refused, and it must be whole.
@@ -190,12 +195,7 @@ DONE=0
 for delay in 0.005 0.02 0.05 0.1 0.2; do
     sipalg_in "$P-a" load --wan veth0
     must_succeed "load before a killed unload"
-    nsenter --net="/run/netns/$P-a" "$SIPALG" unload --wan veth0 --pin-root "$ROOT" \
-        >/dev/null 2>&1 &
-    pid=$!
-    sleep "$delay"
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    kill_after "$delay" "$P-a" unload --wan veth0
     sipalg_in "$P-a" unload --wan veth0
     if [[ $RC -ne 0 ]]; then
         [[ $ERR == *"not loaded"* ]] || fail "unload after an unload killed at $delay s"
