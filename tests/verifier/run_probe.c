@@ -120,6 +120,24 @@ static size_t build_frame(unsigned char *f, const char *payload, size_t plen) {
     return sizeof(*eth) + sizeof(*ip) + sizeof(*udp) + plen;
 }
 
+/* Prints ns/packet for a frame carrying SIP over REPEAT runs; non-zero when the run fails. */
+static int perf(int fd, const char *what, const char *sip, size_t sip_len, int repeat) {
+    unsigned char in[4096], out[4096];
+    const size_t flen = build_frame(in, sip, sip_len);
+    int err;
+
+    LIBBPF_OPTS(bpf_test_run_opts, many, .data_in = in, .data_size_in = flen, .data_out = out,
+                .data_size_out = sizeof(out), .repeat = repeat);
+    err = bpf_prog_test_run_opts(fd, &many);
+    if (err) {
+        fprintf(stderr, "test_run repeat: %s\n", strerror(-err));
+        return 1;
+    }
+    printf("perf: %s (%zu bytes SIP), copy-in + scan + apply: %u ns/packet (repeat %d)\n", what,
+           sip_len, many.duration, repeat);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     unsigned char in[4096], out[4096];
     struct bpf_prog_info info;
@@ -204,25 +222,9 @@ int main(int argc, char **argv) {
 perf:;
     ps.bench = 1;
     bpf_map_update_elem(bpf_object__find_map_fd_by_name(obj, "probe_stats"), &key, &ps, BPF_ANY);
-    LIBBPF_OPTS(bpf_test_run_opts, many, .data_in = in, .data_size_in = flen, .data_out = out,
-                .data_size_out = sizeof(out), .repeat = repeat);
-    err = bpf_prog_test_run_opts(fd, &many);
-    if (err) {
-        fprintf(stderr, "test_run repeat: %s\n", strerror(-err));
+    if (perf(fd, "INVITE+SDP", invite, sizeof(invite) - 1, repeat) ||
+        perf(fd, "REGISTER", reg, sizeof(reg) - 1, repeat))
         return 1;
-    }
-    printf("perf: INVITE+SDP (%zu bytes SIP), copy-in + scan + apply: %u ns/packet (repeat %d)\n",
-           sizeof(invite) - 1, many.duration, repeat);
-    flen = build_frame(in, reg, sizeof(reg) - 1);
-    LIBBPF_OPTS(bpf_test_run_opts, regs, .data_in = in, .data_size_in = flen, .data_out = out,
-                .data_size_out = sizeof(out), .repeat = repeat);
-    err = bpf_prog_test_run_opts(fd, &regs);
-    if (err) {
-        fprintf(stderr, "test_run repeat: %s\n", strerror(-err));
-        return 1;
-    }
-    printf("perf: REGISTER (%zu bytes SIP), copy-in + scan + apply: %u ns/packet (repeat %d)\n",
-           sizeof(reg) - 1, regs.duration, repeat);
     bpf_object__close(obj);
     printf("%s\n", bad ? "FAIL" : "PASS");
     return bad;
