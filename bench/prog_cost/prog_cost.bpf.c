@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Benchmark wrappers around the datapath programs. BPF_PROG_TEST_RUN with repeat=N runs a
- * program N times on the SAME buffer: after the first run a NATed packet is no longer the
- * packet being measured. Each wrapper saves the frame's headers, runs the real program body
- * (the very code the loader attaches: the sources are included), and puts the headers (and the
- * XDP metadata area) back. The *_restore programs do only the save/restore, so their cost can
- * be subtracted.
+ * Benchmark wrappers around the datapath programs, restoring the frame after each run (see
+ * bench/lib/frame_restore.bpf.h); the *_restore programs do only the save/restore, so their
+ * cost can be subtracted.
  */
 #include "sipalg_admin.bpf.c"
 #include "sipalg_lan_ingress.bpf.c"
@@ -13,7 +10,8 @@
 #include "sipalg_wan_ingress.bpf.c"
 #include "sipalg_wan_xdp.bpf.c"
 
-#define BENCH_HDR 48 /* Ethernet + IPv4 + UDP + a little: everything NAT touches */
+#include "frame_restore.bpf.h"
+
 #define BENCH_FRAME 2048u
 
 /* A SIP message the rewriter changed (payload and length) needs the whole frame put back. */
@@ -42,102 +40,23 @@ static __always_inline int bench_sip_finish(struct __sk_buff *skb) {
     return rc;
 }
 
-static __always_inline int xdp_save(struct xdp_md *ctx, __u64 *save) {
-    void *data = (void *)(long)ctx->data;
-
-    if (data + BENCH_HDR > (void *)(long)ctx->data_end)
-        return -1;
-    __builtin_memcpy(save, data, BENCH_HDR);
-    return 0;
+/* The tc program bodies, with the SIP finishing step as the program's entry runs it. */
+static __always_inline int bench_finish(struct __sk_buff *skb, int rc) {
+    return rc == SIPALG_TC_SIP_FINISH ? bench_sip_finish(skb) : rc;
 }
 
-static __always_inline int xdp_restore(struct xdp_md *ctx, const __u64 *save) {
-    void *data;
-
-    if (ctx->data_meta < ctx->data)
-        bpf_xdp_adjust_meta(ctx, (int)(ctx->data - ctx->data_meta));
-    data = (void *)(long)ctx->data;
-    if (data + BENCH_HDR > (void *)(long)ctx->data_end)
-        return -1;
-    __builtin_memcpy(data, save, BENCH_HDR);
-    return 0;
+static __always_inline int bench_lan_main(struct __sk_buff *skb) {
+    return bench_finish(skb, lan_ingress_main(skb));
 }
 
-SEC("xdp")
-int bench_xdp(struct xdp_md *ctx) {
-    __u64 save[BENCH_HDR / 8];
-    int rc;
-
-    if (xdp_save(ctx, save))
-        return XDP_ABORTED;
-    rc = wan_xdp_main(ctx);
-    return xdp_restore(ctx, save) ? XDP_ABORTED : rc;
+static __always_inline int bench_wan_in_main(struct __sk_buff *skb) {
+    return bench_finish(skb, wan_ingress_main(skb));
 }
 
-SEC("xdp")
-int bench_lan_xdp(struct xdp_md *ctx) {
-    __u64 save[BENCH_HDR / 8];
-    int rc;
-
-    if (xdp_save(ctx, save))
-        return XDP_ABORTED;
-    rc = lan_port_xdp_main(ctx);
-    return xdp_restore(ctx, save) ? XDP_ABORTED : rc;
-}
-
-SEC("xdp")
-int bench_xdp_restore(struct xdp_md *ctx) {
-    __u64 save[BENCH_HDR / 8];
-
-    if (xdp_save(ctx, save))
-        return XDP_ABORTED;
-    return xdp_restore(ctx, save) ? XDP_ABORTED : XDP_PASS;
-}
-
-/* For cases where the program adds metadata: taking it off again is the wrapper's cost. */
-SEC("xdp")
-int bench_xdp_restore_meta(struct xdp_md *ctx) {
-    __u64 save[BENCH_HDR / 8];
-
-    if (xdp_save(ctx, save) || bpf_xdp_adjust_meta(ctx, -16))
-        return XDP_ABORTED;
-    return xdp_restore(ctx, save) ? XDP_ABORTED : XDP_PASS;
-}
-
-SEC("tc")
-int bench_lan(struct __sk_buff *skb) {
-    __u64 save[BENCH_HDR / 8];
-    int rc;
-
-    if (bpf_skb_load_bytes(skb, 0, save, BENCH_HDR))
-        return TC_ACT_SHOT;
-    rc = lan_ingress_main(skb);
-    if (rc == SIPALG_TC_SIP_FINISH) /* as the program's entry does */
-        rc = bench_sip_finish(skb);
-    bpf_skb_store_bytes(skb, 0, save, BENCH_HDR, 0);
-    return rc;
-}
-
-SEC("tc")
-int bench_wan_in(struct __sk_buff *skb) {
-    __u64 save[BENCH_HDR / 8];
-    int rc;
-
-    if (bpf_skb_load_bytes(skb, 0, save, BENCH_HDR))
-        return TC_ACT_SHOT;
-    rc = wan_ingress_main(skb);
-    if (rc == SIPALG_TC_SIP_FINISH) /* as the program's entry does */
-        rc = bench_sip_finish(skb);
-    bpf_skb_store_bytes(skb, 0, save, BENCH_HDR, 0);
-    return rc;
-}
-
-SEC("tc")
-int bench_tc_restore(struct __sk_buff *skb) {
-    __u64 save[BENCH_HDR / 8];
-
-    if (bpf_skb_load_bytes(skb, 0, save, BENCH_HDR))
-        return TC_ACT_SHOT;
-    bpf_skb_store_bytes(skb, 0, save, BENCH_HDR, 0);
-    return TC_ACT_OK;
-}
+BENCH_XDP_WRAPPER(bench_xdp, wan_xdp_main)
+BENCH_XDP_WRAPPER(bench_lan_xdp, lan_port_xdp_main)
+BENCH_XDP_WRAPPER(bench_xdp_restore, bench_xdp_pass)
+BENCH_XDP_RESTORE_META(bench_xdp_restore_meta)
+BENCH_TC_WRAPPER(bench_lan, bench_lan_main)
+BENCH_TC_WRAPPER(bench_wan_in, bench_wan_in_main)
+BENCH_TC_WRAPPER(bench_tc_restore, bench_tc_ok)

@@ -8,7 +8,7 @@
  * Two kinds of measurement programs:
  *   - scale_lan / scale_xdp: the datapath entry on one packet, restoring the frame after each
  *     run (plain BPF_PROG_TEST_RUN repeat would measure an already-NATed packet after the
- *     first run), as bench/prog_cost/prog_cost.bpf.c does. The same packet every run: the lookup is
+ *     first run; bench/lib/frame_restore.bpf.h). The same packet every run: the lookup is
  *     cache-hot, as for a busy flow.
  *   - scale_{pins,binds}_{hit,miss}: SCALE_K lookups per run of uniformly random endpoints of
  *     the populated set (hit: an endpoint that is in the map; miss: one that is not), each
@@ -21,8 +21,9 @@
 #include "sipalg_lan_ingress.bpf.c"
 #include "sipalg_wan_xdp.bpf.c"
 
-#define SCALE_HDR 48 /* Ethernet + IPv4 + UDP + a little: everything NAT touches */
-#define SCALE_K 8    /* random lookups per program run */
+#include "frame_restore.bpf.h"
+
+#define SCALE_K 8 /* random lookups per program run */
 
 /* Set by user space before a run: the number of populated endpoints (scale_key(0..n-1)). */
 __u32 scale_n = 1;
@@ -96,69 +97,11 @@ int scale_binds_miss(struct xdp_md *ctx) {
     return scale_loop(&sipalg_binds, SIPALG_SLOT_BINDING, 1, 1);
 }
 
-/* ---- the datapath entries, restoring the frame after each run (see prog_cost.bpf.c) ---- */
+/* ---- the datapath entries, restoring the frame after each run (frame_restore.bpf.h) ---- */
 
-static __always_inline int scale_xdp_save(struct xdp_md *ctx, __u64 *save) {
-    void *data = (void *)(long)ctx->data;
-
-    if (data + SCALE_HDR > (void *)(long)ctx->data_end)
-        return -1;
-    __builtin_memcpy(save, data, SCALE_HDR);
-    return 0;
-}
-
-static __always_inline int scale_xdp_restore(struct xdp_md *ctx, const __u64 *save) {
-    void *data;
-
-    if (ctx->data_meta < ctx->data)
-        bpf_xdp_adjust_meta(ctx, (int)(ctx->data - ctx->data_meta));
-    data = (void *)(long)ctx->data;
-    if (data + SCALE_HDR > (void *)(long)ctx->data_end)
-        return -1;
-    __builtin_memcpy(data, save, SCALE_HDR);
-    return 0;
-}
-
-SEC("xdp")
-int scale_xdp(struct xdp_md *ctx) {
-    __u64 save[SCALE_HDR / 8];
-    int rc;
-
-    if (scale_xdp_save(ctx, save))
-        return XDP_ABORTED;
-    rc = wan_xdp_main(ctx);
-    return scale_xdp_restore(ctx, save) ? XDP_ABORTED : rc;
-}
-
-/* Baseline of scale_xdp for a packet the program NATs: save, add and remove metadata, restore. */
-SEC("xdp")
-int scale_xdp_restore_meta(struct xdp_md *ctx) {
-    __u64 save[SCALE_HDR / 8];
-
-    if (scale_xdp_save(ctx, save) || bpf_xdp_adjust_meta(ctx, -16))
-        return XDP_ABORTED;
-    return scale_xdp_restore(ctx, save) ? XDP_ABORTED : XDP_PASS;
-}
-
+BENCH_XDP_WRAPPER(scale_xdp, wan_xdp_main)
+/* Baseline of scale_xdp for a packet the program NATs. */
+BENCH_XDP_RESTORE_META(scale_xdp_restore_meta)
 /* Media and non-SIP packets only (no SIP finish step): what this benchmark sends. */
-SEC("tc")
-int scale_lan(struct __sk_buff *skb) {
-    __u64 save[SCALE_HDR / 8];
-    int rc;
-
-    if (bpf_skb_load_bytes(skb, 0, save, SCALE_HDR))
-        return TC_ACT_SHOT;
-    rc = lan_ingress_main(skb);
-    bpf_skb_store_bytes(skb, 0, save, SCALE_HDR, 0);
-    return rc;
-}
-
-SEC("tc")
-int scale_tc_restore(struct __sk_buff *skb) {
-    __u64 save[SCALE_HDR / 8];
-
-    if (bpf_skb_load_bytes(skb, 0, save, SCALE_HDR))
-        return TC_ACT_SHOT;
-    bpf_skb_store_bytes(skb, 0, save, SCALE_HDR, 0);
-    return TC_ACT_OK;
-}
+BENCH_TC_WRAPPER(scale_lan, lan_ingress_main)
+BENCH_TC_WRAPPER(scale_tc_restore, bench_tc_ok)
