@@ -30,13 +30,13 @@
 #define SIPALG_SIP_OUT_BPF_H
 
 #include "signal_policy.bpf.h"
-#include "sipalg/sender_rule.h"
+#include "sipalg/out_rule.h"
 #include "sip_rw_ctx.bpf.h"
 #include "sip_msg.bpf.h"
 
 /* Public port for the LAN SIP socket ip:port (host order), or 0 if it has no binding. */
-static __always_inline __u32 sipalg_out_sip_port(const struct sipalg_sip_msg *m, __u32 ip,
-                                                 __u32 port) {
+static __always_inline __u32 sipalg_out_sip_lookup(const struct sipalg_sip_msg *m, __u32 ip,
+                                                   __u32 port) {
     struct sipalg_endpoint ep = {.ip = bpf_htonl(ip), .port = bpf_htons((__u16)port)};
     struct sipalg_binding *b;
 
@@ -49,19 +49,10 @@ static __always_inline __u32 sipalg_out_sip_port(const struct sipalg_sip_msg *m,
 static __always_inline void sipalg_out_sip(struct sipalg_rw_ctx *c, struct sipalg_occ *o,
                                            __u32 pub_ip) {
     __u32 eff = o->port ? o->port : SIPALG_SIP_DEFAULT_PORT;
-    __u32 pub = sipalg_out_sip_port(c->m, o->ip, eff);
+    __u32 port;
 
-    if (o->kind == SIPALG_OCC_SIP_RPORT) {
-        if (pub)
-            sipalg_rw_set(c->rw, o, pub_ip, pub);
-        return;
-    }
-    if (!pub) {
-        sipalg_rw_set(c->rw, o, pub_ip, o->port);
-        return;
-    }
-    /* Keep "no port" meaning 5060 only when it still does. */
-    sipalg_rw_set(c->rw, o, pub_ip, o->port || pub != SIPALG_SIP_DEFAULT_PORT ? pub : 0);
+    if (sipalg_out_sip_port(o, sipalg_out_sip_lookup(c->m, o->ip, eff), &port))
+        sipalg_rw_set(c->rw, o, pub_ip, port);
 }
 
 /* Opens (or refreshes) the pinhole of LAN media socket ip:port of media line `line`, scoped to
@@ -118,19 +109,17 @@ static __always_inline void sipalg_out_media(struct sipalg_rw_ctx *c, struct sip
 }
 
 /* A LAN candidate's port: the pinhole its media line opened for the same socket, or kept. */
-static __always_inline void sipalg_out_candidate_port(struct sipalg_rw_ctx *c, struct sipalg_occ *o,
-                                                      __u32 pub_ip) {
+static __always_inline void sipalg_out_cand(struct sipalg_rw_ctx *c, struct sipalg_occ *o,
+                                            __u32 pub_ip) {
     struct sipalg_sip_scratch *rw = c->rw;
     __u32 i = o->media & (SIPALG_MAX_MEDIA - 1);
-    const struct sipalg_sdp_media *md = &rw->w.sc.sdp.m[i];
-    __u32 rtcp = (md->flags & SIPALG_MF_RTCP) ? md->rtcp_port : md->port + 1u;
+    __u32 pub;
 
     if (o->media >= SIPALG_MAX_MEDIA)
         return;
-    if (o->port == md->port && rw->rtp[i])
-        sipalg_rw_set(rw, o, pub_ip, rw->rtp[i]);
-    else if (o->port == rtcp && rw->rtcp[i])
-        sipalg_rw_set(rw, o, pub_ip, rw->rtcp[i]);
+    pub = sipalg_out_candidate_port(o->port, &rw->w.sc.sdp.m[i], rw->rtp[i], rw->rtcp[i]);
+    if (pub)
+        sipalg_rw_set(rw, o, pub_ip, pub);
 }
 
 static long sipalg_out_occ_cb(__u32 i, void *vctx) {
@@ -138,32 +127,18 @@ static long sipalg_out_occ_cb(__u32 i, void *vctx) {
     struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
     __u32 pub_ip = bpf_ntohl(c->m->public_ip);
 
-    if (sipalg_ip_not_ours(o->ip, pub_ip)) /* only looked for (the REGISTER sender rule) */
-        return 0;
-    switch (o->kind) {
-    case SIPALG_OCC_SIP_HOST:
-    case SIPALG_OCC_SIP_RPORT:
+    switch (sipalg_out_action(o, pub_ip, bpf_ntohl(c->m->priv_ip))) {
+    case SIPALG_OUT_SIP:
         sipalg_out_sip(c, o, pub_ip);
         break;
-    case SIPALG_OCC_SIP_ADDR:
-    case SIPALG_OCC_SDP_ORIGIN:
-    case SIPALG_OCC_SDP_CONN:
-    case SIPALG_OCC_SDP_RTCP_ADDR:
-    case SIPALG_OCC_SDP_CAND_ADDR:
+    case SIPALG_OUT_ADDR:
         sipalg_rw_set(c->rw, o, pub_ip, 0);
         break;
-    case SIPALG_OCC_SDP_CAND_PORT:
-        sipalg_out_candidate_port(c, o, pub_ip);
+    case SIPALG_OUT_CAND_PORT:
+        sipalg_out_cand(c, o, pub_ip);
         break;
-    case SIPALG_OCC_SDP_MEDIA_PORT:
-    case SIPALG_OCC_SDP_RTCP_PORT:
+    case SIPALG_OUT_MEDIA:
         sipalg_out_media(c, o, pub_ip);
-        break;
-    case SIPALG_OCC_CALLID_HOST:
-        /* Only the sender's own address: that is what inbound maps back (to the binding's
-         * phone), so the dialog's Call-ID is the same on both sides of the router. */
-        if (bpf_htonl(o->ip) == c->m->priv_ip)
-            sipalg_rw_set(c->rw, o, pub_ip, 0);
         break;
     default:
         break;

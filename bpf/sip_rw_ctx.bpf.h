@@ -4,6 +4,7 @@
 #define SIPALG_SIP_RW_CTX_BPF_H
 
 #include "sip_work.bpf.h"
+#include "sipalg/out_rule.h"
 
 struct sipalg_sip_msg;
 
@@ -14,8 +15,6 @@ struct sipalg_rw_ctx {
     const struct sipalg_sip_msg *m;
     struct sipalg_dialog *dlg; /* the message's dialog, or NULL (then no pinholes open) */
 };
-
-#define SIPALG_SIP_DEFAULT_PORT 5060u /* a SIP URI or Via without a port means 5060 */
 
 static __always_inline void sipalg_rw_set(struct sipalg_sip_scratch *rw, struct sipalg_occ *o,
                                           __u32 ip, __u32 port) {

@@ -3,7 +3,7 @@
 #include "slow/rewrite.hpp"
 
 #include "sipalg/dialog_msg.h"
-#include "sipalg/sender_rule.h"
+#include "sipalg/out_rule.h"
 #include "sipalg/sipalg.h"
 
 #include <array>
@@ -14,8 +14,6 @@
 namespace sipalg::slow {
 
 namespace {
-
-constexpr std::uint32_t kSipPort = 5060;
 
 struct Work {
     sipalg_work w;
@@ -112,52 +110,31 @@ class Decider {
         }
     }
 
-    void out_candidate_port(sipalg_occ &o) {
-        if (o.media >= 4)
+    void out_candidate(sipalg_occ &o) {
+        if (o.media >= 4) // the call memory holds four media lines
             return;
-        const sipalg_sdp_media &md = sc_.sdp.m[o.media];
-        const std::uint32_t rtcp = (md.flags & SIPALG_MF_RTCP) ? md.rtcp_port : md.port + 1u;
-        if (o.port == md.port && rtp_[o.media])
-            set(o, net_.public_ip, rtp_[o.media]);
-        else if (o.port == rtcp && rtcp_[o.media])
-            set(o, net_.public_ip, rtcp_[o.media]);
+        const std::uint32_t pub = sipalg_out_candidate_port(o.port, &sc_.sdp.m[o.media],
+                                                            rtp_[o.media], rtcp_[o.media]);
+        if (pub)
+            set(o, net_.public_ip, pub);
     }
 
     void out_occ(sipalg_occ &o) {
-        if (sipalg_ip_not_ours(o.ip, net_.public_ip)) // only looked for (the REGISTER rule)
-            return;
-        switch (o.kind) {
-        case SIPALG_OCC_SIP_HOST:
-        case SIPALG_OCC_SIP_RPORT: {
-            const std::uint32_t eff = o.port ? o.port : kSipPort;
-            const std::uint16_t pub = sip_port_of(o.ip, eff);
-            if (o.kind == SIPALG_OCC_SIP_RPORT) {
-                if (pub)
-                    set(o, net_.public_ip, pub);
-            } else if (!pub) {
-                set(o, net_.public_ip, o.port);
-            } else {
-                set(o, net_.public_ip, o.port || pub != kSipPort ? pub : 0);
-            }
+        std::uint32_t port = 0;
+        switch (sipalg_out_action(&o, net_.public_ip, phone_.ip)) {
+        case SIPALG_OUT_SIP:
+            if (sipalg_out_sip_port(
+                        &o, sip_port_of(o.ip, o.port ? o.port : SIPALG_SIP_DEFAULT_PORT), &port))
+                set(o, net_.public_ip, port);
             break;
-        }
-        case SIPALG_OCC_SIP_ADDR:
-        case SIPALG_OCC_SDP_ORIGIN:
-        case SIPALG_OCC_SDP_CONN:
-        case SIPALG_OCC_SDP_RTCP_ADDR:
-        case SIPALG_OCC_SDP_CAND_ADDR:
+        case SIPALG_OUT_ADDR:
             set(o, net_.public_ip, 0);
             break;
-        case SIPALG_OCC_SDP_MEDIA_PORT:
-        case SIPALG_OCC_SDP_RTCP_PORT:
+        case SIPALG_OUT_MEDIA:
             out_media(o);
             break;
-        case SIPALG_OCC_SDP_CAND_PORT:
-            out_candidate_port(o);
-            break;
-        case SIPALG_OCC_CALLID_HOST:
-            if (o.ip == phone_.ip)
-                set(o, net_.public_ip, 0);
+        case SIPALG_OUT_CAND_PORT:
+            out_candidate(o);
             break;
         default:
             break;
@@ -171,12 +148,12 @@ class Decider {
         }
         if (o.kind != SIPALG_OCC_SIP_HOST && o.kind != SIPALG_OCC_SIP_RPORT)
             return;
-        const std::uint32_t eff = o.port ? o.port : kSipPort;
+        const std::uint32_t eff = o.port ? o.port : SIPALG_SIP_DEFAULT_PORT;
         Phone ph;
         if (eff > 65535 || !st_.binding_phone(static_cast<std::uint16_t>(eff), &ph))
             return;
         std::uint32_t port = ph.port;
-        if (o.kind == SIPALG_OCC_SIP_HOST && !o.port && port == kSipPort)
+        if (o.kind == SIPALG_OCC_SIP_HOST && !o.port && port == SIPALG_SIP_DEFAULT_PORT)
             port = 0;
         set(o, ph.ip, port);
     }
@@ -355,7 +332,7 @@ std::uint16_t phone_sip_port(const std::vector<std::uint8_t> &msg, const Net &ne
         for (std::uint32_t i = 0; i < sc.n_occ; i++) {
             const sipalg_occ &o = sc.occ[i];
             if (o.kind == SIPALG_OCC_SIP_HOST && o.hdr == hdr && o.ip == phone_ip)
-                return o.port ? o.port : static_cast<std::uint16_t>(kSipPort);
+                return o.port ? o.port : static_cast<std::uint16_t>(SIPALG_SIP_DEFAULT_PORT);
         }
     }
     return fallback;

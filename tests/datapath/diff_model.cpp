@@ -1,7 +1,7 @@
 #include "diff_model.hpp"
 
 #include "alg_harness.hpp"
-#include "sipalg/sender_rule.h"
+#include "sipalg/out_rule.h"
 
 #include <cctype>
 #include <cstring>
@@ -44,8 +44,6 @@ const char *name(Rule r) {
 
 namespace {
 
-constexpr std::uint32_t kSipDefaultPort = 5060;
-
 struct Decider {
     const Msg &m;
     const State &s;
@@ -71,17 +69,10 @@ struct Decider {
         return find(s.bindings, ip, port);
     }
     void out_sip(sipalg_occ &o) {
-        const std::uint32_t eff = o.port ? o.port : kSipDefaultPort;
-        const std::uint32_t pub = sip_port(o.ip, eff);
-        if (o.kind == SIPALG_OCC_SIP_RPORT) {
-            if (pub)
-                set(o, m.public_ip, pub);
-            return;
-        }
-        if (!pub)
-            set(o, m.public_ip, o.port);
-        else
-            set(o, m.public_ip, (o.port || pub != kSipDefaultPort) ? pub : 0);
+        std::uint32_t port = 0;
+        if (sipalg_out_sip_port(&o, sip_port(o.ip, o.port ? o.port : SIPALG_SIP_DEFAULT_PORT),
+                                &port))
+            set(o, m.public_ip, port);
     }
     // A pinhole exists for the socket only if the fast path opened it for this message (the
     // state is fresh per message): its public port, or 0.
@@ -108,44 +99,31 @@ struct Decider {
         if ((md.flags & SIPALG_MF_RTP) && !(md.flags & SIPALG_MF_RTCP) && o.port < 65535)
             rtcp[i] = pin(o.ip, o.port + 1u);
     }
-    void out_candidate_port(sipalg_occ &o) {
+    void out_candidate(sipalg_occ &o) {
         const unsigned i = o.media & (SIPALG_MAX_MEDIA - 1);
-        const sipalg_sdp_media &md = sc.sdp.m[i];
-        const std::uint32_t rtcp_port = (md.flags & SIPALG_MF_RTCP) ? md.rtcp_port : md.port + 1u;
         if (o.media >= SIPALG_MAX_MEDIA)
             return;
-        if (o.port == md.port && rtp[i])
-            set(o, m.public_ip, rtp[i]);
-        else if (o.port == rtcp_port && rtcp[i])
-            set(o, m.public_ip, rtcp[i]);
+        if (const std::uint32_t p =
+                    sipalg_out_candidate_port(o.port, &sc.sdp.m[i], rtp[i], rtcp[i]))
+            set(o, m.public_ip, p);
     }
+    // The decision is the shared one (sipalg/out_rule.h); what the model checks is the fast
+    // path's execution of it: its map lookups, pinholes, loops and byte rewriting.
     void outbound() {
         for (std::uint32_t k = 0; k < sc.n_occ; k++) {
             sipalg_occ &o = sc.occ[k];
-            if (sipalg_ip_not_ours(o.ip, m.public_ip))
-                continue; // looked at, never rewritten
-            switch (o.kind) {
-            case SIPALG_OCC_SIP_HOST:
-            case SIPALG_OCC_SIP_RPORT:
+            switch (sipalg_out_action(&o, m.public_ip, m.priv_ip)) {
+            case SIPALG_OUT_SIP:
                 out_sip(o);
                 break;
-            case SIPALG_OCC_SIP_ADDR:
-            case SIPALG_OCC_SDP_ORIGIN:
-            case SIPALG_OCC_SDP_CONN:
-            case SIPALG_OCC_SDP_RTCP_ADDR:
-            case SIPALG_OCC_SDP_CAND_ADDR:
+            case SIPALG_OUT_ADDR:
                 set(o, m.public_ip, 0);
                 break;
-            case SIPALG_OCC_SDP_CAND_PORT:
-                out_candidate_port(o);
+            case SIPALG_OUT_CAND_PORT:
+                out_candidate(o);
                 break;
-            case SIPALG_OCC_SDP_MEDIA_PORT:
-            case SIPALG_OCC_SDP_RTCP_PORT:
+            case SIPALG_OUT_MEDIA:
                 out_media(o);
-                break;
-            case SIPALG_OCC_CALLID_HOST:
-                if (o.ip == m.priv_ip)
-                    set(o, m.public_ip, 0);
                 break;
             default:
                 break;
@@ -162,7 +140,7 @@ struct Decider {
             }
             if (o.kind != SIPALG_OCC_SIP_HOST && o.kind != SIPALG_OCC_SIP_RPORT)
                 continue;
-            const std::uint32_t eff = o.port ? o.port : kSipDefaultPort;
+            const std::uint32_t eff = o.port ? o.port : SIPALG_SIP_DEFAULT_PORT;
             const Sock *phone = nullptr;
             for (const auto &[priv, pub] : s.bindings)
                 if (pub == eff)
@@ -170,7 +148,7 @@ struct Decider {
             if (!phone)
                 continue;
             std::uint32_t priv_port = phone->second;
-            if (o.kind == SIPALG_OCC_SIP_HOST && !o.port && priv_port == kSipDefaultPort)
+            if (o.kind == SIPALG_OCC_SIP_HOST && !o.port && priv_port == SIPALG_SIP_DEFAULT_PORT)
                 priv_port = 0;
             set(o, phone->first, priv_port);
         }
