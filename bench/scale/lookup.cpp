@@ -141,39 +141,39 @@ void run(const Options &opt, Report &rep) {
     rep.out(hdr + "\n" + sep + "\n");
     auto &js = rep.js;
     js.key("lookup");
-    js.open('[');
+    js.begin_array();
     for (const auto &r : rows) {
         std::string line = "| " + r.name + " | ns/" + r.unit + " |";
-        js.open('{');
-        js.kv("case", r.name);
-        js.kv("unit", "ns/" + r.unit);
+        js.begin_object();
+        js.field("case", r.name);
+        js.field("unit", "ns/" + r.unit);
         js.key("by_size");
-        js.open('{');
+        js.begin_object();
         for (auto n : opt.sizes) {
             const auto &rv = r.raw.at(n);
             line += fmt(" %.0f (%.0f-%.0f) |", r.ns.at(n), bench::min_of(rv), bench::max_of(rv));
             js.key(std::to_string(n));
-            js.open('{');
-            js.kv("median", r.ns.at(n));
-            js.kv("rounds", rv);
-            js.close('}');
+            js.begin_object();
+            js.field("median", r.ns.at(n));
+            js.field("rounds", rv);
+            js.end_object();
         }
-        js.close('}');
-        js.close('}');
+        js.end_object();
+        js.end_object();
         rep.out(line + "\n");
     }
-    js.close(']');
+    js.end_array();
     js.key("datapath_map_memlock");
-    js.open('{');
+    js.begin_object();
     for (const auto &[n, m] : dp_memlock) {
         js.key(std::to_string(n));
-        js.open('{');
-        js.kv("sipalg_pins", static_cast<double>(m.first));
-        js.kv("sipalg_binds", static_cast<double>(m.second));
-        js.close('}');
+        js.begin_object();
+        js.field("sipalg_pins", static_cast<double>(m.first));
+        js.field("sipalg_binds", static_cast<double>(m.second));
+        js.end_object();
     }
-    js.close('}');
-    js.kv("sipalg_ports_memlock", static_cast<double>(ports_memlock));
+    js.end_object();
+    js.field("sipalg_ports_memlock", static_cast<double>(ports_memlock));
 }
 
 } // namespace

@@ -154,11 +154,11 @@ int run(const Options &opt) {
     const bench::Machine m = bench::machine();
     Report rep;
     auto &js = rep.js;
-    js.open('{');
-    js.kv("date", m.date);
-    js.kv("kernel", m.kernel);
-    js.kv("cpu", m.cpu);
-    js.kv("cpus", static_cast<double>(m.cpus));
+    js.begin_object();
+    js.field("date", m.date);
+    js.field("kernel", m.kernel);
+    js.field("cpu", m.cpu);
+    js.field("cpus", static_cast<double>(m.cpus));
 
     rep.out("## Scale: bindings and pinholes (`bench/scale`)\n\n");
     rep.out(fmt("%s, kernel %s, %s, %ld CPUs. Sizes: ", m.date.c_str(), m.kernel.c_str(),
@@ -186,13 +186,13 @@ int run(const Options &opt) {
     if (any_targets) {
         rep.out("\n### Against the targets\n\n");
         js.key("targets");
-        js.open('{');
+        js.begin_object();
         for (const Bench *b : kBenches)
             if (selected(opt, *b) && b->targets)
                 b->targets(opt, rep);
-        js.close('}');
+        js.end_object();
     }
-    js.close('}');
+    js.end_object();
 
     if (!opt.md.empty()) {
         std::ofstream f(opt.md);
@@ -202,7 +202,7 @@ int run(const Options &opt) {
     }
     if (!opt.json.empty()) {
         std::ofstream f(opt.json);
-        f << js.s << "\n";
+        f << js.str() << "\n";
         if (!f)
             throw std::runtime_error("cannot write " + opt.json);
     }

@@ -213,11 +213,10 @@ void run(const Options &opt, Report &rep) {
             "| memcg per added | elements went to (slabinfo) | fill time |\n"
             "|---|---:|---:|---:|---:|---:|---|---:|\n");
     auto &js = rep.js;
-    js.kv("memcg_counter", mc.ok ? counter_what : std::string());
-    js.key("memcg_own_cgroup");
-    js.boolean(own);
+    js.field("memcg_counter", mc.ok ? counter_what : std::string());
+    js.field("memcg_own_cgroup", own);
     js.key("memory");
-    js.open('[');
+    js.begin_array();
     for (const auto &r : mem) {
         // The memcg counter moves in pages: below ~50k entries the per-entry figure is noise.
         const bool big = r.entries >= kMemcgMinEntries && std::isfinite(r.memcg_full);
@@ -231,27 +230,27 @@ void run(const Options &opt, Report &rep) {
                     big ? fmt("%.1f", r.per_entry_memcg()).c_str() : "(too small)",
                     big ? fmt("%.1f", r.per_added_memcg()).c_str() : "(too small)", slab.c_str(),
                     r.populate_s));
-        js.open('{');
-        js.kv("map", r.map);
-        js.kv("entries", r.entries);
-        js.kv("memlock_empty_bytes", static_cast<double>(r.memlock_empty));
-        js.kv("memlock_full_bytes", static_cast<double>(r.memlock_full));
-        js.kv("memcg_empty_bytes", r.memcg_empty);
-        js.kv("memcg_full_bytes", r.memcg_full);
-        js.kv("memcg_full_bytes_reps", r.memcg_full_reps);
+        js.begin_object();
+        js.field("map", r.map);
+        js.field("entries", r.entries);
+        js.field("memlock_empty_bytes", static_cast<double>(r.memlock_empty));
+        js.field("memlock_full_bytes", static_cast<double>(r.memlock_full));
+        js.field("memcg_empty_bytes", r.memcg_empty);
+        js.field("memcg_full_bytes", r.memcg_full);
+        js.field("memcg_full_bytes_reps", r.memcg_full_reps);
         if (own)
-            js.kv("memcg_current_full_bytes_reps", r.current_full_reps);
-        js.kv("memlock_per_entry", r.per_entry_memlock());
-        js.kv("memlock_per_added_entry", r.per_added_memlock());
-        js.kv("memcg_per_entry", r.per_entry_memcg());
-        js.kv("memcg_per_added_entry", r.per_added_memcg());
-        js.kv("populate_s", r.populate_s);
-        js.kv("slab_cache", r.slab.cache);
-        js.kv("slab_objsize", static_cast<double>(r.slab.objsize));
-        js.kv("slab_objects_added", static_cast<double>(r.slab.objects));
-        js.close('}');
+            js.field("memcg_current_full_bytes_reps", r.current_full_reps);
+        js.field("memlock_per_entry", r.per_entry_memlock());
+        js.field("memlock_per_added_entry", r.per_added_memlock());
+        js.field("memcg_per_entry", r.per_entry_memcg());
+        js.field("memcg_per_added_entry", r.per_added_memcg());
+        js.field("populate_s", r.populate_s);
+        js.field("slab_cache", r.slab.cache);
+        js.field("slab_objsize", static_cast<double>(r.slab.objsize));
+        js.field("slab_objects_added", static_cast<double>(r.slab.objects));
+        js.end_object();
     }
-    js.close(']');
+    js.end_array();
     g_rows = std::move(mem);
 }
 
@@ -268,7 +267,7 @@ void targets(const Options &, Report &rep) {
             "|---:|---:|---:|---|\n");
     auto &js = rep.js;
     js.key("bytes_per_pinhole");
-    js.open('[');
+    js.begin_array();
     for (const auto &r : g_rows) {
         if (r.map != "sipalg_pins" || r.entries < kMemcgMinEntries)
             continue; // a near-empty table is not what the target is about
@@ -281,13 +280,13 @@ void targets(const Options &, Report &rep) {
                     std::isfinite(b) ? fmt("%.1f B", b).c_str() : "(too small)",
                     by_how_much(a, 128, "B").c_str(),
                     std::isfinite(b) ? by_how_much(b, 128, "B").c_str() : "n/a"));
-        js.open('{');
-        js.kv("entries", r.entries);
-        js.kv("memlock", a);
-        js.kv("memcg", b);
-        js.close('}');
+        js.begin_object();
+        js.field("entries", r.entries);
+        js.field("memlock", a);
+        js.field("memcg", b);
+        js.end_object();
     }
-    js.close(']');
+    js.end_array();
     bool any = false;
     for (const auto &r : g_rows)
         any = any || r.entries >= kMemcgMinEntries;

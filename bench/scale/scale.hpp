@@ -4,7 +4,7 @@
 // the targets section.
 #pragma once
 
-#include "json.hpp"
+#include "cli/json.hpp"
 
 #include <cstdint>
 #include <string>
@@ -27,7 +27,7 @@ struct Options {
 // What the benches print (stdout and the markdown file) and write (the JSON object).
 struct Report {
     std::string md;
-    bench::Json js;
+    sipalg::JsonWriter js;
     void out(const std::string &s);
 };
 

@@ -421,29 +421,28 @@ void run(const Options &opt, Report &rep) {
     }
     auto &js = rep.js;
     js.key("toggle");
-    js.open('{');
-    js.kv("write_us", same.write_us);
-    js.kv("same_thread_enable_us", same.enable_us);
-    js.kv("same_thread_disable_us", same.disable_us);
-    js.kv("same_thread_runs_max", same.runs_max);
-    js.kv("other_cpu_enable_us", cross.enable_us);
-    js.kv("other_cpu_disable_us", cross.disable_us);
+    js.begin_object();
+    js.field("write_us", same.write_us);
+    js.field("same_thread_enable_us", same.enable_us);
+    js.field("same_thread_disable_us", same.disable_us);
+    js.field("same_thread_runs_max", same.runs_max);
+    js.field("other_cpu_enable_us", cross.enable_us);
+    js.field("other_cpu_disable_us", cross.disable_us);
     js.key("cli");
-    js.open('{');
-    js.key("ran");
-    js.boolean(cli.ran);
-    js.kv("skipped", cli.skipped);
-    js.kv("inproc_us", cli.inproc_us);
-    js.kv("quiet_wall_ms", cli.quiet_wall_ms);
-    js.kv("version_wall_ms", cli.version_wall_ms);
-    js.kv("stale_runs", static_cast<double>(cli.stale));
-    js.kv("checked_runs", static_cast<double>(cli.checked));
-    js.kv("enable_wall_ms", cli.enable_wall_ms);
-    js.kv("enable_effect_ms", cli.enable_effect_ms);
-    js.kv("disable_wall_ms", cli.disable_wall_ms);
-    js.kv("disable_effect_ms", cli.disable_effect_ms);
-    js.close('}');
-    js.close('}');
+    js.begin_object();
+    js.field("ran", cli.ran);
+    js.field("skipped", cli.skipped);
+    js.field("inproc_us", cli.inproc_us);
+    js.field("quiet_wall_ms", cli.quiet_wall_ms);
+    js.field("version_wall_ms", cli.version_wall_ms);
+    js.field("stale_runs", static_cast<double>(cli.stale));
+    js.field("checked_runs", static_cast<double>(cli.checked));
+    js.field("enable_wall_ms", cli.enable_wall_ms);
+    js.field("enable_effect_ms", cli.enable_effect_ms);
+    js.field("disable_wall_ms", cli.disable_wall_ms);
+    js.field("disable_effect_ms", cli.disable_effect_ms);
+    js.end_object();
+    js.end_object();
 }
 
 void targets(const Options &, Report &rep) {
@@ -473,12 +472,11 @@ void targets(const Options &, Report &rep) {
                 met ? "met" : "NOT met", static_cast<unsigned long long>(cross.stale),
                 static_cast<unsigned long long>(cross.checked), median(same.write_us), ms_same, ws,
                 median(worst_cross), pc, wc));
-    js.kv("toggle_worst_same_us", ws);
-    js.kv("toggle_worst_other_cpu_us", wc);
-    js.kv("toggle_other_cpu_stale_runs", static_cast<double>(cross.stale));
-    js.kv("toggle_other_cpu_checked_runs", static_cast<double>(cross.checked));
-    js.key("toggle_met");
-    js.boolean(met);
+    js.field("toggle_worst_same_us", ws);
+    js.field("toggle_worst_other_cpu_us", wc);
+    js.field("toggle_other_cpu_stale_runs", static_cast<double>(cross.stale));
+    js.field("toggle_other_cpu_checked_runs", static_cast<double>(cross.checked));
+    js.field("toggle_met", met);
     if (cli.ran) {
         std::vector<double> eff = cli.enable_effect_ms;
         eff.insert(eff.end(), cli.disable_effect_ms.begin(), cli.disable_effect_ms.end());
@@ -496,10 +494,10 @@ void targets(const Options &, Report &rep) {
                     by_how_much(qw, 1.0, "ms").c_str(), static_cast<unsigned long long>(cli.stale),
                     static_cast<unsigned long long>(cli.checked), qw, median(cli.version_wall_ms),
                     median(cli.inproc_us), median(eff), vmax(eff)));
-        js.kv("cli_effect_median_ms", median(eff));
-        js.kv("cli_effect_worst_ms", vmax(eff));
-        js.kv("cli_wall_busy_median_ms", median(wall));
-        js.kv("cli_wall_median_ms", median(cli.quiet_wall_ms));
+        js.field("cli_effect_median_ms", median(eff));
+        js.field("cli_effect_worst_ms", vmax(eff));
+        js.field("cli_wall_busy_median_ms", median(wall));
+        js.field("cli_wall_median_ms", median(cli.quiet_wall_ms));
     }
     rep.out("\n");
 }

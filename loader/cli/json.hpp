@@ -1,8 +1,10 @@
-// A minimal streaming JSON writer: enough for `status -j` (objects, arrays, strings, integers,
-// booleans), compact single-line output like `bpftool -j`. Hand-written to avoid a dependency
-// for ~80 lines; escaping follows RFC 8259 (control characters as \u00XX, UTF-8 passed through).
+// A minimal streaming JSON writer: objects, arrays, strings, integers, booleans (`status -j` and
+// the other `-j` outputs) and measurements (the benchmarks' floating-point figures), compact
+// single-line output like `bpftool -j`. Hand-written to avoid a dependency for ~100 lines;
+// escaping follows RFC 8259 (control characters as \u00XX, UTF-8 passed through).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -49,6 +51,27 @@ class JsonWriter {
         return *this;
     }
     JsonWriter &value(int v) { return value(static_cast<std::int64_t>(v)); }
+    // A measurement: a whole number (below 1e15) without a fraction, anything else with 6
+    // significant digits; NaN and infinities, which JSON has no spelling for, as null.
+    JsonWriter &value(double v) {
+        if (!std::isfinite(v))
+            return null();
+        separate();
+        char buf[32];
+        if (v == std::floor(v) && std::fabs(v) < 1e15)
+            std::snprintf(buf, sizeof(buf), "%.0f", v);
+        else
+            std::snprintf(buf, sizeof(buf), "%.6g", v);
+        out_ += buf;
+        return *this;
+    }
+    template <typename T>
+    JsonWriter &value(const std::vector<T> &v) {
+        begin_array();
+        for (const T &x : v)
+            value(x);
+        return end_array();
+    }
     JsonWriter &null() {
         separate();
         out_ += "null";
