@@ -5,6 +5,7 @@
 #include "attach/hooks.hpp"
 #include "attach/legacy_names.hpp"
 #include "instance/instance_owner.hpp"
+#include "instance/load_plan.hpp"
 #include "attach/links.hpp"
 #include "state/maps_io.hpp"
 #include "attach/netif.hpp"
@@ -214,41 +215,11 @@ void clear_stale_or_refuse(const Target &t, const std::string &dir, unsigned int
     std::cerr << "sipalg: removed a stale instance in " << dir << ": " << why << "\n";
 }
 
-} // namespace
-
-LoadReport load_instance(const Target &t, const AlgSettings &settings) {
-    require_privileges();
-    const unsigned int ifindex = require_ifindex(t.ifname);
-    const std::string root = resolve_pin_root(t.pin_root);
-    require_bpffs(root);
-    const std::string dir = instance_dir(root, t.ifname);
-    if (exists(dir))
-        clear_stale_or_refuse(t, dir, ifindex, !t.pin_root && root != kDefaultPinBase);
-    require_not_attached(ifindex, t.ifname);
-
-    // Everything the config needs is settled before anything is touched.
-    const NetView view = read_net_view();
-    std::uint32_t public_ip = 0;
-    if (!settings.public_ip.empty()) {
-        const auto ip = parse_ipv4(settings.public_ip);
-        if (!ip)
-            throw UserError("--public-ip '" + settings.public_ip +
-                            "' is not an IPv4 address; e.g. --public-ip 203.0.113.1");
-        public_ip = *ip;
-    } else {
-        public_ip = decide_public_ip(t.ifname, view);
-    }
-    const LanSide lan =
-            decide_lan(t.ifname, settings.lan_ifaces, parse_prefixes(settings.lan_prefixes), view);
-    std::vector<std::pair<std::string, unsigned int>> lan_ifs;
-    for (const auto &name : lan.ifaces) {
-        const unsigned int idx = require_ifindex(name);
-        require_lan_free(idx, name);
-        lan_ifs.emplace_back(name, idx);
-    }
-    sipalg_config cfg = make_config(settings, public_ip, ifindex, lan.prefixes);
-    const sipalg_limits limits = make_limits(settings);
-
+// The only step that changes the system; every step it takes is undone if a later one fails.
+LoadReport apply_load(const Target &t, const LoadPlan &plan, const std::string &root,
+                      const std::string &dir) {
+    const unsigned int ifindex = plan.wan_ifindex;
+    sipalg_config cfg = plan.cfg;
     Rollback rollback;
     if (!exists(root)) {
         // Leave no empty per-netns directory behind if the load fails.
@@ -271,7 +242,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     rollback.add([dir] { remove_pins(dir); });
     // First, so that whatever an interrupted load leaves says whose it is.
     InstanceOwner owner =
-            current_owner(ifindex, settings.public_ip.empty() ? kOwnerFollowWanAddress : 0);
+            current_owner(ifindex, plan.follow_wan_address ? kOwnerFollowWanAddress : 0);
     write_owner(dir, owner);
 
     LoadReport rep;
@@ -314,7 +285,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
                               kWanIngress);
     rollback.add([ifindex] { detach_tc(ifindex, kWanIngress); });
     std::vector<std::uint32_t> lan_ifindexes;
-    for (const auto &[name, idx] : lan_ifs) {
+    for (const auto &[name, idx] : plan.lan) {
         if (create_clsact(idx)) {
             owner.flags |= kOwnerCreatedLanClsact << lan_ifindexes.size();
             rollback.add([idx = idx, name = name] { remove_clsact_if_empty(idx, name); });
@@ -326,7 +297,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
         lan_ifindexes.push_back(idx);
     }
     std::vector<LanPort> ports;
-    if (settings.lan_xdp)
+    if (plan.lan_xdp)
         ports = plan_lan_xdp(t, ifindex, lan_ifindexes, rep.lan_xdp_off);
     else
         rep.lan_xdp_off = "not wanted (--no-lan-xdp)";
@@ -375,7 +346,7 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     // enabled = 0: the ALG starts disabled, whatever the rest of the config says.
     const InstanceMaps m = InstanceMaps::open(dir, t.ifname, true);
     m.write_config(cfg);
-    m.write_limits(limits);
+    m.write_limits(plan.limits);
     m.write_lan_ifindexes(lan_ifindexes);
     // The aging timer lives in the pinned state map: it keeps running after we exit and
     // stops when unload removes the pins.
@@ -390,9 +361,26 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
     rep.xdp_id = xdp.prog_id;
     rep.multiprog = xdp.multiprog;
     rep.fallback_reason = xdp.fallback_reason;
-    rep.public_ip = public_ip;
-    rep.lan_prefixes = lan.prefixes;
+    rep.public_ip = plan.public_ip;
+    rep.lan_prefixes = plan.lan_prefixes;
     return rep;
+}
+
+} // namespace
+
+LoadReport load_instance(const Target &t, const AlgSettings &settings) {
+    require_privileges();
+    const unsigned int ifindex = require_ifindex(t.ifname);
+    const std::string root = resolve_pin_root(t.pin_root);
+    require_bpffs(root);
+    const std::string dir = instance_dir(root, t.ifname);
+    if (exists(dir))
+        clear_stale_or_refuse(t, dir, ifindex, !t.pin_root && root != kDefaultPinBase);
+    require_not_attached(ifindex, t.ifname);
+    const LoadPlan plan = plan_load(t.ifname, settings, read_load_facts());
+    for (const LanHook &lan : plan.lan)
+        require_lan_free(lan.ifindex, lan.name);
+    return apply_load(t, plan, root, dir);
 }
 
 UnloadReport unload_instance(const Target &t) {
