@@ -9,25 +9,22 @@
 
 namespace sipalg {
 
-// The old name of program `name`, or nullptr if it had no other.
-constexpr const char *legacy_prog_name(std::string_view name) {
-#define SIPALG_X_OLD(current, old)                                                                 \
-    if (name == current)                                                                           \
+#define SIPALG_X_OLD_IF(current, old)                                                              \
+    if (key == current)                                                                            \
         return old;
-    SIPALG_LEGACY_PROG_NAMES(SIPALG_X_OLD)
-#undef SIPALG_X_OLD
+
+// The old name of program `key`, or nullptr if it had no other.
+constexpr const char *legacy_prog_name(std::string_view key) {
+    SIPALG_LEGACY_PROG_NAMES(SIPALG_X_OLD_IF)
     return nullptr;
 }
 
-// The old file name of pin `pin` (a program's or a map's), or nullptr if it had no other.
-constexpr const char *legacy_pin(std::string_view pin) {
-#define SIPALG_X_OLD(current, old)                                                                 \
-    if (pin == current)                                                                            \
-        return old;
-    SIPALG_LEGACY_PINS(SIPALG_X_OLD)
-#undef SIPALG_X_OLD
+// The old file name of pin `key` (a program's or a map's), or nullptr if it had no other.
+constexpr const char *legacy_pin(std::string_view key) {
+    SIPALG_LEGACY_PINS(SIPALG_X_OLD_IF)
     return nullptr;
 }
+#undef SIPALG_X_OLD_IF
 
 // Every old pin file name, for removing them.
 inline constexpr const char *kLegacyPins[] = {

@@ -26,6 +26,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace sipalg {
@@ -215,6 +216,18 @@ void clear_stale_or_refuse(const Target &t, const std::string &dir, unsigned int
     std::cerr << "sipalg: removed a stale instance in " << dir << ": " << why << "\n";
 }
 
+// The pin root and the instance dir of a command that finds an instance (root, bpffs checked).
+std::pair<std::string, std::string> instance_paths(const Target &t) {
+    require_privileges();
+    if (!valid_ifname(t.ifname))
+        throw UserError("invalid interface name '" + t.ifname +
+                        "'; give a name as shown by `ip link`");
+    std::string root = resolve_pin_root(t.pin_root);
+    require_bpffs(root);
+    std::string dir = instance_dir(root, t.ifname);
+    return {std::move(root), std::move(dir)};
+}
+
 // The only step that changes the system; every step it takes is undone if a later one fails.
 LoadReport apply_load(const Target &t, const LoadPlan &plan, const std::string &root,
                       const std::string &dir) {
@@ -384,13 +397,8 @@ LoadReport load_instance(const Target &t, const AlgSettings &settings) {
 }
 
 UnloadReport unload_instance(const Target &t) {
-    require_privileges();
-    if (!valid_ifname(t.ifname))
-        throw UserError("invalid interface name '" + t.ifname +
-                        "'; give a name as shown by `ip link`");
-    const std::string root = resolve_pin_root(t.pin_root);
-    require_bpffs(root);
-    const std::string dir = instance_dir(root, t.ifname);
+    const auto paths = instance_paths(t);
+    const std::string &root = paths.first, &dir = paths.second;
     const unsigned int ifindex = find_ifindex(t.ifname);
     const bool have_dir = exists(dir);
 
@@ -475,13 +483,7 @@ UnloadReport unload_instance(const Target &t) {
 }
 
 std::string loaded_instance_dir(const Target &t) {
-    require_privileges();
-    if (!valid_ifname(t.ifname))
-        throw UserError("invalid interface name '" + t.ifname +
-                        "'; give a name as shown by `ip link`");
-    const std::string root = resolve_pin_root(t.pin_root);
-    require_bpffs(root);
-    const std::string dir = instance_dir(root, t.ifname);
+    const std::string dir = instance_paths(t).second;
     if (!exists(dir))
         throw UserError(not_loaded(t.ifname, dir));
     return dir;

@@ -3,13 +3,13 @@
 // anything is touched. No root, no kernel.
 #include "cli/error.hpp"
 #include "instance/load_plan.hpp"
+#include "router_view.hpp"
 
 #include <arpa/inet.h>
 
 #include <gtest/gtest.h>
 
 #include <map>
-#include <sstream>
 
 using namespace sipalg;
 
@@ -19,16 +19,7 @@ namespace {
 // second LAN subnet routed through it, a spare interface without an address.
 LoadFacts router_facts() {
     LoadFacts f;
-    f.view.addrs = {{"lo", 0x7f000001, 8, true, true},
-                    {"br-lan", 0xc0a80a01, 24, true, false},
-                    {"wan0", 0xcb007101, 24, true, false}};
-    std::istringstream routes(
-            "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n"
-            "wan0\t00000000\t027100CB\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
-            "wan0\t007100CB\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
-            "br-lan\t000AA8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
-            "br-lan\t0014A8C0\tFE0AA8C0\t0003\t0\t0\t0\t00FFFFFF\t0\t0\t0\n");
-    f.view.routes = parse_proc_net_route(routes);
+    f.view = router_view();
     const std::map<std::string, unsigned int> links = {
             {"lo", 1}, {"wan0", 7}, {"br-lan", 9}, {"spare0", 12}};
     f.ifindex_of = [links](const std::string &name) {
