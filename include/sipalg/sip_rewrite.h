@@ -34,33 +34,57 @@ SIPALG_FN int sipalg_occ_active(const struct sipalg_occ *o) {
     return o->kind != SIPALG_OCC_NONE && (o->flags & SIPALG_OF_SET);
 }
 
-/* Replacement text of o into o->text (clen: new Content-Length for that kind). */
-SIPALG_FN void sipalg_occ_format(struct sipalg_occ *o, sa_u32 clen) {
-    sa_u32 p = 0;
+/* What an occurrence's replacement text is made of. */
+enum sipalg_occ_text {
+    SIPALG_TEXT_NONE = 0,
+    SIPALG_TEXT_HOSTPORT, /* address, and ":port" when it has one */
+    SIPALG_TEXT_ADDR,     /* an address alone */
+    SIPALG_TEXT_PORT,     /* a port alone */
+    SIPALG_TEXT_CLEN,     /* the Content-Length */
+};
 
-    switch (o->kind) {
+SIPALG_FN int sipalg_occ_text_of(sa_u8 kind) {
+    switch (kind) {
     case SIPALG_OCC_SIP_HOST:
-        p = sipalg_fmt_ipv4(o->text, 0, o->new_ip);
-        if (o->new_port) {
-            o->text[p++ & (SIPALG_TEXT_MAX - 1)] = ':';
-            p = sipalg_fmt_dec(o->text, p, o->new_port);
-        }
-        break;
+        return SIPALG_TEXT_HOSTPORT;
     case SIPALG_OCC_SIP_ADDR:
     case SIPALG_OCC_SDP_ORIGIN:
     case SIPALG_OCC_SDP_CONN:
     case SIPALG_OCC_SDP_RTCP_ADDR:
     case SIPALG_OCC_CALLID_HOST:
     case SIPALG_OCC_SDP_CAND_ADDR:
-        p = sipalg_fmt_ipv4(o->text, 0, o->new_ip);
-        break;
+        return SIPALG_TEXT_ADDR;
     case SIPALG_OCC_SIP_RPORT:
     case SIPALG_OCC_SDP_MEDIA_PORT:
     case SIPALG_OCC_SDP_RTCP_PORT:
     case SIPALG_OCC_SDP_CAND_PORT:
+        return SIPALG_TEXT_PORT;
+    case SIPALG_OCC_CONTENT_LENGTH:
+        return SIPALG_TEXT_CLEN;
+    default:
+        return SIPALG_TEXT_NONE;
+    }
+}
+
+/* Replacement text of o into o->text (clen: new Content-Length for that kind). */
+SIPALG_FN void sipalg_occ_format(struct sipalg_occ *o, sa_u32 clen) {
+    sa_u32 p = 0;
+
+    switch (sipalg_occ_text_of(o->kind)) {
+    case SIPALG_TEXT_HOSTPORT:
+        p = sipalg_fmt_ipv4(o->text, 0, o->new_ip);
+        if (o->new_port) {
+            o->text[p++ & (SIPALG_TEXT_MAX - 1)] = ':';
+            p = sipalg_fmt_dec(o->text, p, o->new_port);
+        }
+        break;
+    case SIPALG_TEXT_ADDR:
+        p = sipalg_fmt_ipv4(o->text, 0, o->new_ip);
+        break;
+    case SIPALG_TEXT_PORT:
         p = sipalg_fmt_dec(o->text, 0, o->new_port);
         break;
-    case SIPALG_OCC_CONTENT_LENGTH:
+    case SIPALG_TEXT_CLEN:
         p = sipalg_fmt_dec(o->text, 0, clen);
         break;
     default:

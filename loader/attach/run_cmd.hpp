@@ -6,8 +6,9 @@
 
 namespace sipalg {
 
-// Runs argv with stdin and stderr on /dev/null, stdout into *out if given. Returns the exit
-// status, -1 if it could not run or was killed.
-int run_cmd(const std::vector<std::string> &argv, std::string *out = nullptr);
+// Runs argv with stderr on /dev/null, stdout into *out if given, `input` on stdin (none: from
+// /dev/null). Returns the exit status, -1 if it could not run or was killed.
+int run_cmd(const std::vector<std::string> &argv, std::string *out = nullptr,
+            const std::string &input = "");
 
 } // namespace sipalg

@@ -120,6 +120,20 @@ std::string callid_text(const sipalg_dialog &d) {
     return out;
 }
 
+// What every listing starts with: the interface, the public address and the ALG clock.
+template <typename List>
+void json_list_head(JsonWriter &w, const List &l) {
+    w.field("interface", l.ifname).field("public_ip", format_ipv4(l.public_ip));
+    w.field("clock_s", l.now_s);
+}
+
+// A binding's or pinhole's LAN socket and its public socket.
+void json_sockets(JsonWriter &w, const NatEntry &e, std::uint32_t public_ip) {
+    w.field("private", ep(e.priv_ip, e.priv_port));
+    w.field("public", ep(public_ip, e.public_port));
+    w.field("public_port", static_cast<std::uint32_t>(e.public_port));
+}
+
 bool callid_may_be_cut(const sipalg_dialog &d) {
     return d.callid[SIPALG_CALLID_TEXT - 1] != 0;
 }
@@ -129,14 +143,11 @@ bool callid_may_be_cut(const sipalg_dialog &d) {
 std::string render_bindings_json(const EntryList &l) {
     JsonWriter w;
     w.begin_object();
-    w.field("interface", l.ifname).field("public_ip", format_ipv4(l.public_ip));
-    w.field("clock_s", l.now_s);
+    json_list_head(w, l);
     w.key("bindings").begin_array();
     for (const auto &e : l.entries) {
         w.begin_object();
-        w.field("private", ep(e.priv_ip, e.priv_port));
-        w.field("public", ep(l.public_ip, e.public_port));
-        w.field("public_port", static_cast<std::uint32_t>(e.public_port));
+        json_sockets(w, e, l.public_ip);
         w.field("registered", e.registered).field("lifetime_s", e.lifetime_s);
         w.field("expires_in_s", static_cast<std::int64_t>(diff_s(e.stamp, l.now_s)));
         w.field("consistent", e.consistent);
@@ -153,14 +164,12 @@ std::string render_bindings_json(const EntryList &l) {
 std::string render_pinholes_json(const EntryList &l) {
     JsonWriter w;
     w.begin_object();
-    w.field("interface", l.ifname).field("public_ip", format_ipv4(l.public_ip));
-    w.field("clock_s", l.now_s).field("pinhole_idle_s", l.pin_idle_s);
+    json_list_head(w, l);
+    w.field("pinhole_idle_s", l.pin_idle_s);
     w.key("pinholes").begin_array();
     for (const auto &e : l.entries) {
         w.begin_object();
-        w.field("private", ep(e.priv_ip, e.priv_port));
-        w.field("public", ep(l.public_ip, e.public_port));
-        w.field("public_port", static_cast<std::uint32_t>(e.public_port));
+        json_sockets(w, e, l.public_ip);
         if (e.remote_ip)
             w.field("remote", format_ipv4(e.remote_ip))
                     .field("remote_port", static_cast<std::uint32_t>(e.remote_port));
@@ -226,8 +235,8 @@ std::string render_pinholes_human(const EntryList &l) {
 std::string render_dialogs_json(const DialogList &l) {
     JsonWriter w;
     w.begin_object();
-    w.field("interface", l.ifname).field("public_ip", format_ipv4(l.public_ip));
-    w.field("clock_s", l.now_s).field("dialog_idle_s", l.dlg_idle_s);
+    json_list_head(w, l);
+    w.field("dialog_idle_s", l.dlg_idle_s);
     w.key("dialogs").begin_array();
     for (const auto &e : l.entries) {
         const sipalg_dialog &d = e.d;

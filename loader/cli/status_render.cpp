@@ -354,10 +354,7 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
         w.field(kCounters[i].name, st.counters[static_cast<size_t>(i)]);
     w.end_object();
 
-    w.key("problems").begin_array();
-    for (const auto &p : st.problems)
-        w.value(p);
-    w.end_array();
+    w.field("problems", st.problems);
     w.end_object();
 }
 

@@ -92,10 +92,7 @@ std::string render_load_json(const std::string &wan, const LoadReport &r) {
         w.field("xdp_xmit", p.xdp_xmit).end_object();
     }
     w.end_array();
-    w.key("lan_xdp_skipped").begin_array();
-    for (const auto &why : r.lan_xdp_skipped)
-        w.value(why);
-    w.end_array();
+    w.field("lan_xdp_skipped", r.lan_xdp_skipped);
     if (r.lan_xdp.empty())
         w.field("lan_xdp_off", r.lan_xdp_off);
     w.field("public_ip", format_ipv4(r.public_ip));
@@ -136,14 +133,8 @@ std::string render_unload_json(const std::string &wan, const UnloadReport &r) {
     w.field("interface_gone", r.interface_gone);
     w.key("detached").begin_object();
     w.field("xdp", r.xdp_detached).field("tc", r.tc_detached).field("wan_in", r.wan_in_detached);
-    w.key("lan").begin_array();
-    for (const auto &name : r.lan_detached)
-        w.value(name);
-    w.end_array();
-    w.key("lan_xdp").begin_array();
-    for (const auto &name : r.lan_xdp_detached)
-        w.value(name);
-    w.end_array();
+    w.field("lan", r.lan_detached);
+    w.field("lan_xdp", r.lan_xdp_detached);
     w.end_object();
     if (r.steering_removed.empty())
         w.key("daemon_leftovers_removed").null();

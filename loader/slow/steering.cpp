@@ -1,10 +1,8 @@
 #include "slow/steering.hpp"
 
+#include "attach/run_cmd.hpp"
 #include "cli/error.hpp"
 #include "instance/discover.hpp"
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <cstdio>
@@ -15,36 +13,9 @@ namespace sipalg::slow {
 
 namespace {
 
-// Runs argv (no shell), feeding `input` on stdin; returns the exit status (-1: not run).
+// The tools (ip, nft) without a shell, stdout discarded.
 int run(const std::vector<std::string> &argv, const std::string &input = "") {
-    int in[2];
-    if (pipe(in) != 0)
-        return -1;
-    const pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(in[0], 0);
-        close(in[0]);
-        close(in[1]);
-        std::freopen("/dev/null", "w", stdout);
-        std::freopen("/dev/null", "w", stderr);
-        std::vector<char *> args;
-        for (const auto &a : argv)
-            args.push_back(const_cast<char *>(a.c_str()));
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        _exit(127);
-    }
-    close(in[0]);
-    if (!input.empty() && write(in[1], input.data(), input.size()) < 0) {
-        // the child's exit status tells
-    }
-    close(in[1]);
-    int st = 0;
-    if (waitpid(pid, &st, 0) < 0)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return run_cmd(argv, nullptr, input);
 }
 
 std::string hex(std::uint32_t v) {

@@ -46,25 +46,17 @@ static void decide(sipalg_scan_result *sc, const Policy &p) {
     for (uint32_t i = 0; i < sc->n_occ; i++) {
         sipalg_occ *o = &sc->occ[i];
         uint32_t ip = p.inbound ? p.private_ip : p.public_ip;
-        switch (o->kind) {
-        case SIPALG_OCC_SIP_HOST: {
+        switch (sipalg_occ_text_of(o->kind)) {
+        case SIPALG_TEXT_HOSTPORT: {
             uint16_t orig = o->port ? o->port : p.default_port;
             uint16_t np = map_port(p.ports, orig, p.inbound);
             sipalg_occ_set(o, ip, (o->port || np != p.default_port) ? np : 0);
             break;
         }
-        case SIPALG_OCC_SIP_RPORT:
-        case SIPALG_OCC_SDP_MEDIA_PORT:
-        case SIPALG_OCC_SDP_RTCP_PORT:
-        case SIPALG_OCC_SDP_CAND_PORT:
+        case SIPALG_TEXT_PORT:
             sipalg_occ_set(o, ip, map_port(p.ports, o->port, p.inbound));
             break;
-        case SIPALG_OCC_SIP_ADDR:
-        case SIPALG_OCC_SDP_ORIGIN:
-        case SIPALG_OCC_SDP_CONN:
-        case SIPALG_OCC_SDP_RTCP_ADDR:
-        case SIPALG_OCC_CALLID_HOST:
-        case SIPALG_OCC_SDP_CAND_ADDR:
+        case SIPALG_TEXT_ADDR:
             sipalg_occ_set(o, ip, 0);
             break;
         default:
