@@ -192,20 +192,24 @@ int main(int argc, char **argv) {
                    "or .../netns-<inode> outside the initial network namespace)");
 
     int rc = 0;
-    auto add_wan = [](CLI::App *sub, VerbOptions &o, bool required) {
-        auto *opt = sub->add_option("--wan", o.wan, "WAN interface");
-        if (required)
-            opt->required();
-    };
-    auto add_json = [](CLI::App *sub, VerbOptions &o) {
+    // A verb that acts on one instance: --wan (required where the verb changes it) and -j.
+    auto add_verb = [&app](const char *name, const std::string &help, VerbOptions &o,
+                           bool wan_required) {
+        CLI::App *sub = app.add_subcommand(name, help);
+        auto *wan = sub->add_option("--wan", o.wan, "WAN interface");
+        if (wan_required)
+            wan->required();
         sub->add_flag("-j,--json", o.json, "JSON output");
+        return sub;
+    };
+    auto add_socket = [](CLI::App *sub, std::string &ep, const char *what) {
+        sub->add_option("--private", ep, what)->required();
     };
 
     LoadOptions load_o;
-    auto *load = app.add_subcommand(
-            "load", "Attach XDP + tc on the WAN and tc on the LAN interface(s); ALG disabled");
-    add_wan(load, load_o, true);
-    add_json(load, load_o);
+    auto *load = add_verb("load",
+                          "Attach XDP + tc on the WAN and tc on the LAN interface(s); ALG disabled",
+                          load_o, true);
     add_load_options(*load, load_o.settings);
     load->callback([&] { rc = cmd_load(load_o); });
 
@@ -226,36 +230,28 @@ int main(int argc, char **argv) {
     });
 
     VerbOptions unload_o;
-    auto *unload = app.add_subcommand("unload", "Detach every program and remove the pins");
-    add_wan(unload, unload_o, true);
-    add_json(unload, unload_o);
-    unload->callback([&] { rc = cmd_unload(unload_o); });
+    add_verb("unload", "Detach every program and remove the pins", unload_o, true)->callback([&] {
+        rc = cmd_unload(unload_o);
+    });
 
     VerbOptions enable_o, disable_o;
-    auto *enable = app.add_subcommand("enable", "Turn the ALG on (no reload)");
-    add_wan(enable, enable_o, true);
-    add_json(enable, enable_o);
-    enable->callback([&] { rc = cmd_set_enabled(enable_o, true); });
-    auto *disable = app.add_subcommand("disable", "Turn the ALG off (no reload)");
-    add_wan(disable, disable_o, true);
-    add_json(disable, disable_o);
-    disable->callback([&] { rc = cmd_set_enabled(disable_o, false); });
+    add_verb("enable", "Turn the ALG on (no reload)", enable_o, true)->callback([&] {
+        rc = cmd_set_enabled(enable_o, true);
+    });
+    add_verb("disable", "Turn the ALG off (no reload)", disable_o, true)->callback([&] {
+        rc = cmd_set_enabled(disable_o, false);
+    });
 
     VerbOptions status_o;
-    auto *status = app.add_subcommand("status", "Show state, attached programs and counters");
-    add_wan(status, status_o, false);
-    add_json(status, status_o);
-    status->callback([&] { rc = cmd_status(status_o); });
+    add_verb("status", "Show state, attached programs and counters", status_o, false)
+            ->callback([&] { rc = cmd_status(status_o); });
 
     VerbOptions bindings_o;
     std::string binding_del_ep;
-    auto *bindings = app.add_subcommand("bindings", "List bindings (phone SIP sockets)");
+    auto *bindings = add_verb("bindings", "List bindings (phone SIP sockets)", bindings_o, false);
     bindings->fallthrough();
-    add_wan(bindings, bindings_o, false);
-    add_json(bindings, bindings_o);
     auto *binding_del = bindings->add_subcommand("del", "Delete the binding of a phone socket");
-    binding_del->add_option("--private", binding_del_ep, "the phone's SIP socket A.B.C.D:PORT")
-            ->required();
+    add_socket(binding_del, binding_del_ep, "the phone's SIP socket A.B.C.D:PORT");
     binding_del->callback([&] { rc = cmd_binding_del(bindings_o, binding_del_ep); });
     bindings->callback([&] {
         if (!bindings->got_subcommand(binding_del))
@@ -265,13 +261,10 @@ int main(int argc, char **argv) {
     VerbOptions pinholes_o;
     PinholeAddOptions pin_add_o;
     std::string pin_del_ep;
-    auto *pinholes = app.add_subcommand("pinholes", "List media pinholes");
+    auto *pinholes = add_verb("pinholes", "List media pinholes", pinholes_o, false);
     pinholes->fallthrough();
-    add_wan(pinholes, pinholes_o, false);
-    add_json(pinholes, pinholes_o);
     auto *pin_add = pinholes->add_subcommand("add", "Open a pinhole by hand (tests, debugging)");
-    pin_add->add_option("--private", pin_add_o.private_ep, "the phone's media socket A.B.C.D:PORT")
-            ->required();
+    add_socket(pin_add, pin_add_o.private_ep, "the phone's media socket A.B.C.D:PORT");
     pin_add->add_option("--remote", pin_add_o.remote_ep,
                         "the only source let in, A.B.C.D[:PORT] (no port: any port of it; "
                         "omitted: nothing gets in yet)");
@@ -279,8 +272,7 @@ int main(int argc, char **argv) {
                         "public port wanted (default: the private port if free, else any)");
     pin_add->callback([&] { rc = cmd_pinhole_add(pinholes_o, pin_add_o); });
     auto *pin_del = pinholes->add_subcommand("del", "Close a pinhole");
-    pin_del->add_option("--private", pin_del_ep, "the phone's media socket A.B.C.D:PORT")
-            ->required();
+    add_socket(pin_del, pin_del_ep, "the phone's media socket A.B.C.D:PORT");
     pin_del->callback([&] { rc = cmd_pinhole_del(pinholes_o, pin_del_ep); });
     pinholes->callback([&] {
         if (!pinholes->got_subcommand(pin_add) && !pinholes->got_subcommand(pin_del))
@@ -288,11 +280,9 @@ int main(int argc, char **argv) {
     });
 
     VerbOptions dialogs_o;
-    auto *dialogs = app.add_subcommand(
-            "dialogs", "List calls (dialogs) and the pinholes their offer/answer exchanges opened");
-    add_wan(dialogs, dialogs_o, false);
-    add_json(dialogs, dialogs_o);
-    dialogs->callback([&] { rc = cmd_dialogs(dialogs_o); });
+    add_verb("dialogs", "List calls (dialogs) and the pinholes their offer/answer exchanges opened",
+             dialogs_o, false)
+            ->callback([&] { rc = cmd_dialogs(dialogs_o); });
 
     // Logging must be set before any libbpf call, i.e. before the verb callbacks run.
     app.parse_complete_callback([&] { setup_library_logging(g.verbose); });
