@@ -86,6 +86,21 @@ inline sipalg_limits load_limits() {
     return l;
 }
 
+// The admin request that opens a pinhole for priv_ip:priv_port scoped to remote:remote_port
+// (remote nullptr: not known yet); `want` is the public port asked for (0: none).
+inline sipalg_admin pinhole_open_request(const char *priv_ip, std::uint16_t priv_port,
+                                         const char *remote, std::uint16_t remote_port,
+                                         std::uint16_t want = 0) {
+    sipalg_admin a{};
+    a.op = SIPALG_OP_PINHOLE_OPEN;
+    a.priv_ip = be32(priv_ip);
+    a.priv_port = htons(priv_port);
+    a.remote_ip = remote ? be32(remote) : 0;
+    a.remote_port = htons(remote_port);
+    a.public_port = want;
+    return a;
+}
+
 // The LAN port entry `sipalg load` writes for the test topology's lan0 when the LAN port XDP
 // program goes on it (a plain LAN interface: its own port; keyed by its ifindex).
 inline sipalg_bridge_port topology_lan_port(const net::Topology &topo, std::uint8_t flags) {

@@ -123,18 +123,25 @@ inline std::vector<std::uint8_t> build_udp_frame(const UdpFrameSpec &s) {
     return f;
 }
 
-// A frame from src (MAC smac) port sp to dst port dp, next hop dmac (benches, tests).
-inline std::vector<std::uint8_t> udp_frame(const char *src, const Mac &smac, const Mac &dmac,
-                                           std::uint16_t sp, const char *dst, std::uint16_t dp,
-                                           std::string payload) {
+// A datagram from src port sp to dst port dp; MACs, TTL and IP id as UdpFrameSpec has them.
+inline UdpFrameSpec udp_spec(const char *src, std::uint16_t sp, const char *dst, std::uint16_t dp,
+                             std::string payload) {
     UdpFrameSpec s;
-    s.src_mac = smac;
-    s.dst_mac = dmac;
     s.src_ip = ipv4_addr(src);
     s.dst_ip = ipv4_addr(dst);
     s.src_port = sp;
     s.dst_port = dp;
     s.payload = std::move(payload);
+    return s;
+}
+
+// A frame from src (MAC smac) port sp to dst port dp, next hop dmac (benches, tests).
+inline std::vector<std::uint8_t> udp_frame(const char *src, const Mac &smac, const Mac &dmac,
+                                           std::uint16_t sp, const char *dst, std::uint16_t dp,
+                                           std::string payload) {
+    UdpFrameSpec s = udp_spec(src, sp, dst, dp, std::move(payload));
+    s.src_mac = smac;
+    s.dst_mac = dmac;
     return build_udp_frame(s);
 }
 
@@ -165,6 +172,16 @@ inline bool udp_checksum_ok(const std::vector<std::uint8_t> &f, bool allow_zero 
     if (detail::get16(f, udp + 6) == 0)
         return allow_zero;
     return csum_fold(csum_add(detail::udp_pseudo_sum(f, ip, udp_len), &f[udp], udp_len)) == 0xffff;
+}
+
+// An RTP packet (version 2, PCMU, SSRC 0xdeadbeef) with 160 bytes of audio.
+inline std::string rtp_payload(std::uint16_t seq = 1) {
+    std::string p("\x80\x00", 2);
+    p += static_cast<char>(seq >> 8);
+    p += static_cast<char>(seq & 0xff);
+    p += std::string("\x00\x00\x00\xa0\xde\xad\xbe\xef", 8);
+    p += std::string(160, '\x55');
+    return p;
 }
 
 // A minimal but well-formed SIP REGISTER as a phone behind NAT would send it (private Via and

@@ -25,6 +25,21 @@
 
 namespace sipalg::test {
 
+// Human-readable first difference, for EXPECT messages on frames.
+inline std::string first_diff(const std::vector<std::uint8_t> &a,
+                              const std::vector<std::uint8_t> &b) {
+    if (a.size() != b.size())
+        return "sizes differ: " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (a[i] != b[i]) {
+            char buf[96];
+            std::snprintf(buf, sizeof(buf), "byte %zu: 0x%02x vs expected 0x%02x", i, a[i], b[i]);
+            return buf;
+        }
+    }
+    return "identical";
+}
+
 struct RunResult {
     std::uint32_t ret = 0;
     std::vector<std::uint8_t> out;
@@ -42,7 +57,11 @@ class Datapath : public testing::Test {
         ASSERT_NE(skel_, nullptr) << "loading the BPF object failed (verifier?)";
         write_config(default_config(true));
         write_limits(default_limits());
+        if (!HasFatalFailure())
+            configure();
     }
+    // What a suite sets up on top of the defaults, once they are in place.
+    virtual void configure() {}
     void TearDown() override {
         if (skel_)
             sipalg_bpf__destroy(skel_);
@@ -50,17 +69,21 @@ class Datapath : public testing::Test {
 
     sipalg_config default_config(bool enabled) const { return topology_config(topo_, enabled); }
 
+    // The entry `key` of `map` set to `v`.
+    template <class K, class V>
+    void write_entry(bpf_map *map, const K &key, const V &v) {
+        ASSERT_EQ(bpf_map__update_elem(map, &key, sizeof(key), &v, sizeof(v), BPF_ANY), 0);
+    }
+    // Element `key` of the array `map` set to `v`.
+    template <class V>
+    void write_element(bpf_map *map, __u32 key, const V &v) {
+        write_entry(map, key, v);
+    }
     void write_config(const sipalg_config &c) {
-        const __u32 key = SIPALG_CONFIG_KEY;
-        ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_config, &key, sizeof(key), &c, sizeof(c),
-                                       BPF_ANY),
-                  0);
+        write_element(skel_->maps.sipalg_config, SIPALG_CONFIG_KEY, c);
     }
     void write_limits(const sipalg_limits &l) {
-        const __u32 key = SIPALG_LIMITS_KEY;
-        ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_limits, &key, sizeof(key), &l, sizeof(l),
-                                       BPF_ANY),
-                  0);
+        write_element(skel_->maps.sipalg_limits, SIPALG_LIMITS_KEY, l);
     }
     void set_enabled(bool on) {
         sipalg_config c{};
@@ -155,71 +178,91 @@ class Datapath : public testing::Test {
     // returns the admin result (public port in .public_port).
     sipalg_admin open_pinhole(const char *priv_ip, std::uint16_t priv_port, const char *remote,
                               std::uint16_t remote_port, std::uint16_t want = 0) {
-        sipalg_admin a{};
-        a.op = SIPALG_OP_PINHOLE_OPEN;
-        a.priv_ip = be32(priv_ip);
-        a.priv_port = htons(priv_port);
-        a.remote_ip = remote ? be32(remote) : 0;
-        a.remote_port = htons(remote_port);
-        a.public_port = want;
-        return admin(a);
+        return admin(pinhole_open_request(priv_ip, priv_port, remote, remote_port, want));
     }
 
-    std::optional<sipalg_binding> binding(const char *ip, std::uint16_t port) const {
+    // f(key, value) for every entry of the hash `map` (keys K, values V) that is there when
+    // it is looked up.
+    template <class K, class V, class F>
+    static void for_each_entry(const bpf_map *map, F f) {
+        K k{}, next{};
+        const void *prev = nullptr;
+        while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+            V v{};
+            if (bpf_map__lookup_elem(map, &next, sizeof(next), &v, sizeof(v), 0) == 0)
+                f(next, v);
+            k = next;
+            prev = &k;
+        }
+    }
+    // The entry of `map` (keyed by a LAN socket) for ip:port, if there is one.
+    template <class V>
+    static std::optional<V> socket_entry(const bpf_map *map, const char *ip, std::uint16_t port) {
         sipalg_endpoint ep{be32(ip), htons(port), 0};
-        sipalg_binding b{};
-        if (bpf_map__lookup_elem(skel_->maps.sipalg_binds, &ep, sizeof(ep), &b, sizeof(b), 0))
+        V v{};
+        if (bpf_map__lookup_elem(map, &ep, sizeof(ep), &v, sizeof(v), 0))
             return std::nullopt;
-        return b;
+        return v;
+    }
+    std::optional<sipalg_binding> binding(const char *ip, std::uint16_t port) const {
+        return socket_entry<sipalg_binding>(skel_->maps.sipalg_binds, ip, port);
     }
     std::optional<sipalg_pinhole> pinhole(const char *ip, std::uint16_t port) const {
-        sipalg_endpoint ep{be32(ip), htons(port), 0};
-        sipalg_pinhole p{};
-        if (bpf_map__lookup_elem(skel_->maps.sipalg_pins, &ep, sizeof(ep), &p, sizeof(p), 0))
-            return std::nullopt;
-        return p;
+        return socket_entry<sipalg_pinhole>(skel_->maps.sipalg_pins, ip, port);
+    }
+    // Element `key` of the array `map` (which has it: a failed lookup fails the test).
+    template <class V>
+    static V element(const bpf_map *map, __u32 key) {
+        V v{};
+        EXPECT_EQ(bpf_map__lookup_elem(map, &key, sizeof(key), &v, sizeof(v), 0), 0);
+        return v;
     }
     sipalg_slot slot(std::uint16_t public_port) const {
-        const __u32 key = public_port;
-        sipalg_slot s{};
-        EXPECT_EQ(
-                bpf_map__lookup_elem(skel_->maps.sipalg_slots, &key, sizeof(key), &s, sizeof(s), 0),
-                0);
-        return s;
+        return element<sipalg_slot>(skel_->maps.sipalg_slots, public_port);
     }
     sipalg_state state() const {
-        const __u32 key = SIPALG_STATE_KEY;
-        sipalg_state s{};
-        EXPECT_EQ(
-                bpf_map__lookup_elem(skel_->maps.sipalg_state, &key, sizeof(key), &s, sizeof(s), 0),
-                0);
-        return s;
+        return element<sipalg_state>(skel_->maps.sipalg_state, SIPALG_STATE_KEY);
+    }
+
+    // Phone 1's REGISTER from 5060 (sip_register), forwarded: binding 192.168.1.10:5060 <-> 5060.
+    void register_phone1() {
+        ASSERT_EQ(run_lan(build_udp_frame(phone_register(net::kPhone1, net::kPhone1Mac, 5060))).ret,
+                  TC_ACT_REDIRECT);
+    }
+
+    // `r` is `f` handed on as it came: verdict `ret`, not a byte changed.
+    static void expect_untouched(const RunResult &r, const std::vector<std::uint8_t> &f,
+                                 std::uint32_t ret = TC_ACT_OK) {
+        EXPECT_EQ(r.ret, ret);
+        EXPECT_EQ(r.out, f);
+    }
+
+    // `out` is exactly the frame `want` and its UDP checksum verifies.
+    static void expect_frame(const std::vector<std::uint8_t> &out, const UdpFrameSpec &want) {
+        const auto expected = build_udp_frame(want);
+        EXPECT_EQ(out, expected) << first_diff(out, expected);
+        EXPECT_TRUE(udp_checksum_ok(out));
     }
 
   public:
     // Frames as they are on the wire in the test topology.
     static UdpFrameSpec from_phone(const char *phone, const Mac &mac, std::uint16_t sport,
                                    const char *dst, std::uint16_t dport, std::string payload) {
-        UdpFrameSpec s;
+        UdpFrameSpec s = udp_spec(phone, sport, dst, dport, std::move(payload));
         s.src_mac = mac;
         s.dst_mac = net::kLanMac;
-        s.src_ip = ipv4_addr(phone);
-        s.dst_ip = ipv4_addr(dst);
-        s.src_port = sport;
-        s.dst_port = dport;
-        s.payload = std::move(payload);
         return s;
+    }
+    // The phone's REGISTER (sip_register) from `port` to the registrar.
+    static UdpFrameSpec phone_register(const char *phone, const Mac &mac, std::uint16_t port) {
+        return from_phone(phone, mac, port, net::kRegistrar, 5060,
+                          sip_register(phone, port, net::kRegistrar));
     }
     static UdpFrameSpec from_internet(const char *src, std::uint16_t sport, std::uint16_t dport,
                                       std::string payload) {
-        UdpFrameSpec s;
+        UdpFrameSpec s = udp_spec(src, sport, net::kPublicIp, dport, std::move(payload));
         s.src_mac = net::kGatewayMac;
         s.dst_mac = net::kWanMac;
-        s.src_ip = ipv4_addr(src);
-        s.dst_ip = ipv4_addr(net::kPublicIp);
-        s.src_port = sport;
-        s.dst_port = dport;
-        s.payload = std::move(payload);
         return s;
     }
     // What the router sends out of the WAN for a frame from a phone: SNATed to
@@ -243,15 +286,6 @@ class Datapath : public testing::Test {
         return s;
     }
 
-    static std::string rtp_payload(std::uint16_t seq = 1) {
-        std::string p("\x80\x00", 2);
-        p += static_cast<char>(seq >> 8);
-        p += static_cast<char>(seq & 0xff);
-        p += std::string("\x00\x00\x00\xa0\xde\xad\xbe\xef", 8);
-        p += std::string(160, '\x55');
-        return p;
-    }
-
   protected:
     net::Topology topo_;
     sipalg_bpf *skel_ = nullptr;
@@ -264,25 +298,16 @@ inline std::string replace_all(std::string s, const std::string &from, const std
     return s;
 }
 
+// `sip` with a header that takes it past the in-kernel limit (2048 bytes).
+inline std::string oversize(std::string sip) {
+    sip.insert(sip.size() - 2, "X-Pad: " + std::string(2100, 'p') + "\r\n");
+    return sip;
+}
+
 // The frame as the router sends it, with the payload rewritten too.
 inline UdpFrameSpec with_payload(UdpFrameSpec s, std::string payload) {
     s.payload = std::move(payload);
     return s;
-}
-
-// Human-readable first difference, for EXPECT messages on frames.
-inline std::string first_diff(const std::vector<std::uint8_t> &a,
-                              const std::vector<std::uint8_t> &b) {
-    if (a.size() != b.size())
-        return "sizes differ: " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (a[i] != b[i]) {
-            char buf[96];
-            std::snprintf(buf, sizeof(buf), "byte %zu: 0x%02x vs expected 0x%02x", i, a[i], b[i]);
-            return buf;
-        }
-    }
-    return "identical";
 }
 
 } // namespace sipalg::test

@@ -2,6 +2,8 @@
 // of tests/fuzz, and deterministic mutations of each.
 #pragma once
 
+#include "localize.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,9 +22,7 @@ std::vector<Base> load_corpus(const std::string &dflt);
 // (seeds, seeds_daemon: the selector byte; seeds_stream: the framing prefix).
 std::vector<Base> load_seeds(const std::string &fuzz_dir);
 
-// Whole-literal occurrences of the dotted quad `from` replaced by `to`; a Content-Length that
-// counted the body is changed by as much as the body changed (a wrong one stays as wrong).
-std::string localize(const std::string &msg, const std::string &from, const std::string &to);
+using testing::localize; // tests/common/localize.hpp
 
 // Deterministic PRNG (splitmix64): the same seed gives the same inputs everywhere.
 class Rng {

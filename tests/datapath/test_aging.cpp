@@ -67,20 +67,11 @@ TEST_F(Aging, LiveMediaKeepsTheOwnersBindingAlive) {
     set_clock(100);
     const std::uint16_t bport = register_phone1(5062, false); // 300 s lifetime
     ASSERT_EQ(bport, 5062);
-    sipalg_admin a{};
-    a.op = SIPALG_OP_PINHOLE_OPEN;
-    a.priv_ip = be32(net::kPhone1);
-    a.priv_port = htons(40000);
-    a.remote_ip = be32(net::kRemote);
-    a.remote_port = htons(50000);
-    ASSERT_EQ(admin(a).result, 0);
+    ASSERT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).result, 0);
     // The admin op has no owner; set it as the rewriter will (owner = the phone's binding).
-    const __u32 key = 40000;
     sipalg_slot s = slot(40000);
     s.owner = bport;
-    ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_slots, &key, sizeof(key), &s, sizeof(s),
-                                   BPF_ANY),
-              0);
+    ASSERT_NO_FATAL_FAILURE(write_element(skel_->maps.sipalg_slots, 40000, s));
     for (std::uint32_t t = 150; t <= 1000; t += 50) {
         set_clock(t);
         rtp_in(40000);

@@ -102,16 +102,9 @@ std::string phone_resp(const Side &s, const std::string &status, const std::stri
 
 class Dialogs : public Datapath {
   protected:
-    void SetUp() override {
-        Datapath::SetUp();
-        if (HasFatalFailure())
-            return;
+    void configure() override {
         set_clock(100);
-        ASSERT_EQ(run_lan(build_udp_frame(from_phone(
-                                  net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060,
-                                  sip_register(net::kPhone1, 5060, net::kRegistrar))))
-                          .ret,
-                  TC_ACT_REDIRECT);
+        register_phone1();
     }
 
     // A message from the phone, built for each side by `build`: it must leave the WAN exactly as
@@ -146,16 +139,9 @@ class Dialogs : public Datapath {
 
     std::vector<sipalg_dialog> dialogs() const {
         std::vector<sipalg_dialog> v;
-        sipalg_dialog_key k{}, next{};
-        const void *prev = nullptr;
-        while (bpf_map__get_next_key(skel_->maps.sipalg_dialogs, prev, &next, sizeof(next)) == 0) {
-            sipalg_dialog d{};
-            if (bpf_map__lookup_elem(skel_->maps.sipalg_dialogs, &next, sizeof(next), &d, sizeof(d),
-                                     0) == 0)
-                v.push_back(d);
-            k = next;
-            prev = &k;
-        }
+        for_each_entry<sipalg_dialog_key, sipalg_dialog>(
+                skel_->maps.sipalg_dialogs,
+                [&](const sipalg_dialog_key &, const sipalg_dialog &d) { v.push_back(d); });
         return v;
     }
 

@@ -86,10 +86,7 @@ std::string first_byte_diff(const std::string &a, const std::string &b) {
 
 class Differential : public Datapath {
   protected:
-    void SetUp() override {
-        Datapath::SetUp();
-        if (HasFatalFailure())
-            return;
+    void configure() override {
         set_clock(100);
         sipalg_admin a{};
         a.op = SIPALG_OP_DAEMON_BEAT;
@@ -186,9 +183,7 @@ class Differential : public Datapath {
         r.priv_ip = be32(net::kPhone1);
         r.priv_port = htons(kSipPort);
         r.flags = SIPALG_REG_CONFIRMED;
-        ASSERT_EQ(bpf_map__update_elem(skel_->maps.sipalg_regs, &k, sizeof(k), &r, sizeof(r),
-                                       BPF_ANY),
-                  0);
+        write_entry(skel_->maps.sipalg_regs, k, r);
     }
     // Where inbound messages come from, and whether the signalling rules admit its requests.
     virtual const char *source(Way way) const {
@@ -196,27 +191,19 @@ class Differential : public Datapath {
     }
     virtual bool admitted(Way way) const { return way != Way::FromStranger; }
 
+    // Phone socket -> public port, of every entry of a map keyed by phone socket.
+    template <class V>
+    static std::map<Sock, std::uint16_t> public_ports(const bpf_map *map) {
+        std::map<Sock, std::uint16_t> out;
+        for_each_entry<sipalg_endpoint, V>(map, [&](const sipalg_endpoint &ep, const V &v) {
+            out[{ntohl(ep.ip), ntohs(ep.port)}] = v.public_port;
+        });
+        return out;
+    }
     State snapshot() const {
         State s;
-        sipalg_endpoint k{}, next{};
-        const void *prev = nullptr;
-        while (!bpf_map__get_next_key(skel_->maps.sipalg_binds, prev, &next, sizeof(next))) {
-            sipalg_binding b{};
-            if (!bpf_map__lookup_elem(skel_->maps.sipalg_binds, &next, sizeof(next), &b, sizeof(b),
-                                      0))
-                s.bindings[{ntohl(next.ip), ntohs(next.port)}] = b.public_port;
-            k = next;
-            prev = &k;
-        }
-        prev = nullptr;
-        while (!bpf_map__get_next_key(skel_->maps.sipalg_pins, prev, &next, sizeof(next))) {
-            sipalg_pinhole p{};
-            if (!bpf_map__lookup_elem(skel_->maps.sipalg_pins, &next, sizeof(next), &p, sizeof(p),
-                                      0))
-                s.pinholes[{ntohl(next.ip), ntohs(next.port)}] = p.public_port;
-            k = next;
-            prev = &k;
-        }
+        s.bindings = public_ports<sipalg_binding>(skel_->maps.sipalg_binds);
+        s.pinholes = public_ports<sipalg_pinhole>(skel_->maps.sipalg_pins);
         return s;
     }
 

@@ -11,13 +11,9 @@ namespace {
 class Inbound : public Datapath {
   protected:
     // Phone 1 registered (binding 5060) and in a call with media 40000 <-> remote:50000.
-    void SetUp() override {
-        Datapath::SetUp();
+    void configure() override {
         set_clock(100);
-        const auto reg = build_udp_frame(
-                from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060,
-                           sip_register(net::kPhone1, 5060, net::kRegistrar)));
-        ASSERT_EQ(run_lan(reg).ret, TC_ACT_REDIRECT);
+        ASSERT_NO_FATAL_FAILURE(register_phone1());
         ASSERT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).public_port, 40000);
     }
 };
@@ -66,9 +62,7 @@ TEST_F(Inbound, XdpDnatsRtpFromTheScopedRemoteAndHandsItToTc) {
     const RunResult r = run_xdp(build_udp_frame(in));
 
     EXPECT_EQ(r.ret, XDP_PASS);
-    const auto expected = build_udp_frame(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 40000));
-    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
-    EXPECT_TRUE(udp_checksum_ok(r.out));
+    expect_frame(r.out, dnat_expected(in, net::kPhone1, net::kPhone1Mac, 40000));
     ASSERT_EQ(r.meta.size(), sizeof(XdpMeta));
     const XdpMeta m = XdpMeta::from(r.meta);
     EXPECT_EQ(m.magic, kMetaMagic);
@@ -95,9 +89,7 @@ TEST_F(Inbound, RtpFromAnotherSourceIsNotForwarded) {
         EXPECT_EQ(x.ret, XDP_PASS);
         EXPECT_EQ(x.out, f);
         EXPECT_TRUE(x.meta.empty());
-        const RunResult t = run_wan_in(f);
-        EXPECT_EQ(t.ret, TC_ACT_OK);
-        EXPECT_EQ(t.out, f);
+        expect_untouched(run_wan_in(f), f);
     }
     EXPECT_EQ(counter(SIPALG_CTR_SCOPE_MISS), 2u);
     EXPECT_EQ(counter(SIPALG_CTR_XDP_FWD), 0u);
@@ -143,12 +135,8 @@ TEST_F(Inbound, PendingPinholeAdmitsNothingUntilScoped) {
 
 TEST_F(Inbound, TrafficToPortsTheAlgDoesNotOwnPassesUntouched) {
     const auto f = build_udp_frame(from_internet(net::kRemote, 443, 33333, "quic-ish"));
-    const RunResult x = run_xdp(f);
-    EXPECT_EQ(x.ret, XDP_PASS);
-    EXPECT_EQ(x.out, f);
-    const RunResult t = run_wan_in(f);
-    EXPECT_EQ(t.ret, TC_ACT_OK);
-    EXPECT_EQ(t.out, f);
+    expect_untouched(run_xdp(f), f, XDP_PASS);
+    expect_untouched(run_wan_in(f), f);
     EXPECT_EQ(counter(SIPALG_CTR_WAN_IN_PASS), 1u);
 }
 

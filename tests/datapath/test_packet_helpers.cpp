@@ -40,13 +40,7 @@ TEST(Checksum, OddLengthPadsWithZero) {
 
 TEST(UdpFrame, MatchesIndependentlyComputedChecksums) {
     // Reference values computed with a separate Python implementation of RFC 768/791.
-    UdpFrameSpec s;
-    s.src_ip = ipv4_addr("192.168.1.10");
-    s.dst_ip = ipv4_addr("203.0.113.5");
-    s.src_port = 5060;
-    s.dst_port = 5060;
-    s.payload = "hello";
-    const auto f = build_udp_frame(s);
+    const auto f = build_udp_frame(udp_spec("192.168.1.10", 5060, "203.0.113.5", 5060, "hello"));
     ASSERT_EQ(f.size(), kEthLen + kIpv4Len + kUdpLen + 5);
     EXPECT_EQ(get16(f, 12), 0x0800);
     EXPECT_EQ(get16(f, kEthLen + 2), kIpv4Len + kUdpLen + 5);
@@ -58,13 +52,8 @@ TEST(UdpFrame, MatchesIndependentlyComputedChecksums) {
 }
 
 TEST(UdpFrame, VerifiersDetectCorruption) {
-    UdpFrameSpec s;
-    s.src_ip = ipv4_addr("192.168.1.10");
-    s.dst_ip = ipv4_addr("198.51.100.7");
-    s.src_port = 40000;
-    s.dst_port = 5060;
-    s.payload = sip_register("192.168.1.10", 5060, "198.51.100.7");
-    const auto good = build_udp_frame(s);
+    const auto good = build_udp_frame(udp_spec("192.168.1.10", 40000, "198.51.100.7", 5060,
+                                               sip_register("192.168.1.10", 5060, "198.51.100.7")));
     ASSERT_TRUE(udp_checksum_ok(good));
 
     auto bad_payload = good;

@@ -30,24 +30,14 @@ struct Frame {
 };
 
 Frame sip_register_frame() {
-    UdpFrameSpec s;
-    s.src_ip = ipv4_addr("192.168.1.10");
-    s.dst_ip = ipv4_addr("198.51.100.7");
-    s.src_port = 5060;
-    s.dst_port = 5060;
-    s.payload = sip_register("192.168.1.10", 5060, "198.51.100.7");
-    return {"sip_register", build_udp_frame(s)};
+    return {"sip_register",
+            build_udp_frame(udp_spec("192.168.1.10", 5060, "198.51.100.7", 5060,
+                                     sip_register("192.168.1.10", 5060, "198.51.100.7")))};
 }
 
 Frame non_sip_frame() {
-    UdpFrameSpec s;
-    s.src_ip = ipv4_addr("203.0.113.9");
-    s.dst_ip = ipv4_addr("192.168.1.10");
-    s.src_port = 40000;
-    s.dst_port = 40002;
-    s.payload = std::string("\x80\x00\x00\x01\x00\x00\x00\xa0\xde\xad\xbe\xef", 12) +
-                std::string(160, '\x55'); // an RTP-looking packet
-    return {"non_sip_udp", build_udp_frame(s)};
+    return {"non_sip_udp",
+            build_udp_frame(udp_spec("203.0.113.9", 40000, "192.168.1.10", 40002, rtp_payload()))};
 }
 
 enum class Prog { Xdp, Tc };

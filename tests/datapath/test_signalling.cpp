@@ -38,19 +38,13 @@ std::string invite_to_phone(const std::string &from, const std::string &call) {
 
 class Signalling : public Datapath {
   protected:
-    void SetUp() override {
-        Datapath::SetUp();
-        if (HasFatalFailure())
-            return;
+    void configure() override {
         write_limits(load_limits());
         set_clock(100);
     }
 
     int send_register(const char *phone = net::kPhone1, std::uint16_t port = 5060) {
-        return run_lan(build_udp_frame(from_phone(phone, net::kPhone1Mac, port, net::kRegistrar,
-                                                  5060,
-                                                  sip_register(phone, port, net::kRegistrar))))
-                .ret;
+        return run_lan(build_udp_frame(phone_register(phone, net::kPhone1Mac, port))).ret;
     }
     int from_wan(const char *src, const std::string &payload, std::uint16_t dport = 5060) {
         return run_wan_in(build_udp_frame(from_internet(src, 5060, dport, payload))).ret;

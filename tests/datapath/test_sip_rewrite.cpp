@@ -73,14 +73,6 @@ std::string response(const std::string &status, const std::string &via, const st
 
 class SipRewrite : public Datapath {
   protected:
-    // Phone 1 registered: binding 192.168.1.10:5060 <-> 5060.
-    void register_phone1() {
-        ASSERT_EQ(run_lan(build_udp_frame(from_phone(
-                                  net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060,
-                                  sip_register(net::kPhone1, 5060, net::kRegistrar))))
-                          .ret,
-                  TC_ACT_REDIRECT);
-    }
     RunResult invite_out() {
         return run_lan(
                 build_udp_frame(from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060,
@@ -97,10 +89,8 @@ TEST_F(SipRewrite, OutboundInviteWithSdpGetsPublicAddressesAndPinholePorts) {
     // Via/From/Contact -> public:binding port; Call-ID host, o=, c= -> public; m= -> the RTP
     // pinhole's port;
     // Content-Length follows the body (two addresses one byte shorter each).
-    const auto expected = build_udp_frame(
-            with_payload(snat_expected(in, 5060), invite("203.0.113.1:5060", kPub, 40000)));
-    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
-    EXPECT_TRUE(udp_checksum_ok(r.out));
+    expect_frame(r.out,
+                 with_payload(snat_expected(in, 5060), invite("203.0.113.1:5060", kPub, 40000)));
     EXPECT_EQ(counter(SIPALG_CTR_SIP_REWRITTEN), 2u);
 
     const auto rtp = pinhole(net::kPhone1, 40000), rtcp = pinhole(net::kPhone1, 40001);
@@ -149,11 +139,9 @@ TEST_F(SipRewrite, OutboundIceCandidatesNameThePinholes) {
     const auto rtp = pinhole(net::kPhone1, 40000), rtcp = pinhole(net::kPhone1, 40001);
     ASSERT_TRUE(rtp && rtcp);
     ASSERT_NE(rtp->public_port, 40000);
-    const auto expected = build_udp_frame(with_payload(
-            snat_expected(in, 5060), invite("203.0.113.1:5060", kPub, rtp->public_port,
+    expect_frame(r.out, with_payload(snat_expected(in, 5060),
+                                     invite("203.0.113.1:5060", kPub, rtp->public_port,
                                             cands(kPub, rtp->public_port, rtcp->public_port))));
-    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
-    EXPECT_TRUE(udp_checksum_ok(r.out));
 }
 
 TEST_F(SipRewrite, InboundAnswerRestoresTopViaAndScopesThePinholes) {
@@ -167,12 +155,10 @@ TEST_F(SipRewrite, InboundAnswerRestoresTopViaAndScopesThePinholes) {
     ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
     // The top Via, From and the Call-ID come back exactly as the phone sent them; the peer's SDP
     // is not touched.
-    const auto expected = build_udp_frame(with_payload(
-            dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
-            response("200 OK", "192.168.1.10:5060", "1 INVITE",
-                     "Contact: <sip:2001@198.51.100.20>\r\n", sdp(net::kRemote, 50000))));
-    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
-    EXPECT_TRUE(udp_checksum_ok(r.out));
+    expect_frame(r.out, with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+                                     response("200 OK", "192.168.1.10:5060", "1 INVITE",
+                                              "Contact: <sip:2001@198.51.100.20>\r\n",
+                                              sdp(net::kRemote, 50000))));
     EXPECT_EQ(slot(40000).remote_ip, be32(net::kRemote));
     EXPECT_EQ(slot(40001).remote_ip, be32(net::kRemote));
 
@@ -189,16 +175,18 @@ TEST_F(SipRewrite, ByeAndItsAnswerCloseTheCallsPinholes) {
     ASSERT_EQ(invite_out().ret, TC_ACT_REDIRECT);
     ASSERT_EQ(state().pinholes, 2u);
     ASSERT_EQ(state().dialogs, 1u);
-    auto bye = [](const std::string &phone) {
-        return "BYE sip:1001@" + phone +
-               ":5060 SIP/2.0\r\n"
-               "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
+    // What the BYE and its answer share, as seen on the side where the phone is `phone`.
+    auto bye_headers = [](const std::string &phone) {
+        return "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
                "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
                "To: <sip:1001@" +
                phone +
                ":5060>;tag=f1\r\n"
                "Call-ID: c1@" +
                phone + "\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
+    };
+    auto bye = [&](const std::string &phone) {
+        return "BYE sip:1001@" + phone + ":5060 SIP/2.0\r\n" + bye_headers(phone);
     };
     const UdpFrameSpec in = from_internet(net::kRemote, 5060, 5060, bye("203.0.113.1"));
     const RunResult r = run_wan_in(build_udp_frame(in));
@@ -208,16 +196,7 @@ TEST_F(SipRewrite, ByeAndItsAnswerCloseTheCallsPinholes) {
     EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
     EXPECT_EQ(state().pinholes, 2u) << "closed by the BYE's answer, not by the BYE";
 
-    auto ok = [](const std::string &phone) {
-        return "SIP/2.0 200 OK\r\n"
-               "Via: SIP/2.0/UDP 198.51.100.20:5060;branch=z9hG4bK-bye\r\n"
-               "From: <sip:2001@198.51.100.20>;tag=t2\r\n"
-               "To: <sip:1001@" +
-               phone +
-               ":5060>;tag=f1\r\n"
-               "Call-ID: c1@" +
-               phone + "\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n";
-    };
+    auto ok = [&](const std::string &phone) { return "SIP/2.0 200 OK\r\n" + bye_headers(phone); };
     const UdpFrameSpec out =
             from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote, 5060, ok(net::kPhone1));
     const RunResult o = run_lan(build_udp_frame(out));
@@ -246,10 +225,7 @@ TEST_F(SipRewrite, InboundInviteRequestUriRestoredAndAnswerOpensScopedPinholes) 
     // Request-URI (with port) and To (no port: 5060 = the binding) -> the phone.
     std::string want = replace_all(msg, "203.0.113.1:5060", "192.168.1.10:5060");
     want = replace_all(want, "<sip:1001@203.0.113.1>", "<sip:1001@192.168.1.10>");
-    const auto expected = build_udp_frame(
-            with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060), want));
-    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
-    EXPECT_TRUE(udp_checksum_ok(r.out));
+    expect_frame(r.out, with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060), want));
 
     // The phone answers with its SDP: pinholes open already scoped to the offer's address.
     const std::string ans_body = sdp(net::kPhone1, 41000);
@@ -308,21 +284,15 @@ TEST_F(SipRewrite, MalformedSipPassesUntouchedAndIsCounted) {
                             "Content-Length: 500\r\n\r\nabc";
     const auto f = build_udp_frame(
             from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060, bad));
-    const RunResult r = run_lan(f);
-    EXPECT_EQ(r.ret, TC_ACT_OK);
-    EXPECT_EQ(r.out, f);
+    expect_untouched(run_lan(f), f);
     EXPECT_EQ(counter(SIPALG_CTR_SIP_MALFORMED), 1u);
     EXPECT_EQ(counter(SIPALG_CTR_SIP_OUT), 0u);
 }
 
 TEST_F(SipRewrite, OversizeSipPassesUntouchedAndIsCounted) {
-    std::string big = sip_register(net::kPhone1, 5060, net::kRegistrar);
-    big.insert(big.size() - 2, "X-Pad: " + std::string(2100, 'p') + "\r\n");
-    const auto f = build_udp_frame(
-            from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRegistrar, 5060, big));
-    const RunResult r = run_lan(f);
-    EXPECT_EQ(r.ret, TC_ACT_OK);
-    EXPECT_EQ(r.out, f);
+    const UdpFrameSpec reg = phone_register(net::kPhone1, net::kPhone1Mac, 5060);
+    const auto f = build_udp_frame(with_payload(reg, oversize(reg.payload)));
+    expect_untouched(run_lan(f), f);
     EXPECT_EQ(counter(SIPALG_CTR_SLOW_TOO_LARGE), 1u);
 }
 
@@ -349,12 +319,9 @@ TEST_F(SipRewrite, InboundSessionProgressWithSdpScopesThePinholes) {
                                                    "1 INVITE", "", sdp("198.51.100.21", 50000)));
     const RunResult r = run_wan_in(build_udp_frame(in));
     ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
-    const auto expected =
-            build_udp_frame(with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
-                                         response("183 Session Progress", "192.168.1.10:5060",
-                                                  "1 INVITE", "", sdp("198.51.100.21", 50000))));
-    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
-    EXPECT_TRUE(udp_checksum_ok(r.out));
+    expect_frame(r.out, with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+                                     response("183 Session Progress", "192.168.1.10:5060",
+                                              "1 INVITE", "", sdp("198.51.100.21", 50000))));
     EXPECT_EQ(slot(40000).remote_ip, be32("198.51.100.21"));
 }
 
@@ -378,10 +345,7 @@ TEST_F(SipRewrite, OutboundAckIsRewrittenExactly) {
                                        ack("192.168.1.10:5060"));
     const RunResult r = run_lan(build_udp_frame(in));
     ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
-    const auto expected =
-            build_udp_frame(with_payload(snat_expected(in, 5060), ack("203.0.113.1:5060")));
-    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
-    EXPECT_TRUE(udp_checksum_ok(r.out));
+    expect_frame(r.out, with_payload(snat_expected(in, 5060), ack("203.0.113.1:5060")));
 }
 
 // NOTIFY (message waiting) from the registrar reaches the phone its binding names.
@@ -400,21 +364,15 @@ TEST_F(SipRewrite, InboundNotifyReachesThePhoneExactly) {
     const UdpFrameSpec in = from_internet(net::kRegistrar, 5060, 5060, notify);
     const RunResult r = run_wan_in(build_udp_frame(in));
     ASSERT_EQ(r.ret, TC_ACT_REDIRECT);
-    const auto expected = build_udp_frame(
-            with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
-                         replace_all(notify, "203.0.113.1:5060", "192.168.1.10:5060")));
-    EXPECT_EQ(r.out, expected) << first_diff(r.out, expected);
-    EXPECT_TRUE(udp_checksum_ok(r.out));
+    expect_frame(r.out, with_payload(dnat_expected(in, net::kPhone1, net::kPhone1Mac, 5060),
+                                     replace_all(notify, "203.0.113.1:5060", "192.168.1.10:5060")));
 }
 
 // REFER both ways: inbound, the phone's binding in the Request-URI is restored; outbound, a
 // Refer-To naming another LAN phone's socket gets that phone's public binding.
 TEST_F(SipRewrite, ReferIsRewrittenBothWays) {
     register_phone1();
-    ASSERT_EQ(run_lan(build_udp_frame(
-                              from_phone(net::kPhone2, net::kPhone2Mac, 5062, net::kRegistrar, 5060,
-                                         sip_register(net::kPhone2, 5062, net::kRegistrar))))
-                      .ret,
+    ASSERT_EQ(run_lan(build_udp_frame(phone_register(net::kPhone2, net::kPhone2Mac, 5062))).ret,
               TC_ACT_REDIRECT);
     const auto b2 = binding(net::kPhone2, 5062);
     ASSERT_TRUE(b2);
@@ -451,11 +409,9 @@ TEST_F(SipRewrite, ReferIsRewrittenBothWays) {
                        refer_out("192.168.1.10:5060", std::string(net::kPhone2) + ":5062"));
     const RunResult o = run_lan(build_udp_frame(out));
     ASSERT_EQ(o.ret, TC_ACT_REDIRECT);
-    const auto want_out = build_udp_frame(with_payload(
-            snat_expected(out, 5060),
-            refer_out("203.0.113.1:5060", "203.0.113.1:" + std::to_string(b2->public_port))));
-    EXPECT_EQ(o.out, want_out) << first_diff(o.out, want_out);
-    EXPECT_TRUE(udp_checksum_ok(o.out));
+    expect_frame(o.out, with_payload(snat_expected(out, 5060),
+                                     refer_out("203.0.113.1:5060",
+                                               "203.0.113.1:" + std::to_string(b2->public_port))));
 }
 
 } // namespace
