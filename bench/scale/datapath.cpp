@@ -1,5 +1,6 @@
 #include "datapath.hpp"
 
+#include "bpf_util.hpp"
 #include "packet.hpp"
 #include "text.hpp"
 
@@ -115,19 +116,10 @@ Datapath::Datapath(const net::Topology &topo, std::uint32_t n) {
         throw std::runtime_error("cannot set max_entries");
     if (scale_bpf__load(skel))
         throw std::runtime_error("cannot load the benchmark BPF object");
-    cfg.enabled = 1;
-    cfg.public_ip = htonl(ipv4_addr(net::kPublicIp));
-    cfg.wan_ifindex = topo.wan_ifindex;
-    cfg.sip_port[0] = 5060;
-    cfg.port_min = 1024;
-    cfg.port_max = 65535;
-    cfg.bind_lifetime_s = 300;
-    cfg.reg_lifetime_s = 3600;
+    cfg = topology_config(topo, true);
     cfg.pin_idle_s = 120;
     cfg.pin_max_phone = 64;
     cfg.pin_max_total = SIPALG_PINHOLES_ENTRIES;
-    cfg.lan_net[0] = htonl(ipv4_addr("192.168.0.0"));
-    cfg.lan_plen[0] = 16;
     set_enabled(true);
     new_generation();
     sipalg_admin a{};
