@@ -119,24 +119,30 @@ std::uint16_t add_pinhole(const Target &t, const Endpoint &priv, const Endpoint 
     }
 }
 
-void delete_pinhole(const Target &t, const Endpoint &priv) {
+namespace {
+
+// Closes the pinhole or binding of LAN socket priv; `what` names it, `list` is the verb listing
+// them.
+void delete_entry(const Target &t, const Endpoint &priv, sipalg_admin_op op, const char *what,
+                  const char *list) {
     const std::string dir = loaded_instance_dir(t);
-    const sipalg_admin a = run_admin(dir, t.ifname, admin_for(priv, SIPALG_OP_PINHOLE_CLOSE));
+    const sipalg_admin a = run_admin(dir, t.ifname, admin_for(priv, op));
     if (a.result == -ENOENT)
-        throw UserError("no pinhole for " + format_ipv4(priv.ip) + ":" + std::to_string(priv.port) +
-                        "; see: sipalg pinholes --wan " + t.ifname);
+        throw UserError(std::string("no ") + what + " for " + format_ipv4(priv.ip) + ":" +
+                        std::to_string(priv.port) + "; see: sipalg " + list + " --wan " + t.ifname);
     if (a.result != 0)
-        throw UserError("cannot delete the pinhole (" + errno_text(a.result) + ")");
+        throw UserError(std::string("cannot delete the ") + what + " (" + errno_text(a.result) +
+                        ")");
+}
+
+} // namespace
+
+void delete_pinhole(const Target &t, const Endpoint &priv) {
+    delete_entry(t, priv, SIPALG_OP_PINHOLE_CLOSE, "pinhole", "pinholes");
 }
 
 void delete_binding(const Target &t, const Endpoint &priv) {
-    const std::string dir = loaded_instance_dir(t);
-    const sipalg_admin a = run_admin(dir, t.ifname, admin_for(priv, SIPALG_OP_BINDING_CLOSE));
-    if (a.result == -ENOENT)
-        throw UserError("no binding for " + format_ipv4(priv.ip) + ":" + std::to_string(priv.port) +
-                        "; see: sipalg bindings --wan " + t.ifname);
-    if (a.result != 0)
-        throw UserError("cannot delete the binding (" + errno_text(a.result) + ")");
+    delete_entry(t, priv, SIPALG_OP_BINDING_CLOSE, "binding", "bindings");
 }
 
 } // namespace sipalg

@@ -67,6 +67,22 @@ UniqueFd open_checked(const std::string &dir, const std::string &ifname, const M
     return fd;
 }
 
+// The one value of a single-entry array map (config, state, limits).
+template <typename T>
+T read_single(int fd, __u32 key, const char *map) {
+    T v{};
+    if (bpf_map_lookup_elem(fd, &key, &v) != 0)
+        throw UserError(std::string("cannot read the ") + map + " map (" + errno_text(errno) + ")");
+    return v;
+}
+
+template <typename T>
+void write_single(int fd, __u32 key, const T &v, const char *map) {
+    if (bpf_map_update_elem(fd, &key, &v, BPF_EXIST) != 0)
+        throw UserError(std::string("cannot write the ") + map + " map (" + errno_text(errno) +
+                        ")");
+}
+
 } // namespace
 
 InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifname, bool all) {
@@ -87,17 +103,11 @@ InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifnam
 }
 
 sipalg_config InstanceMaps::read_config() const {
-    sipalg_config cfg{};
-    const __u32 key = SIPALG_CONFIG_KEY;
-    if (bpf_map_lookup_elem(config_.get(), &key, &cfg) != 0)
-        throw UserError("cannot read the config map (" + errno_text(errno) + ")");
-    return cfg;
+    return read_single<sipalg_config>(config_.get(), SIPALG_CONFIG_KEY, "config");
 }
 
 void InstanceMaps::write_config(const sipalg_config &cfg) const {
-    const __u32 key = SIPALG_CONFIG_KEY;
-    if (bpf_map_update_elem(config_.get(), &key, &cfg, BPF_EXIST) != 0)
-        throw UserError("cannot write the config map (" + errno_text(errno) + ")");
+    write_single(config_.get(), SIPALG_CONFIG_KEY, cfg, "config");
 }
 
 CounterValues InstanceMaps::read_counters() const {
@@ -117,25 +127,15 @@ CounterValues InstanceMaps::read_counters() const {
 }
 
 sipalg_state InstanceMaps::read_state() const {
-    sipalg_state st{};
-    const __u32 key = SIPALG_STATE_KEY;
-    if (bpf_map_lookup_elem(state_.get(), &key, &st) != 0)
-        throw UserError("cannot read the state map (" + errno_text(errno) + ")");
-    return st;
+    return read_single<sipalg_state>(state_.get(), SIPALG_STATE_KEY, "state");
 }
 
 sipalg_limits InstanceMaps::read_limits() const {
-    sipalg_limits l{};
-    const __u32 key = SIPALG_LIMITS_KEY;
-    if (bpf_map_lookup_elem(limits_.get(), &key, &l) != 0)
-        throw UserError("cannot read the limits map (" + errno_text(errno) + ")");
-    return l;
+    return read_single<sipalg_limits>(limits_.get(), SIPALG_LIMITS_KEY, "limits");
 }
 
 void InstanceMaps::write_limits(const sipalg_limits &l) const {
-    const __u32 key = SIPALG_LIMITS_KEY;
-    if (bpf_map_update_elem(limits_.get(), &key, &l, BPF_EXIST) != 0)
-        throw UserError("cannot write the limits map (" + errno_text(errno) + ")");
+    write_single(limits_.get(), SIPALG_LIMITS_KEY, l, "limits");
 }
 
 std::vector<std::uint32_t> InstanceMaps::read_lan_ifindexes() const {
