@@ -188,13 +188,7 @@ int main(int argc, char **argv) {
         };
         set_enabled(true);
         new_generation();
-        sipalg_admin a{};
-        a.op = SIPALG_OP_PINHOLE_OPEN;
-        a.priv_ip = be32(net::kPhone1);
-        a.priv_port = htons(40000);
-        a.remote_ip = be32(net::kRemote);
-        a.remote_port = htons(50000);
-        admin(a);
+        admin(pinhole_open_request(net::kPhone1, 40000, net::kRemote, 50000));
 
         const auto udp = udp_frame;
         const auto rtp_in = udp(net::kRemote, net::kGatewayMac, net::kWanMac, 50000, net::kPublicIp,

@@ -122,13 +122,7 @@ Datapath::Datapath(const net::Topology &topo, std::uint32_t n) {
     cfg.pin_max_total = SIPALG_PINHOLES_ENTRIES;
     set_enabled(true);
     new_generation();
-    sipalg_admin a{};
-    a.op = SIPALG_OP_PINHOLE_OPEN;
-    a.priv_ip = htonl(ipv4_addr(net::kPhone1));
-    a.priv_port = htons(40000);
-    a.remote_ip = htonl(ipv4_addr(net::kRemote));
-    a.remote_port = htons(50000);
-    a = admin(a);
+    const sipalg_admin a = admin(pinhole_open_request(net::kPhone1, 40000, net::kRemote, 50000));
     if (a.public_port != 40000)
         throw std::runtime_error("the real pinhole did not get public port 40000");
     populate(bpf_map__fd(skel->maps.sipalg_pins), n - 1);
