@@ -1,5 +1,6 @@
 """What the Python benches share: one median, JSON output and the machine's facts (the twin of
-bench/lib/stats.hpp, json.hpp and machine.hpp), and the e2e sandbox under a bench's own names.
+bench/lib/stats.hpp, loader/cli/json.hpp and bench/lib/machine.hpp), and the e2e sandbox under
+a bench's own names.
 
 A bench in bench/NAME/ imports it with
     sys.path.insert(0, os.path.join(os.path.dirname(HERE), "lib"))
