@@ -4,6 +4,7 @@
 #pragma once
 
 #include "bpf_util.hpp"
+#include "map_reset.hpp"
 #include "packet.hpp"
 #include "sipalg.skel.h"
 #include "sipalg_maps.h"
@@ -53,7 +54,12 @@ class Datapath : public testing::Test {
         ASSERT_EQ(geteuid(), 0u) << "BPF_PROG_TEST_RUN tests load programs: run them as root";
         topo_ = net::enter();
         libbpf_set_print(quiet_libbpf);
-        skel_ = sipalg_bpf__open_and_load();
+        if (shared_) {
+            skel_ = shared_;
+            ASSERT_EQ(reset_maps(skel_->obj), "");
+        } else {
+            skel_ = sipalg_bpf__open_and_load();
+        }
         ASSERT_NE(skel_, nullptr) << "loading the BPF object failed (verifier?)";
         write_config(default_config(true));
         write_limits(default_limits());
@@ -63,7 +69,7 @@ class Datapath : public testing::Test {
     // What a suite sets up on top of the defaults, once they are in place.
     virtual void configure() {}
     void TearDown() override {
-        if (skel_)
+        if (skel_ && skel_ != shared_)
             sipalg_bpf__destroy(skel_);
     }
 
@@ -289,6 +295,25 @@ class Datapath : public testing::Test {
   protected:
     net::Topology topo_;
     sipalg_bpf *skel_ = nullptr;
+    // The object a SharedDatapath suite loaded for all its tests (null: each test loads its own).
+    static inline sipalg_bpf *shared_ = nullptr;
+};
+
+// A suite whose tests share one loaded object, its maps reset before each test to the state a
+// fresh load leaves (reset_maps): the verifier's seconds are paid once a suite, not once a test.
+// If the load fails here, each test loads on its own and reports why.
+class SharedDatapath : public Datapath {
+  public:
+    static void SetUpTestSuite() {
+        libbpf_set_print(quiet_libbpf);
+        if (geteuid() == 0)
+            shared_ = sipalg_bpf__open_and_load();
+    }
+    static void TearDownTestSuite() {
+        if (shared_)
+            sipalg_bpf__destroy(shared_);
+        shared_ = nullptr;
+    }
 };
 
 // Every `from` in s replaced by `to`: expected payloads after the ALG's rewrite.

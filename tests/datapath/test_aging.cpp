@@ -4,13 +4,15 @@
 #include "datapath.hpp"
 
 #include <chrono>
+#include <map>
+#include <string>
 #include <thread>
 
 using namespace sipalg::test;
 
 namespace {
 
-class Aging : public Datapath {
+class Aging : public SharedDatapath {
   protected:
     std::uint16_t register_phone1(std::uint16_t port, bool is_register = true) {
         const std::string msg = is_register ? sip_register(net::kPhone1, port, net::kRegistrar)
@@ -154,6 +156,77 @@ TEST_F(Aging, TimerSweepsWithoutAnyPackets) {
     for (int i = 0; i < 40 && pinhole(net::kPhone1, 40000); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     EXPECT_FALSE(pinhole(net::kPhone1, 40000)) << "the timer did not age the idle pinhole";
+}
+
+} // namespace
+
+// The tests of this binary share one loaded object (SharedDatapath): its reset must leave every
+// map exactly as a fresh load of the object does, or one test's state would leak into the next.
+namespace {
+
+// Map name -> its entries, key bytes -> value bytes (per-CPU values: all CPUs' copies).
+using MapContents = std::map<std::string, std::map<std::string, std::string>>;
+
+MapContents contents(bpf_object *obj) {
+    MapContents all;
+    const std::size_t ncpus = static_cast<std::size_t>(libbpf_num_possible_cpus());
+    bpf_map *map;
+    bpf_object__for_each_map(map, obj) {
+        const auto type = bpf_map__type(map);
+        const bool percpu = type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+                            type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+        const std::size_t vsize = percpu ? (bpf_map__value_size(map) + 7u) / 8u * 8u * ncpus
+                                         : bpf_map__value_size(map);
+        auto &entries = all[bpf_map__name(map)];
+        std::string key(bpf_map__key_size(map), '\0'), next(key.size(), '\0');
+        const void *prev = nullptr;
+        while (bpf_map_get_next_key(bpf_map__fd(map), prev, next.data()) == 0) {
+            std::string value(vsize, '\0');
+            if (bpf_map_lookup_elem(bpf_map__fd(map), next.data(), value.data()) == 0)
+                entries[next] = value;
+            key = next;
+            prev = key.data();
+        }
+    }
+    return all;
+}
+
+class MapReset : public SharedDatapath {};
+
+TEST_F(MapReset, LeavesEveryMapAsAFreshLoadDoes) {
+    sipalg_bpf *fresh = sipalg_bpf__open_and_load();
+    ASSERT_NE(fresh, nullptr);
+    const MapContents want = contents(fresh->obj);
+    sipalg_bpf__destroy(fresh);
+
+    // State in bindings, pinholes, dialogs, rates, slots, counters, the clock, config, limits.
+    write_limits(load_limits());
+    set_clock(100);
+    register_phone1();
+    ASSERT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).result, 0);
+    const std::string invite = "INVITE sip:2001@198.51.100.20 SIP/2.0\r\n"
+                               "Via: SIP/2.0/UDP 192.168.1.10:5060;branch=z9hG4bK-r\r\n"
+                               "From: <sip:1001@192.168.1.10:5060>;tag=f\r\n"
+                               "To: <sip:2001@198.51.100.20>\r\nCall-ID: reset@192.168.1.10\r\n"
+                               "CSeq: 1 INVITE\r\nContact: <sip:1001@192.168.1.10:5060>\r\n"
+                               "Content-Length: 0\r\n\r\n";
+    ASSERT_EQ(run_lan(build_udp_frame(from_phone(net::kPhone1, net::kPhone1Mac, 5060, net::kRemote,
+                                                 5060, invite)))
+                      .ret,
+              TC_ACT_REDIRECT);
+    run_wan_in(build_udp_frame(from_internet(net::kRemote, 50000, 40000, rtp_payload())));
+    const MapContents dirty = contents(skel_->obj);
+    ASSERT_EQ(dirty.size(), want.size());
+    for (const char *name :
+         {"sipalg_binds", "sipalg_pins", "sipalg_dialogs", "sipalg_rates", "sipalg_slots",
+          "sipalg_counters", "sipalg_state", "sipalg_config", "sipalg_limits"})
+        EXPECT_NE(dirty.at(name), want.at(name)) << name << " was not changed: proves nothing";
+
+    ASSERT_EQ(reset_maps(skel_->obj), "");
+    const MapContents got = contents(skel_->obj);
+    ASSERT_EQ(got.size(), want.size());
+    for (const auto &[name, entries] : want)
+        EXPECT_TRUE(got.at(name) == entries) << name << " differs from a fresh load's";
 }
 
 } // namespace

@@ -8,7 +8,7 @@ using namespace sipalg::test;
 
 namespace {
 
-class Inbound : public Datapath {
+class Inbound : public SharedDatapath {
   protected:
     // Phone 1 registered (binding 5060) and in a call with media 40000 <-> remote:50000.
     void configure() override {

@@ -12,7 +12,7 @@ namespace {
 // A MAC the neighbour table does not know: seen in the output, it can only have been learned.
 const Mac kLearnedMac{0x02, 0x00, 0x00, 0x00, 0x01, 0x99};
 
-class LanXdp : public Datapath {
+class LanXdp : public SharedDatapath {
   protected:
     void configure() override {
         sipalg_config c = default_config(true);

@@ -8,7 +8,7 @@ using sipalg::test::net::kGatewayMac;
 
 namespace {
 
-class Outbound : public Datapath {};
+class Outbound : public SharedDatapath {};
 
 std::vector<std::uint8_t> sip_from(const char *phone, const Mac &mac, std::uint16_t port) {
     return build_udp_frame(Datapath::phone_register(phone, mac, port));

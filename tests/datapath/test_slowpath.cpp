@@ -9,7 +9,7 @@ using namespace sipalg::test;
 
 namespace {
 
-class SlowPath : public Datapath {
+class SlowPath : public SharedDatapath {
   protected:
     std::vector<std::uint8_t> sip_out_frame() const {
         return build_udp_frame(phone_register(net::kPhone1, net::kPhone1Mac, 5060));
