@@ -100,7 +100,7 @@ std::string phone_resp(const Side &s, const std::string &status, const std::stri
            " " + method + "\r\n" + tail("sip:1001@" + s.host, body);
 }
 
-class Dialogs : public Datapath {
+class Dialogs : public SharedDatapath {
   protected:
     void configure() override {
         set_clock(100);

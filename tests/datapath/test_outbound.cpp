@@ -219,11 +219,11 @@ namespace {
 // Route cache: media reuses the pinhole's cached route within a generation, a new generation
 // (the timer makes one every second; here CLOCK_SET does) looks the route up again, and packets
 // larger than the cache's size limit always ask the FIB.
-class RouteCache : public Datapath {
+class RouteCache : public SharedDatapath {
   protected:
     void TearDown() override {
         set_gateway_mac("02:00:00:00:0a:02");
-        Datapath::TearDown();
+        SharedDatapath::TearDown();
     }
     static void set_gateway_mac(const char *mac) {
         const std::string cmd = std::string("PATH=$PATH:/usr/sbin ip neigh replace 203.0.113.2 "

@@ -36,7 +36,7 @@ std::string invite_to_phone(const std::string &from, const std::string &call) {
            "\r\nCSeq: 1 INVITE\r\nUser-Agent: friendly-scanner\r\nContent-Length: 0\r\n\r\n";
 }
 
-class Signalling : public Datapath {
+class Signalling : public SharedDatapath {
   protected:
     void configure() override {
         write_limits(load_limits());

@@ -71,7 +71,7 @@ std::string response(const std::string &status, const std::string &via, const st
            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-class SipRewrite : public Datapath {
+class SipRewrite : public SharedDatapath {
   protected:
     RunResult invite_out() {
         return run_lan(
