@@ -5,41 +5,30 @@
 
 #include <cctype>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <vector>
 
 namespace sipalg::diff {
 
+// Names in enum order (the enums are dense from 0).
+template <typename E, std::size_t N>
+const char *enum_name(E e, const char *const (&names)[N]) {
+    const auto i = static_cast<std::size_t>(e);
+    return i < N ? names[i] : "?";
+}
+
 const char *name(Verdict v) {
-    switch (v) {
-    case Verdict::Redirected:
-        return "redirected";
-    case Verdict::Passed:
-        return "passed";
-    case Verdict::Slow:
-        return "slow";
-    case Verdict::Dropped:
-        return "dropped";
-    }
-    return "?";
+    static const char *const names[] = {"redirected", "passed", "slow", "dropped"};
+    static_assert(std::size(names) == static_cast<std::size_t>(Verdict::Dropped) + 1);
+    return enum_name(v, names);
 }
 
 const char *name(Rule r) {
-    switch (r) {
-    case Rule::None:
-        return "none";
-    case Rule::SizeIn:
-        return "size";
-    case Rule::Mtu:
-        return "mtu";
-    case Rule::MtuIn:
-        return "mtu-in";
-    case Rule::RegNotSender:
-        return "reg-not-sender";
-    case Rule::Unsolicited:
-        return "unsolicited";
-    }
-    return "?";
+    static const char *const names[] = {"none",   "size",           "mtu",
+                                        "mtu-in", "reg-not-sender", "unsolicited"};
+    static_assert(std::size(names) == static_cast<std::size_t>(Rule::Unsolicited) + 1);
+    return enum_name(r, names);
 }
 
 namespace {

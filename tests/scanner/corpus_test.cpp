@@ -11,6 +11,7 @@
 
 #include "alg_harness.hpp"
 #include "corpus_index.hpp"
+#include "localize.hpp"
 
 using namespace sipalg_test;
 
@@ -53,51 +54,6 @@ std::string read_file(const std::string &path) {
 bool is_ipv4(const std::string &s) {
     return !s.empty() && s.find(':') == std::string::npos &&
            s.find_first_not_of("0123456789.") == std::string::npos;
-}
-
-// Replace whole-literal occurrences of `from` by `to`, then fix Content-Length by the change of
-// the body's length (keeping a deliberately wrong Content-Length exactly as wrong).
-std::string localize(const std::string &msg, const std::string &from, const std::string &to) {
-    size_t sep = msg.find("\r\n\r\n"), skip = 4;
-    if (sep == std::string::npos) {
-        sep = msg.find("\n\n");
-        skip = 2;
-    }
-    size_t body = sep == std::string::npos ? msg.size() : sep + skip;
-    std::string out;
-    long body_delta = 0;
-    for (size_t i = 0; i < msg.size();) {
-        bool hit =
-                msg.compare(i, from.size(), from) == 0 &&
-                (i == 0 || (!isdigit((unsigned char)msg[i - 1]) && msg[i - 1] != '.')) &&
-                (i + from.size() >= msg.size() || (!isdigit((unsigned char)msg[i + from.size()])));
-        if (hit) {
-            out += to;
-            if (i >= body)
-                body_delta += long(to.size()) - long(from.size());
-            i += from.size();
-        } else {
-            out += msg[i++];
-        }
-    }
-    if (body_delta == 0)
-        return out;
-    for (const char *name : {"\nContent-Length:", "\nl:"}) {
-        size_t p = out.find(name);
-        if (p == std::string::npos)
-            continue;
-        size_t v = p + strlen(name);
-        while (v < out.size() && out[v] == ' ')
-            v++;
-        size_t e = v;
-        while (e < out.size() && isdigit((unsigned char)out[e]))
-            e++;
-        if (e == v)
-            break;
-        long cl = std::stol(out.substr(v, e - v)) + body_delta;
-        return out.substr(0, v) + std::to_string(cl) + out.substr(e);
-    }
-    return out;
 }
 
 std::string lower(std::string s) {
@@ -175,7 +131,7 @@ TEST_P(Corpus, RewrittenOrDefinedVerdict) {
     std::string msg = read_file(corpus_dir() + "/" + e.file);
     ASSERT_FALSE(msg.empty()) << e.file;
     if (is_ipv4(e.client_ip))
-        msg = localize(msg, e.client_ip, kLan);
+        msg = sipalg::testing::localize(msg, e.client_ip, kLan);
 
     Policy p;
     p.ports = {{5060, 5062}};
