@@ -25,6 +25,21 @@ inline std::string with_length(const std::string &head, const std::string &body)
     return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+// A server's INVITE over TCP to the phone's registered Contact (host[:port]); with an SDP body
+// when `sdp` is not empty.
+inline std::string tcp_invite_from(const std::string &contact, const std::string &server,
+                                   const std::string &branch, const std::string &call_id, int cseq,
+                                   const std::string &sdp = "") {
+    return with_length("INVITE sip:1001@" + contact +
+                               ";transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP " + server +
+                               ";branch=" + branch + "\r\nFrom: <sip:2001@" + server +
+                               ">;tag=c\r\nTo: <sip:1001@" + server + ">\r\nCall-ID: " + call_id +
+                               "\r\nCSeq: " + std::to_string(cseq) +
+                               " INVITE\r\nContact: <sip:2001@" + server + ";transport=tcp>\r\n" +
+                               (sdp.empty() ? "" : "Content-Type: application/sdp\r\n"),
+                       sdp);
+}
+
 class PinnedDaemon : public Datapath {
   protected:
     // `tag` names the pin dir, so that binaries running at once do not share one.

@@ -259,13 +259,8 @@ std::string tcp_invite(const std::string &host, const std::string &media_ip, std
 
 // What the server sends for the phone: an incoming INVITE to the registered Contact.
 std::string tcp_incoming(const std::string &contact) {
-    return with_length("INVITE sip:1001@" + contact +
-                               ";transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.7;"
-                               "branch=z9hG4bK-s1\r\nFrom: <sip:2001@198.51.100.7>;tag=c\r\n"
-                               "To: <sip:1001@198.51.100.7>\r\nCall-ID: tcp-in\r\n"
-                               "CSeq: 7 INVITE\r\nContact: <sip:2001@198.51.100.7;transport=tcp>"
-                               "\r\nContent-Type: application/sdp\r\n",
-                       small_sdp("198.51.100.30", 30000));
+    return tcp_invite_from(contact, "198.51.100.7", "z9hG4bK-s1", "tcp-in", 7,
+                           small_sdp("198.51.100.30", 30000));
 }
 
 class SlowTcp : public SlowDaemon {

@@ -21,13 +21,7 @@ constexpr const char *kOther = "198.51.100.78"; // someone else on the Internet
 constexpr std::uint16_t kPhonePort = 5070, kListen = 15097;
 
 std::string invite_to(const std::string &contact) {
-    return with_length("INVITE sip:1001@" + contact +
-                               ";transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 198.51.100.77;"
-                               "branch=z9hG4bK-n1\r\nFrom: <sip:2001@198.51.100.77>;tag=c\r\n"
-                               "To: <sip:1001@198.51.100.77>\r\nCall-ID: tcp-new\r\n"
-                               "CSeq: 1 INVITE\r\nContact: <sip:2001@198.51.100.77;transport=tcp>"
-                               "\r\n",
-                       "");
+    return tcp_invite_from(contact, kReg, "z9hG4bK-n1", "tcp-new", 1);
 }
 
 std::string ringing(const std::string &contact) {
