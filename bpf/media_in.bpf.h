@@ -17,15 +17,18 @@ struct sipalg_media_verdict {
     struct sipalg_route route;
 };
 
-/* The decision for UDP `p` to pinhole slot `s` arriving on `in_ifindex`. `xdp` (a constant):
- * the caller is XDP, which cannot finish a partial UDP checksum a local sender left (tc can):
- * such a packet is SIPALG_CTR_CSUM_PARTIAL there. Returns v->why. */
-static __always_inline __u32 sipalg_media_in_decide(void *ctx, const struct sipalg_config *cfg,
-                                                    const struct sipalg_state *st,
-                                                    const struct sipalg_pkt *p, __u32 in_ifindex,
-                                                    struct sipalg_slot *s, int xdp,
-                                                    struct sipalg_media_verdict *v) {
-    int why = sipalg_pinhole_admits(s, p->ip->saddr, p->l4->source);
+/* The decision for UDP `p` to pinhole slot `s` arriving on `in_ifindex`, admitted as if it came
+ * from saddr:sport (a packet from the Internet: its own source; a hairpin: the sender's public
+ * address and port). `xdp` (a constant): the caller is XDP, which cannot finish a partial UDP
+ * checksum a local sender left (tc can): such a packet is SIPALG_CTR_CSUM_PARTIAL there.
+ * Returns v->why. */
+static __always_inline __u32 sipalg_media_in_decide_from(void *ctx, const struct sipalg_config *cfg,
+                                                         const struct sipalg_state *st,
+                                                         const struct sipalg_pkt *p, __be32 saddr,
+                                                         __be16 sport, __u32 in_ifindex,
+                                                         struct sipalg_slot *s, int xdp,
+                                                         struct sipalg_media_verdict *v) {
+    int why = sipalg_pinhole_admits(s, saddr, sport);
 
     if (why == SIPALG_ADMIT_PENDING)
         return v->why = SIPALG_CTR_PIN_PENDING;
@@ -42,6 +45,16 @@ static __always_inline __u32 sipalg_media_in_decide(void *ctx, const struct sipa
         return v->why = (__u32)why;
     /* Owned only if the route does not lead back out of the WAN. */
     return v->why = v->route.ifindex == cfg->wan_ifindex ? SIPALG_CTR_NO_ROUTE : 0;
+}
+
+/* The decision for media from the Internet: admitted by its own source. */
+static __always_inline __u32 sipalg_media_in_decide(void *ctx, const struct sipalg_config *cfg,
+                                                    const struct sipalg_state *st,
+                                                    const struct sipalg_pkt *p, __u32 in_ifindex,
+                                                    struct sipalg_slot *s, int xdp,
+                                                    struct sipalg_media_verdict *v) {
+    return sipalg_media_in_decide_from(ctx, cfg, st, p, p->ip->saddr, p->l4->source, in_ifindex, s,
+                                       xdp, v);
 }
 
 #endif /* SIPALG_MEDIA_IN_BPF_H */

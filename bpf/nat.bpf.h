@@ -46,20 +46,36 @@ static __always_inline void sipalg_nat_to_public(struct sipalg_nat *n, __be32 sr
     n->snat = 1;
 }
 
-/* IPv4 header: address + TTL, checksum updated in place. The caller has checked ttl > 1. */
-static __always_inline void sipalg_nat_ip(struct iphdr *ip, const struct sipalg_nat *n) {
-    __u16 check = ip->check;
-
+/* IPv4 header: the address `n` replaces; returns header checksum `check` updated for it. */
+static __always_inline __u16 sipalg_nat_ip_addr(struct iphdr *ip, const struct sipalg_nat *n,
+                                                __u16 check) {
     check = sipalg_csum_replace4(check, n->old_ip, n->new_ip);
-    /* TTL and protocol share a 16-bit word: TTL-1 changes it by 0x0100 (network order). */
-    check = sipalg_csum_replace2(check, bpf_htons((__u16)ip->ttl << 8),
-                                 bpf_htons((__u16)(ip->ttl - 1) << 8));
-    ip->ttl--;
     if (n->snat)
         ip->saddr = n->new_ip;
     else
         ip->daddr = n->new_ip;
-    ip->check = check;
+    return check;
+}
+
+/* TTL-1; returns `check` updated for it. The caller has checked ttl > 1. */
+static __always_inline __u16 sipalg_ip_ttl_dec(struct iphdr *ip, __u16 check) {
+    /* TTL and protocol share a 16-bit word: TTL-1 changes it by 0x0100 (network order). */
+    check = sipalg_csum_replace2(check, bpf_htons((__u16)ip->ttl << 8),
+                                 bpf_htons((__u16)(ip->ttl - 1) << 8));
+    ip->ttl--;
+    return check;
+}
+
+/* IPv4 header: address + TTL, checksum updated in place. The caller has checked ttl > 1. */
+static __always_inline void sipalg_nat_ip(struct iphdr *ip, const struct sipalg_nat *n) {
+    ip->check = sipalg_ip_ttl_dec(ip, sipalg_nat_ip_addr(ip, n, ip->check));
+}
+
+static __always_inline void sipalg_nat_port(struct udphdr *udp, const struct sipalg_nat *n) {
+    if (n->snat)
+        udp->source = n->new_port;
+    else
+        udp->dest = n->new_port;
 }
 
 static __always_inline void sipalg_set_macs(struct ethhdr *eth, const struct sipalg_route *r) {
@@ -76,26 +92,16 @@ static __always_inline void sipalg_nat_xdp(const struct sipalg_pkt *p, const str
     check = sipalg_csum_replace4(check, n->old_ip, n->new_ip);
     check = sipalg_csum_replace2(check, n->old_port, n->new_port);
     udp->check = sipalg_udp_csum_fix(old, check);
-    if (n->snat)
-        udp->source = n->new_port;
-    else
-        udp->dest = n->new_port;
+    sipalg_nat_port(udp, n);
     sipalg_nat_ip(p->ip, n);
     if (r->have_macs)
         sipalg_set_macs(p->eth, r);
 }
 
-/*
- * tc: the whole NAT on an skb. The checksum helpers may move the packet data, so the headers
- * are looked up again afterwards; returns 0, or -1 if the packet can no longer be used (the
- * caller drops it: it may be half rewritten).
- */
-static __always_inline int sipalg_nat_skb(struct __sk_buff *skb, __u32 l4_off,
-                                          const struct sipalg_nat *n,
-                                          const struct sipalg_route *r) {
-    __u32 csum_off = l4_off + offsetof(struct udphdr, check);
-    struct sipalg_pkt p;
-
+/* tc: the UDP checksum updated for what `n` replaces (pseudo-header address and port); 0, or -1
+ * if a helper failed. */
+static __always_inline int sipalg_nat_l4_csum(struct __sk_buff *skb, __u32 csum_off,
+                                              const struct sipalg_nat *n) {
     /* BPF_F_MARK_MANGLED_0: a zero UDP checksum ("none") stays zero, a computed zero becomes
      * 0xffff. */
     if (bpf_l4_csum_replace(skb, csum_off, n->old_ip, n->new_ip,
@@ -104,18 +110,45 @@ static __always_inline int sipalg_nat_skb(struct __sk_buff *skb, __u32 l4_off,
     if (bpf_l4_csum_replace(skb, csum_off, n->old_port, n->new_port,
                             BPF_F_MARK_MANGLED_0 | sizeof(n->new_port)))
         return -1;
+    return 0;
+}
+
+/*
+ * tc: the whole NAT on an skb: `n`, and `n2` too unless NULL (a hairpin rewrites both source
+ * and destination), one TTL-1 for both. The checksum helpers may move the packet data, so the
+ * headers are looked up again afterwards; returns 0, or -1 if the packet can no longer be used
+ * (the caller drops it: it may be half rewritten).
+ */
+static __always_inline int sipalg_nat_skb2(struct __sk_buff *skb, __u32 l4_off,
+                                           const struct sipalg_nat *n, const struct sipalg_nat *n2,
+                                           const struct sipalg_route *r) {
+    __u32 csum_off = l4_off + offsetof(struct udphdr, check);
+    struct sipalg_pkt p;
+    __u16 check;
+
+    if (sipalg_nat_l4_csum(skb, csum_off, n) || (n2 && sipalg_nat_l4_csum(skb, csum_off, n2)))
+        return -1;
     if (sipalg_parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) !=
                 SIPALG_P_OK ||
         !p.l4 || p.l4_off != l4_off)
         return -1;
-    if (n->snat)
-        p.l4->source = n->new_port;
-    else
-        p.l4->dest = n->new_port;
-    sipalg_nat_ip(p.ip, n);
+    sipalg_nat_port(p.l4, n);
+    check = sipalg_nat_ip_addr(p.ip, n, p.ip->check);
+    if (n2) {
+        sipalg_nat_port(p.l4, n2);
+        check = sipalg_nat_ip_addr(p.ip, n2, check);
+    }
+    p.ip->check = sipalg_ip_ttl_dec(p.ip, check);
     if (r->have_macs)
         sipalg_set_macs(p.eth, r);
     return 0;
+}
+
+/* tc: the NAT `n` on an skb (sipalg_nat_skb2 with nothing else to replace). */
+static __always_inline int sipalg_nat_skb(struct __sk_buff *skb, __u32 l4_off,
+                                          const struct sipalg_nat *n,
+                                          const struct sipalg_route *r) {
+    return sipalg_nat_skb2(skb, l4_off, n, NULL, r);
 }
 
 /* tc: send the NATed skb out of the route's interface. With the neighbour resolved the MACs

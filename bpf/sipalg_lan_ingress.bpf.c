@@ -7,10 +7,12 @@
  *     refresh the phone's binding, rewrite the payload (integration point), SNAT to the public
  *     address and the binding's port;
  *   - RTP/RTCP from a phone's media socket that has a pinhole: SNAT to the pinhole's port;
+ *     to the router's own public address, hairpinned back into the LAN (media_hairpin);
  * then route (FIB lookup) and redirect straight out of the WAN interface. Netfilter never sees
  * these packets: no double NAT by the masquerade rule, no drop by the forward firewall.
  * Everything else passes to the stack untouched (plain NAT router).
  */
+#include "media_in.bpf.h"
 #include "nat.bpf.h"
 #include "sip_finish.bpf.h"
 
@@ -42,13 +44,47 @@ static __always_inline int lan_forward(struct __sk_buff *skb, const struct sipal
     return (int)sipalg_redirect_skb(r);
 }
 
+/*
+ * Media from a pinholed LAN socket (slot `from`, public port `public_port`) to the router's own
+ * public address: a phone calling another phone behind this router through an outside server
+ * (RFC 4787 REQ-9, hairpinning). The slot at the destination port takes it exactly as it would
+ * from the Internet from the sender's public address and port: a pinhole whose scope admits
+ * that, or nothing (the packet goes to the stack, as without the ALG). Both NATs, so the
+ * receiver sees the address its SDP named, and back into the LAN. State is never created here.
+ */
+static __always_inline int media_hairpin(struct __sk_buff *skb, const struct sipalg_config *cfg,
+                                         struct sipalg_state *st, const struct sipalg_pkt *p,
+                                         struct sipalg_slot *from, __u32 public_port) {
+    struct sipalg_slot *to = sipalg_port_slot(bpf_ntohs(p->l4->dest));
+    struct sipalg_media_verdict v;
+    struct sipalg_nat n;
+
+    if (!to || to->state != SIPALG_SLOT_PINHOLE)
+        return sipalg_pass(0, SIPALG_DIR_OUT);
+    if (sipalg_media_in_decide_from(skb, cfg, st, p, cfg->public_ip, bpf_htons((__u16)public_port),
+                                    skb->ingress_ifindex, to, 0, &v))
+        return sipalg_pass(v.why, SIPALG_DIR_OUT);
+    sipalg_pinhole_seen(from, st->now_s);
+    sipalg_pinhole_seen(to, st->now_s);
+    sipalg_nat_to_public(&n, p->ip->saddr, p->l4->source, cfg->public_ip, (__u16)public_port);
+    sipalg_count(SIPALG_CTR_MEDIA_HAIRPIN);
+    if (sipalg_nat_skb2(skb, p->l4_off, &n, &v.nat, &v.route)) {
+        sipalg_count(SIPALG_CTR_DROPPED);
+        return TC_ACT_SHOT;
+    }
+    return (int)sipalg_redirect_skb(&v.route);
+}
+
 static __always_inline int media_out(struct __sk_buff *skb, const struct sipalg_config *cfg,
                                      struct sipalg_state *st, const struct sipalg_pkt *p,
                                      struct sipalg_slot *s, __u32 public_port) {
     struct sipalg_route r;
     struct sipalg_nat n;
-    int why = lan_route(skb, cfg, st, p, s, &r);
+    int why;
 
+    if (p->ip->daddr == cfg->public_ip)
+        return media_hairpin(skb, cfg, st, p, s, public_port);
+    why = lan_route(skb, cfg, st, p, s, &r);
     if (why)
         return sipalg_pass(why, SIPALG_DIR_OUT);
     sipalg_pinhole_seen(s, st->now_s);

@@ -52,6 +52,10 @@ static __always_inline int lan_port_xdp_main(struct xdp_md *ctx) {
         sipalg_count(SIPALG_CTR_CSUM_PARTIAL);
         return XDP_PASS;
     }
+    /* To the router's own public address: the LAN tc program hairpins it. The pinhole's route
+     * cache holds where this socket's media to the Internet goes, not this. */
+    if (p.ip->daddr == cfg->public_ip)
+        return XDP_PASS;
     /* Routed as if it had arrived on the bridge, where the stack would route it. */
     if (sipalg_route_cached(ctx, &p, lp->l3_ifindex, p.ip->daddr, s, SIPALG_TO_WAN, st->route_gen,
                             &r) ||

@@ -602,7 +602,9 @@ struct sipalg_admin {
       "proxied TCP connections closed: a message not complete in --tcp-handshake-timeout")         \
     X(TCP_TIMEOUT_IDLE, "tcp_timeout_idle", "proxied TCP connections closed: idle for --tcp-idle") \
     X(TCP_OVERFLOW, "tcp_overflow",                                                                \
-      "proxied TCP connections closed: more than --tcp-buffer bytes held for one direction")
+      "proxied TCP connections closed: more than --tcp-buffer bytes held for one direction")       \
+    X(MEDIA_HAIRPIN, "media_hairpin",                                                              \
+      "RTP/RTCP packets from a LAN pinhole to another's public port, NATed back into the LAN")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {
