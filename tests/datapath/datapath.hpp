@@ -88,6 +88,14 @@ class Datapath : public testing::Test {
     void write_config(const sipalg_config &c) {
         write_element(skel_->maps.sipalg_config, SIPALG_CONFIG_KEY, c);
     }
+    // The LAN port XDP program's setup: the WAN accepts XDP frames, lan0 is its own port.
+    void use_lan_port_xdp(std::uint8_t port_flags) {
+        sipalg_config c = default_config(true);
+        c.xdp_flags = SIPALG_XDP_WAN_XMIT;
+        write_config(c);
+        write_element(skel_->maps.sipalg_brports, topo_.lan_ifindex,
+                      topology_lan_port(topo_, port_flags));
+    }
     void write_limits(const sipalg_limits &l) {
         write_element(skel_->maps.sipalg_limits, SIPALG_LIMITS_KEY, l);
     }

@@ -150,11 +150,7 @@ TEST_F(Hairpin, LastHopTtlGoesToTheStack) {
 class HairpinLanXdp : public Hairpin {
   protected:
     void configure() override {
-        sipalg_config c = default_config(true);
-        c.xdp_flags = SIPALG_XDP_WAN_XMIT;
-        write_config(c);
-        write_element(skel_->maps.sipalg_brports, topo_.lan_ifindex,
-                      topology_lan_port(topo_, SIPALG_IFACE_XDP_XMIT));
+        use_lan_port_xdp(SIPALG_IFACE_XDP_XMIT);
         Hairpin::configure();
     }
     RunResult run_lan_xdp(const std::vector<std::uint8_t> &in) {

@@ -15,10 +15,7 @@ const Mac kLearnedMac{0x02, 0x00, 0x00, 0x00, 0x01, 0x99};
 class LanXdp : public SharedDatapath {
   protected:
     void configure() override {
-        sipalg_config c = default_config(true);
-        c.xdp_flags = SIPALG_XDP_WAN_XMIT;
-        write_config(c);
-        set_port(SIPALG_IFACE_XDP_XMIT);
+        use_lan_port_xdp(SIPALG_IFACE_XDP_XMIT);
         set_clock(10);
         ASSERT_EQ(open_pinhole(net::kPhone1, 40000, net::kRemote, 50000).public_port, 40000);
     }
