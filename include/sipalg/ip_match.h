@@ -26,18 +26,30 @@ SIPALG_FN int sipalg_match_add(struct sipalg_match *m, sa_u32 net, sa_u32 plen) 
     return 1;
 }
 
-/* 0.0.0.0 never matches (SDP uses it for "hold"; it is nobody's address). */
-SIPALG_FN int sipalg_match_ip(const struct sipalg_match *m, sa_u32 ip) {
-    sa_u32 k;
+/* 1 if x != 0, computed without a branch: BPF has no conditional set, so a comparison is a jump,
+ * and every jump in a scanner loop body is a fork the verifier explores. The empty asm keeps the
+ * compiler from turning the arithmetic back into a comparison. */
+SIPALG_FN sa_u32 sipalg_nonzero(sa_u32 x) {
+    sa_u32 v = x | (0u - x);
 
-    if (ip == 0)
-        return 0;
+    SIPALG_OPAQUE(v);
+    return v >> 31;
+}
+
+/* 0.0.0.0 never matches (SDP uses it for "hold"; it is nobody's address). One expression over
+ * the whole set, without a branch per prefix (see sipalg_nonzero). */
+SIPALG_FN int sipalg_match_ip(const struct sipalg_match *m, sa_u32 ip) {
+    sa_u32 k, n = m->n, hit = 0;
+
     SIPALG_UNROLL
     for (k = 0; k < SIPALG_MAX_PREFIXES; k++) {
-        if (k < m->n && m->p[k].mask && (ip & m->p[k].mask) == m->p[k].net)
-            return 1;
+        const sa_u32 mask = m->p[k].mask;
+        /* k < n as the sign of k - n (n is at most SIPALG_MAX_PREFIXES) */
+        const sa_u32 used = ((k - n) >> 31) & sipalg_nonzero(mask);
+
+        hit |= used & (sipalg_nonzero((ip & mask) ^ m->p[k].net) ^ 1u);
     }
-    return 0;
+    return (int)(hit & sipalg_nonzero(ip));
 }
 
 #define SIPALG_IPV4(a, b, c, d)                                                                    \

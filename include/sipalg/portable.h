@@ -46,6 +46,18 @@ typedef int32_t sa_s32;
 /* Helpers are always inlined: on BPF this keeps each loop body one verifier subprogram. */
 #define SIPALG_FN static inline __attribute__((always_inline))
 
+/* A loop body the BPF verifier checks once, on its own, as a global function, instead of once per
+ * state it can be entered with: kernels that verify bpf_loop callbacks as loops (strongly
+ * connected components, 6.19 and its stable backports) otherwise explore a big callback body for
+ * every combination of its branches and stop at the 1M instruction limit. __weak because the
+ * header is compiled into several objects linked into one. On the host: an ordinary inline
+ * function. Its pointer arguments must point to structs (the verifier checks their size). */
+#if defined(SIPALG_BPF)
+#define SIPALG_GLOBAL_FN __attribute__((weak, noinline))
+#else
+#define SIPALG_GLOBAL_FN SIPALG_FN
+#endif
+
 /* Loop bodies: called once per iteration by SIPALG_LOOP. Return 0 to go on, 1 to stop. */
 #define SIPALG_CB static inline long
 

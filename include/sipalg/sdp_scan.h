@@ -43,14 +43,24 @@ SIPALG_FN int sipalg_tok_step(struct sipalg_ctx *ctx, sa_u32 pos) {
 }
 SIPALG_DEFINE_BYTE_LOOP(sipalg_tok_cb, sipalg_tok_step)
 
-SIPALG_FN sa_u32 sipalg_tokenize(struct sipalg_ctx *ctx, sa_u32 from, sa_u32 to) {
-    struct sipalg_scan_state *st = &ctx->sc->st;
+/* A global function on BPF (SIPALG_GLOBAL_FN): its loop is checked once, not per call site. */
+SIPALG_GLOBAL_FN int sipalg_tokenize_fn(const struct sipalg_msg_buf *msg,
+                                        struct sipalg_scan_result *sc, sa_u32 from, sa_u32 to) {
+    struct sipalg_ctx ctx = {0, 0, sc};
 
-    st->ntok = 0;
-    st->tok_in = 0;
-    st->span_end = (sa_u16)to;
-    SIPALG_BYTE_LOOP(ctx, from, to, sipalg_tok_cb);
-    return st->ntok;
+    if (!msg || !sc)
+        return 0;
+    ctx.msg = msg->b;
+    sc->st.ntok = 0;
+    sc->st.tok_in = 0;
+    sc->st.span_end = (sa_u16)to;
+    SIPALG_BYTE_LOOP(&ctx, from, to, sipalg_tok_cb);
+    return sc->st.ntok;
+}
+
+SIPALG_FN sa_u32 sipalg_tokenize(struct sipalg_ctx *ctx, sa_u32 from, sa_u32 to) {
+    return (sa_u32)sipalg_tokenize_fn((const struct sipalg_msg_buf *)ctx->msg, ctx->sc, from, to) &
+           0xffu;
 }
 
 SIPALG_FN sa_u32 sipalg_tok_off(const struct sipalg_scan_result *sc, sa_u32 k) {

@@ -66,10 +66,13 @@ SIPALG_FN int sipalg_occ_text_of(sa_u8 kind) {
     }
 }
 
-/* Replacement text of o into o->text (clen: new Content-Length for that kind). */
-SIPALG_FN void sipalg_occ_format(struct sipalg_occ *o, sa_u32 clen) {
+/* Replacement text of o into o->text (clen: new Content-Length for that kind). A global function
+ * on BPF (SIPALG_GLOBAL_FN): checked once, not in every state of the rewriter's callbacks. */
+SIPALG_GLOBAL_FN int sipalg_occ_format(struct sipalg_occ *o, sa_u32 clen) {
     sa_u32 p = 0;
 
+    if (!o)
+        return 0;
     switch (sipalg_occ_text_of(o->kind)) {
     case SIPALG_TEXT_HOSTPORT:
         p = sipalg_fmt_ipv4(o->text, 0, o->new_ip);
@@ -91,6 +94,7 @@ SIPALG_FN void sipalg_occ_format(struct sipalg_occ *o, sa_u32 clen) {
         break;
     }
     o->text_len = (sa_u8)p;
+    return 0;
 }
 
 /* Pass 1: format every set occurrence, check order, sum the length changes. */

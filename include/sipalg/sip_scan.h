@@ -40,14 +40,24 @@ SIPALG_FN int sipalg_span_step(struct sipalg_ctx *ctx, sa_u32 pos) {
 }
 SIPALG_DEFINE_BYTE_LOOP(sipalg_span_cb, sipalg_span_step)
 
-/* First offset in [from, to) whose byte is not in class cls (to if none). */
-SIPALG_FN sa_u32 sipalg_span(struct sipalg_ctx *ctx, sa_u32 from, sa_u32 to, sa_u8 cls) {
-    struct sipalg_scan_state *st = &ctx->sc->st;
+/* First offset in [from, to) whose byte is not in class cls (to if none). A global function on
+ * BPF (SIPALG_GLOBAL_FN): its loop is checked once instead of at each of its many call sites. */
+SIPALG_GLOBAL_FN int sipalg_span_fn(const struct sipalg_msg_buf *msg, struct sipalg_scan_result *sc,
+                                    sa_u32 from, sa_u32 to, sa_u32 cls) {
+    struct sipalg_ctx ctx = {0, 0, sc};
 
-    st->span_cls = cls;
-    st->span_end = (sa_u16)to;
-    SIPALG_BYTE_LOOP(ctx, from, to, sipalg_span_cb);
-    return st->span_end;
+    if (!msg || !sc)
+        return (int)(to & 0xffff);
+    ctx.msg = msg->b;
+    sc->st.span_cls = (sa_u8)cls;
+    sc->st.span_end = (sa_u16)to;
+    SIPALG_BYTE_LOOP(&ctx, from, to, sipalg_span_cb);
+    return sc->st.span_end;
+}
+
+SIPALG_FN sa_u32 sipalg_span(struct sipalg_ctx *ctx, sa_u32 from, sa_u32 to, sa_u8 cls) {
+    return (sa_u32)sipalg_span_fn((const struct sipalg_msg_buf *)ctx->msg, ctx->sc, from, to, cls) &
+           0xffffu;
 }
 
 /* Start line facts: spaces and whether the method part is a token. */
@@ -301,8 +311,7 @@ SIPALG_FN void sipalg_hdr_line(struct sipalg_ctx *ctx, sa_u32 s, sa_u32 ce) {
     }
 }
 
-SIPALG_CB sipalg_line_cb(sa_u32 k, void *vctx) {
-    struct sipalg_ctx *ctx = (struct sipalg_ctx *)vctx;
+SIPALG_FN int sipalg_line_body(struct sipalg_ctx *ctx, sa_u32 k) {
     struct sipalg_scan_result *sc = ctx->sc;
     struct sipalg_scan_state *st = &sc->st;
     sa_u32 s = st->lines[k & (SIPALG_MAX_LINES - 1)], e = sipalg_line_end(sc, k), ce = e;
@@ -331,6 +340,25 @@ SIPALG_CB sipalg_line_cb(sa_u32 k, void *vctx) {
         }
     }
     return sc->verdict != SIPALG_OK || st->phase == SIPALG_PH_DONE;
+}
+
+/* One line, checked by the verifier once (SIPALG_GLOBAL_FN): the start line, a header with its
+ * value state machine, or an SDP line. */
+SIPALG_GLOBAL_FN int sipalg_line_step(const struct sipalg_msg_buf *msg,
+                                      struct sipalg_scan_result *sc, sa_u32 k) {
+    struct sipalg_ctx ctx = {0, 0, sc};
+
+    if (!msg || !sc)
+        return 1;
+    ctx.msg = msg->b;
+    return sipalg_line_body(&ctx, k);
+}
+
+SIPALG_CB sipalg_line_cb(sa_u32 k, void *vctx) {
+    const struct sipalg_ctx *ctx = (const struct sipalg_ctx *)vctx;
+
+    /* & 1: a global function's result is any int to the verifier; a callback must return 0/1 */
+    return sipalg_line_step((const struct sipalg_msg_buf *)ctx->msg, ctx->sc, k) & 1;
 }
 
 /*

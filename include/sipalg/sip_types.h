@@ -302,6 +302,12 @@ struct sipalg_work {
     struct sipalg_scan_result sc;
 };
 
+/* A message buffer as one object of known size: what a global function (SIPALG_GLOBAL_FN) takes
+ * instead of a byte pointer. */
+struct sipalg_msg_buf {
+    sa_u8 b[SIPALG_BUF_SIZE];
+};
+
 /* Passed by pointer to every loop callback. Lives on the caller's stack (see SIPALG_LOOP). */
 struct sipalg_ctx {
     const sa_u8 *msg;

@@ -64,36 +64,42 @@ SIPALG_FN void sipalg_cand_start(struct sipalg_vsm *v, sa_u8 kind, sa_u32 off) {
     v->cand_off = (sa_u16)off;
 }
 
-/* Candidate ended at pos with byte c (or SIPALG_END): record it if it is complete and wanted. */
-SIPALG_FN void sipalg_cand_finish(struct sipalg_scan_result *sc, sa_u32 pos, sa_u32 c) {
-    struct sipalg_vsm *v = &sc->st.v;
-    sa_u8 kind = v->cand, flags = 0;
-    sa_u32 ip, port = 0, len = pos - v->cand_off;
+/* Candidate ended at pos with byte c (or SIPALG_END): record it if it is complete and wanted.
+ * Checked by the verifier once (SIPALG_GLOBAL_FN): it runs inside every step of the byte loops. */
+SIPALG_GLOBAL_FN int sipalg_cand_finish(struct sipalg_scan_result *sc, sa_u32 pos, sa_u32 c) {
+    struct sipalg_vsm *v;
+    sa_u8 kind, flags = 0;
+    sa_u32 ip, port = 0, len;
     int hit;
 
+    if (!sc)
+        return 0;
+    v = &sc->st.v;
+    kind = v->cand;
+    len = pos - v->cand_off;
     v->cand = 0;
     if (!sipalg_host_term(c) || v->ndig == 0)
-        return;
+        return 0;
     if (v->via_first)
         flags |= SIPALG_OF_TOP_VIA;
     if (kind == SIPALG_CAND_RPORT) {
         if (v->via_match && v->num <= 65535)
             sipalg_occ_add(sc, SIPALG_OCC_SIP_RPORT, v->cand_off, len, v->via_ip, v->num, v->hdr, 0,
                            flags);
-        return;
+        return 0;
     }
     if (kind == SIPALG_CAND_EXPIRES) {
         if (sc->contact_expires < 0 && v->num <= 0x7fffffff)
             sc->contact_expires = (sa_s32)v->num;
-        return;
+        return 0;
     }
     if (v->cphase == 0) {
         if (v->noct != 3)
-            return;
+            return 0;
         ip = (v->acc << 8) | v->num;
     } else {
         if (v->num > 65535)
-            return;
+            return 0;
         ip = v->ip;
         port = v->num;
         flags |= SIPALG_OF_PORT;
@@ -109,6 +115,7 @@ SIPALG_FN void sipalg_cand_finish(struct sipalg_scan_result *sc, sa_u32 pos, sa_
     if (hit)
         sipalg_occ_add(sc, kind == SIPALG_CAND_HOSTPORT ? SIPALG_OCC_SIP_HOST : SIPALG_OCC_SIP_ADDR,
                        v->cand_off, len, ip, port, v->hdr, 0, flags);
+    return 0;
 }
 
 /* Feed byte c at pos to the active candidate. Returns 1 if consumed, 0 if c ended the candidate

@@ -201,6 +201,16 @@ SIPALG_FN sa_u32 sipalg_div10(sa_u32 x) {
     return (sa_u32)(((sa_u64)x * 0xcccccccdull) >> 35);
 }
 
+/* 1 if x >= t (t below 2^31), without a comparison, so without a jump on BPF: the sign of
+ * t - 1 - x, or x's own top bit (x >= 2^31 > t). The empty asm keeps the compiler from turning
+ * it back into a comparison. */
+SIPALG_FN sa_u32 sipalg_ge(sa_u32 x, sa_u32 t) {
+    sa_u32 d = (t - 1u - x) | x;
+
+    SIPALG_OPAQUE(d);
+    return d >> 31;
+}
+
 SIPALG_FN sa_u32 sipalg_fmt_dec(sa_u8 *dst, sa_u32 pos, sa_u32 v) {
     sa_u64 w = 0;
     sa_u32 nd, k, x = v > 99999 ? 99999 : v;
@@ -212,16 +222,9 @@ SIPALG_FN sa_u32 sipalg_fmt_dec(sa_u8 *dst, sa_u32 pos, sa_u32 v) {
         w = (w << 8) | ('0' + (x - q * 10));
         x = q;
     }
-    if (v >= 10000)
-        nd = 5;
-    else if (v >= 1000)
-        nd = 4;
-    else if (v >= 100)
-        nd = 3;
-    else if (v >= 10)
-        nd = 2;
-    else
-        nd = 1;
+    /* the digit count without a branch (each threshold's sign bit): fmt_ipv4 formats four
+     * numbers, and a five-way branch in each would be 625 paths for the verifier */
+    nd = 1 + sipalg_ge(v, 10) + sipalg_ge(v, 100) + sipalg_ge(v, 1000) + sipalg_ge(v, 10000);
     w >>= 8 * (5 - nd);
 #if defined(SIPALG_BPF)
     *(sa_u64 *)(dst + (pos & (SIPALG_TEXT_MAX - 1))) = w;
