@@ -93,6 +93,29 @@ int cmd_set_enabled(const VerbOptions &o, bool enabled) {
     return 0;
 }
 
+struct PolicyOptions : VerbOptions {
+    std::string name;  // empty: list
+    std::string state; // on|off
+};
+
+int cmd_policy(const PolicyOptions &o) {
+    if (o.name.empty()) {
+        const Target t = listing_target(o.wan);
+        const std::uint32_t flags = read_policies(t);
+        std::cout << (o.json ? render_policies_json(t.ifname, flags)
+                             : render_policies_human(t.ifname, flags));
+        return 0;
+    }
+    if (o.state != "on" && o.state != "off")
+        throw UserError("sipalg policy " + o.name + " needs on or off, e.g. sipalg policy " +
+                        o.name + " on");
+    const Target t = listing_target(o.wan);
+    const std::uint32_t flags = set_policy(t, o.name, o.state == "on");
+    std::cout << (o.json ? render_policies_json(t.ifname, flags)
+                         : t.ifname + ": policy " + o.name + " " + o.state + "\n");
+    return 0;
+}
+
 int cmd_status(const VerbOptions &o) {
     require_privileges();
     const std::string root = resolve_pin_root(
@@ -241,6 +264,15 @@ int main(int argc, char **argv) {
     add_verb("disable", "Turn the ALG off (no reload)", disable_o, true)->callback([&] {
         rc = cmd_set_enabled(disable_o, false);
     });
+
+    PolicyOptions policy_o;
+    auto *policy = add_verb("policy",
+                            "List the optional behaviours (local media, ...) or switch one: "
+                            "sipalg policy NAME on|off (no reload)",
+                            policy_o, false);
+    policy->add_option("name", policy_o.name, "the policy to switch (omit to list them)");
+    policy->add_option("state", policy_o.state, "on or off");
+    policy->callback([&] { rc = cmd_policy(policy_o); });
 
     VerbOptions status_o;
     add_verb("status", "Show state, attached programs and counters", status_o, false)

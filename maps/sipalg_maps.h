@@ -364,12 +364,24 @@ struct sipalg_limits {
                           * the trusted prefixes */
     __be32 trusted_net[SIPALG_MAX_TRUSTED]; /* prefixes whose requests are always let in */
     __u8 trusted_plen[SIPALG_MAX_TRUSTED];  /* their lengths; 0 marks an unused slot */
-    __u32 register_rate;  /* REGISTERs per second per source (burst: SIPALG_RATE_BURST_S
-                           * seconds' worth); 0: no limit */
-    __u32 invite_rate;    /* INVITEs per second per source; 0: no limit */
-    __u32 bind_max_phone; /* bindings (SIP sockets) per phone; 0: no limit */
-    __u32 reserved[4];
+    __u32 register_rate;    /* REGISTERs per second per source (burst: SIPALG_RATE_BURST_S
+                             * seconds' worth); 0: no limit */
+    __u32 invite_rate;      /* INVITEs per second per source; 0: no limit */
+    __u32 bind_max_phone;   /* bindings (SIP sockets) per phone; 0: no limit */
+    __u32 policy;           /* SIPALG_POLICY_*: the optional behaviours switched on */
+    __be32 failover_ip;     /* WAN failover: the internal SIP server (0: none) */
+    __u16 failover_port;    /* its port (host order) */
+    __u16 failover_after_s; /* no answer from the registrar for this long: the WAN is down */
+    __u32 reserved[1];
 };
+
+/* The optional behaviours (the NICC guidance's "advanced" uses of an ALG), one bit each in
+ * sipalg_limits.policy. The loader's policy table (loader/instance/policy.cpp) names them, gives
+ * their defaults and says which can be switched without a reload. */
+#define SIPALG_POLICY_LOCAL_MEDIA 0x1   /* a call between two phones of this LAN: media direct */
+#define SIPALG_POLICY_FAILOVER 0x2      /* WAN down: signalling to the internal SIP server */
+#define SIPALG_POLICY_HOSTED_ALONE 0x4  /* leave services that traverse NAT themselves alone */
+#define SIPALG_POLICY_IPV6_PINHOLES 0x8 /* IPv6: media pinholes through the firewall */
 
 /* ---- state: BPF_MAP_TYPE_ARRAY, 1 entry: the aging timer and the ALG clock ----
  *

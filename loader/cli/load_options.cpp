@@ -1,5 +1,6 @@
 #include "cli/load_options.hpp"
 
+#include "instance/policy.hpp"
 #include "sipalg_maps.h"
 
 #include <string>
@@ -68,6 +69,7 @@ void add_load_options(CLI::App &load, AlgSettings &a) {
                     "SIP sockets one LAN host may have bindings for; more get no binding and "
                     "pass untouched (bind_limit_phone; 0: no limit)")
             ->capture_default_str();
+    load.add_option("--policy", a.policies, policy_option_help())->type_name("NAME=on|off");
     load.add_flag(
             "--no-lan-xdp", [&a](std::int64_t) { a.lan_xdp = false; },
             "Never attach the LAN port XDP program. By default it goes on every port of "

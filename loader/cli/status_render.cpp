@@ -1,6 +1,8 @@
 #include "cli/status_render.hpp"
 
 #include "instance/config.hpp"
+#include "instance/policy.hpp"
+#include "cli/verb_render.hpp"
 #include "cli/json.hpp"
 #include "cli/list_text.hpp"
 
@@ -142,8 +144,10 @@ std::string render_human(const InstanceStatus &st) {
             s << "; dialog idle " << st.limits->dlg_idle_s << " s; max dialogs "
               << st.limits->dlg_max_phone << "/phone, " << st.limits->dlg_max_total << " total";
         s << "\n";
-        if (st.limits)
+        if (st.limits) {
             s << "    signal:   " << signalling_text(*st.limits) << "\n";
+            s << "    policies: " << policies_text(st.limits->policy) << "\n";
+        }
     }
     if (st.state) {
         s << "    state:    " << st.state->bindings << " bindings, " << st.state->pinholes
@@ -297,10 +301,11 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
             for (const auto &p : trusted_prefixes(*st.limits))
                 w.value(format_prefix(p));
             w.end_array();
+            json_policies(w, st.limits->policy);
         } else {
-            for (const char *k :
-                 {"dialog_idle_s", "max_dialogs_per_phone", "max_dialogs", "any_peer",
-                  "register_rate", "invite_rate", "max_bindings_per_phone", "trusted_peers"})
+            for (const char *k : {"dialog_idle_s", "max_dialogs_per_phone", "max_dialogs",
+                                  "any_peer", "register_rate", "invite_rate",
+                                  "max_bindings_per_phone", "trusted_peers", "policies"})
                 w.key(k).null();
         }
         w.end_object();

@@ -2,8 +2,10 @@
 
 #include "cli/json.hpp"
 #include "instance/discover.hpp"
+#include "instance/policy.hpp"
 #include "sipalg_maps.h"
 
+#include <iomanip>
 #include <sstream>
 
 namespace sipalg {
@@ -152,6 +154,36 @@ std::string render_enabled_json(const std::string &wan, bool enabled) {
     JsonWriter w;
     w.begin_object().field("interface", wan).field("enabled", enabled);
     w.field("alg", enabled ? "enabled" : "disabled").end_object();
+    return w.str() + "\n";
+}
+
+void json_policies(JsonWriter &w, std::uint32_t flags) {
+    w.key("policies").begin_object();
+    for (const auto &p : policy_table())
+        w.field(p.name, (flags & p.bit) != 0);
+    w.end_object();
+}
+
+std::string render_policies_human(const std::string &wan, std::uint32_t flags) {
+    std::ostringstream s;
+    s << wan << ": policies (sipalg policy --wan " << wan << " NAME on|off)\n";
+    for (const auto &p : policy_table()) {
+        s << "    " << std::left << std::setw(14) << p.name << std::setw(4)
+          << ((flags & p.bit) ? "on" : "off") << " default " << (p.default_on ? "on" : "off")
+          << (p.runtime ? "; switches at runtime" : "; changes with a reload") << "\n        "
+          << p.help << "\n";
+    }
+    return s.str();
+}
+
+std::string render_policies_json(const std::string &wan, std::uint32_t flags) {
+    JsonWriter w;
+    w.begin_object().field("interface", wan);
+    json_policies(w, flags);
+    w.key("defaults").begin_object();
+    for (const auto &p : policy_table())
+        w.field(p.name, p.default_on);
+    w.end_object().end_object();
     return w.str() + "\n";
 }
 

@@ -33,6 +33,7 @@ struct AlgSettings {
     unsigned register_rate = 20;            // --register-rate: per second per source (0: none)
     unsigned invite_rate = 20;              // --invite-rate: per second per source (0: none)
     unsigned max_bindings_per_phone = 16;   // --max-bindings-per-phone (0: no limit)
+    std::vector<std::string> policies;      // --policy NAME=on|off, in order
 };
 
 // "LO-HI" -> {LO, HI}; throws UserError unless 1 <= LO <= HI <= 65535.

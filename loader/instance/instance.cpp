@@ -10,6 +10,7 @@
 #include "state/maps_io.hpp"
 #include "attach/netif.hpp"
 #include "instance/pin_paths.hpp"
+#include "instance/policy.hpp"
 #include "instance/preflight.hpp"
 #include "sipalg.skel.h"
 #include "instance/slow_cleanup.hpp"
@@ -495,6 +496,24 @@ void set_enabled(const Target &t, bool enabled) {
     sipalg_config cfg = maps.read_config();
     cfg.enabled = enabled ? 1 : 0;
     maps.write_config(cfg);
+}
+
+std::uint32_t set_policy(const Target &t, const std::string &name, bool on) {
+    const PolicyInfo &p = find_policy(name);
+    if (!p.runtime)
+        throw UserError(std::string("policy ") + p.name +
+                        " cannot change while loaded; unload and load again with --policy " +
+                        p.name + (on ? "=on" : "=off"));
+    const InstanceMaps maps = InstanceMaps::open(loaded_instance_dir(t), t.ifname, true);
+    sipalg_limits l = maps.read_limits();
+    l.policy = on ? (l.policy | p.bit) : (l.policy & ~p.bit);
+    check_policies(l);
+    maps.write_limits(l);
+    return l.policy;
+}
+
+std::uint32_t read_policies(const Target &t) {
+    return InstanceMaps::open(loaded_instance_dir(t), t.ifname, true).read_limits().policy;
 }
 
 } // namespace sipalg

@@ -59,6 +59,13 @@ UnloadReport unload_instance(const Target &t);
 // Writes only the pinned config map: the programs pick the flag up on the next packet.
 void set_enabled(const Target &t, bool enabled);
 
+// Switches one policy (by its CLI name) in the pinned limits map; the programs pick it up on the
+// next packet. UserError if it cannot change without a reload. Returns the policy word now.
+std::uint32_t set_policy(const Target &t, const std::string &name, bool on);
+
+// The policy word of a loaded instance.
+std::uint32_t read_policies(const Target &t);
+
 // The pin dir of a loaded instance (UserError with what to do if it is not loaded).
 std::string loaded_instance_dir(const Target &t);
 

@@ -161,6 +161,33 @@ LIMITS=$(timeout "$STEP_TIMEOUT" bpftool map dump pinned "$PIN_A/sipalg_limits" 
 [[ $LIMITS == '[300,64,16384]' ]] || fail "pinned limits map (bpftool) holds $LIMITS"
 ok "default dialog limits in the pinned limits map (bpftool) and in status -j"
 
+# ---- policies: listed, switched at runtime in the pinned limits map, refused when unknown ----
+[[ $(jq -c .config.policies <<<"$S") == '{"local-media":false}' ]] ||
+    fail "default policies not reported: $(jq -c .config.policies <<<"$S")"
+pinned_policy() {
+    timeout "$STEP_TIMEOUT" bpftool map dump pinned "$PIN_A/sipalg_limits" -j |
+        jq -e '.[0].formatted.value.policy'
+}
+[[ $(pinned_policy) == 0 ]] || fail "pinned policy word should start at 0 (every policy off)"
+sipalg_in "$NS_A" policy --wan veth0 local-media on
+must_succeed "policy local-media on"
+[[ $OUT == "veth0: policy local-media on" ]] || fail "policy on printed '$OUT'"
+[[ $(pinned_policy) == 1 ]] || fail "policy local-media on did not reach the pinned limits map"
+sipalg_in "$NS_A" policy -j
+must_succeed "policy -j (the one instance)"
+[[ $(jq -c .policies <<<"$OUT") == '{"local-media":true}' &&
+    $(jq -c .defaults <<<"$OUT") == '{"local-media":false}' ]] || fail "policy -j says $OUT"
+sipalg_in "$NS_A" status --wan veth0
+[[ $OUT == *"policies: local-media on"* ]] || fail "status does not show the policy switched on"
+sipalg_in "$NS_A" policy --wan veth0 local-media off
+must_succeed "policy local-media off"
+[[ $(pinned_policy) == 0 ]] || fail "policy local-media off did not reach the pinned limits map"
+ok "policy local-media on/off at runtime: pinned limits map, policy -j and status agree"
+sipalg_in "$NS_A" policy --wan veth0 no-such-policy on
+must_fail "policy with an unknown name" "the policies are: local-media"
+sipalg_in "$NS_A" policy --wan veth0 local-media maybe
+must_fail "policy with a bad state" "needs on or off"
+
 sleep 0.6
 S=$(status_json "$NS_A")
 [[ $(jq .aging.ticks <<<"$S") -ge 1 && $(jq .aging.last_tick_s_ago <<<"$S") -le 2 ]] ||

@@ -179,7 +179,8 @@ TEST(StatusRender, DialogLimitsAndCountNextToThePinholes) {
     const std::string j = render_json(st);
     EXPECT_NE(j.find("\"max_pinholes\":65536,\"dialog_idle_s\":300,\"max_dialogs_per_phone\":64,"
                      "\"max_dialogs\":16384,\"any_peer\":false,\"register_rate\":0,"
-                     "\"invite_rate\":0,\"max_bindings_per_phone\":0,\"trusted_peers\":[]}"),
+                     "\"invite_rate\":0,\"max_bindings_per_phone\":0,\"trusted_peers\":[],"
+                     "\"policies\":{\"local-media\":false}}"),
               std::string::npos)
             << j;
     EXPECT_NE(j.find("\"bindings\":3,\"pinholes\":8,\"dialogs\":2,\"clock_s\":0"),
@@ -192,7 +193,7 @@ TEST(StatusRender, DialogLimitsAndCountNextToThePinholes) {
     EXPECT_NE(j2.find("\"dialog_idle_s\":null,\"max_dialogs_per_phone\":null,"
                       "\"max_dialogs\":null,\"any_peer\":null,\"register_rate\":null,"
                       "\"invite_rate\":null,\"max_bindings_per_phone\":null,"
-                      "\"trusted_peers\":null}"),
+                      "\"trusted_peers\":null,\"policies\":null}"),
               std::string::npos)
             << j2;
     EXPECT_NE(j2.find("\"bindings\":null,\"pinholes\":null,\"dialogs\":null"), std::string::npos)
