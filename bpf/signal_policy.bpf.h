@@ -100,7 +100,10 @@ static __always_inline void sipalg_reg_sent(const struct sipalg_config *cfg,
     sipalg_reg_key_of(&k, bind_port, registrar);
     r = bpf_map_lookup_elem(&sipalg_regs, &k);
     if (r && r->priv_ip == priv_ip && r->priv_port == priv_port) {
-        /* A refresh: it stays confirmed until its answer says otherwise. */
+        /* A refresh: it stays confirmed until its answer says otherwise, but a new REGISTER
+         * (not a retransmission) waits for its own answer. */
+        if (r->call != dm->call || r->cseq != dm->cseq)
+            r->flags &= (__u8)~SIPALG_REG_ANSWERED;
         r->call = dm->call;
         r->cseq = dm->cseq;
         if (sipalg_before(r->expiry_s, expiry))
@@ -135,7 +138,7 @@ static __always_inline int sipalg_reg_answered(const struct sipalg_state *st, __
         bpf_map_delete_elem(&sipalg_regs, &k);
         return 1;
     }
-    r->flags |= SIPALG_REG_CONFIRMED;
+    r->flags |= SIPALG_REG_CONFIRMED | SIPALG_REG_ANSWERED;
     if (dm->expires > 0)
         r->expiry_s = st->now_s + (__u32)dm->expires + SIPALG_REG_GRACE_S;
     return 1;

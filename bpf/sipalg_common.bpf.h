@@ -47,6 +47,14 @@ static __always_inline const struct sipalg_limits *sipalg_lim(void) {
     return bpf_map_lookup_elem(&sipalg_limits, &key);
 }
 
+/* The daemon's WAN failover redirect is in force (struct sipalg_failover). */
+static __always_inline int sipalg_failover_active(void) {
+    __u32 key = SIPALG_FAILOVER_KEY;
+    const struct sipalg_failover *f = bpf_map_lookup_elem(&sipalg_failover, &key);
+
+    return f && f->active;
+}
+
 static __always_inline struct sipalg_state *sipalg_st(void) {
     __u32 key = SIPALG_STATE_KEY;
 

@@ -115,6 +115,10 @@ static __always_inline int stage_sip_out(struct __sk_buff *skb, const struct sip
 
     if (!rw)
         return sipalg_pass(0, SIPALG_DIR_OUT);
+    /* The WAN is down and the failover policy redirects the phones' requests to the internal
+     * SIP server: that redirect is the daemon's nftables DNAT, so the stack must see them. */
+    if (sipalg_failover_active() && sipalg_is_sip_port(cfg, p->l4->dest))
+        return sipalg_pass(SIPALG_CTR_FAILOVER_PASSED, SIPALG_DIR_OUT);
     if (p->payload_len > SIPALG_KERNEL_SIP_MAX)
         return sipalg_pass_slow(skb, st, SIPALG_CTR_SLOW_TOO_LARGE, SIPALG_DIR_OUT);
     why = lan_route(skb, cfg, st, p, NULL, &r);

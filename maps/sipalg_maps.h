@@ -43,6 +43,7 @@
 #define SIPALG_MAP_LIMITS "sipalg_limits"
 #define SIPALG_MAP_REGS "sipalg_regs"
 #define SIPALG_MAP_RATES "sipalg_rates"
+#define SIPALG_MAP_FAILOVER "sipalg_failover"
 
 /* Program names, by side, hook and direction (the C function names in bpf/ and their files; the
  * kernel keeps the first 15 characters, bpftool shows the whole name from BTF), and their pins. */
@@ -235,6 +236,9 @@ struct sipalg_reg_key {
 };
 
 #define SIPALG_REG_CONFIRMED 0x1 /* a matching 2xx came: requests from it are let in */
+/* The latest REGISTER (Call-ID, CSeq) got its 2xx; a REGISTER with another Call-ID or CSeq
+ * clears it. The daemon's WAN health watch reads it (loader/slow/wan_health.hpp). */
+#define SIPALG_REG_ANSWERED 0x2
 
 struct sipalg_reg {
     __u64 call;       /* Call-ID hash of the latest REGISTER (sipalg_callid_hash) */
@@ -373,6 +377,29 @@ struct sipalg_limits {
     __u16 failover_port;    /* its port (host order) */
     __u16 failover_after_s; /* no answer from the registrar for this long: the WAN is down */
     __u32 reserved[1];
+};
+
+/* ---- failover: BPF_MAP_TYPE_ARRAY, 1 entry (key 0), written only by the daemon ----
+ * The WAN failover policy's state as the daemon last judged it (loader/slow/wan_health.hpp,
+ * failover.hpp): whether the WAN is down and why, and whether the redirect to the internal SIP
+ * server is in force. While `active` is set, the LAN program leaves the phones' SIP to a SIP
+ * port to the stack, where the daemon's nftables redirect takes it (an all-zero map, as after
+ * `load` or with no daemon: nothing is redirected). `status` shows the rest. */
+#define SIPALG_FAILOVER_KEY 0
+enum sipalg_wan_why {
+    SIPALG_WAN_UP = 0,        /* link up, routed, the registrars answer */
+    SIPALG_WAN_LINK_DOWN = 1, /* the WAN interface is down or has no carrier */
+    SIPALG_WAN_NO_ROUTE = 2,  /* a registrar the phones use is not routed out of the WAN */
+    SIPALG_WAN_NO_ANSWER = 3, /* a registrar left REGISTERs unanswered for failover_after_s */
+};
+struct sipalg_failover {
+    __u32 active;      /* 1: the redirect is installed (policy on, ALG enabled, WAN down) */
+    __u32 why;         /* enum sipalg_wan_why; not SIPALG_WAN_UP: the WAN is down */
+    __be32 peer;       /* NO_ROUTE / NO_ANSWER: the registrar concerned */
+    __u32 transitions; /* WAN up/down changes the daemon has seen */
+    __u64 since_ms;    /* CLOCK_REALTIME (ms) of the last change of `why` between up and down */
+    __u64 redirected;  /* packets the redirect took (its nftables counter), last read */
+    __u64 updated_ns;  /* CLOCK_MONOTONIC of the daemon's last write (0: never) */
 };
 
 /* The optional behaviours (the NICC guidance's "advanced" uses of an ALG), one bit each in
@@ -616,7 +643,9 @@ struct sipalg_admin {
     X(TCP_OVERFLOW, "tcp_overflow",                                                                \
       "proxied TCP connections closed: more than --tcp-buffer bytes held for one direction")       \
     X(MEDIA_HAIRPIN, "media_hairpin",                                                              \
-      "RTP/RTCP packets from a LAN pinhole to another's public port, NATed back into the LAN")
+      "RTP/RTCP packets from a LAN pinhole to another's public port, NATed back into the LAN")     \
+    X(FAILOVER_PASSED, "failover_passed",                                                          \
+      "phones' SIP left to the stack while the WAN failover redirect is active")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {
@@ -665,6 +694,7 @@ enum sipalg_counter {
       struct sipalg_reg_key, struct sipalg_reg, PINNED)                                            \
     X(sipalg_rates, BPF_MAP_TYPE_LRU_HASH, SIPALG_RATES_ENTRIES, 0, struct sipalg_rate_key, __u64, \
       PINNED)                                                                                      \
+    X(sipalg_failover, BPF_MAP_TYPE_ARRAY, 1, 0, __u32, struct sipalg_failover, PINNED)            \
     X(sipalg_scratch, BPF_MAP_TYPE_PERCPU_ARRAY, 1, 0, __u32, struct sipalg_sip_scratch, UNPINNED)
 
 /* For an X that handles one kind only: SIPALG_IF_##pin(...) keeps its arguments for a pinned

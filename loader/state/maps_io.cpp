@@ -99,6 +99,8 @@ InstanceMaps InstanceMaps::open(const std::string &dir, const std::string &ifnam
     m.xports_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_BRPORTS), nullptr);
     m.dialogs_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_DIALOGS), nullptr);
     m.limits_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_LIMITS), nullptr);
+    m.regs_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_REGS), nullptr);
+    m.failover_ = open_checked(dir, ifname, map_shape(SIPALG_MAP_FAILOVER), nullptr);
     return m;
 }
 
@@ -136,6 +138,14 @@ sipalg_limits InstanceMaps::read_limits() const {
 
 void InstanceMaps::write_limits(const sipalg_limits &l) const {
     write_single(limits_.get(), SIPALG_LIMITS_KEY, l, "limits");
+}
+
+sipalg_failover InstanceMaps::read_failover() const {
+    return read_single<sipalg_failover>(failover_.get(), SIPALG_FAILOVER_KEY, "failover");
+}
+
+void InstanceMaps::write_failover(const sipalg_failover &f) const {
+    write_single(failover_.get(), SIPALG_FAILOVER_KEY, f, "failover");
 }
 
 std::vector<std::uint32_t> InstanceMaps::read_lan_ifindexes() const {
@@ -252,6 +262,24 @@ std::vector<DialogRecord> InstanceMaps::dialogs() const {
         DialogRecord r;
         r.key = key;
         if (bpf_map_lookup_elem(dialogs_.get(), &key, &r.value) == 0)
+            out.push_back(r);
+    }
+    return out;
+}
+
+std::vector<RegRecord> InstanceMaps::regs() const {
+    std::vector<RegRecord> out;
+    sipalg_reg_key key{}, next{};
+    const void *prev = nullptr;
+    // Bounded like dialogs().
+    for (std::size_t n = 0; n < 2 * SIPALG_REGS_ENTRIES; ++n) {
+        if (bpf_map_get_next_key(regs_.get(), prev, &next) != 0)
+            break;
+        key = next;
+        prev = &key;
+        RegRecord r;
+        r.key = key;
+        if (bpf_map_lookup_elem(regs_.get(), &key, &r.value) == 0)
             out.push_back(r);
     }
     return out;

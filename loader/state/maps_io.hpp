@@ -75,6 +75,12 @@ struct NatEntry {
     bool consistent = true;       // the slot agrees with the forward entry
 };
 
+// One registration as stored: (registrar, the phone's binding) and its value.
+struct RegRecord {
+    sipalg_reg_key key{};
+    sipalg_reg value{};
+};
+
 // One dialog as stored: the key (Call-ID hash, the phone's binding) and its value.
 struct DialogRecord {
     sipalg_dialog_key key{};
@@ -104,6 +110,10 @@ class InstanceMaps {
     std::vector<NatEntry> bindings() const;
     std::vector<NatEntry> pinholes() const;
     std::vector<DialogRecord> dialogs() const;
+    std::vector<RegRecord> regs() const;
+    // The WAN failover state the daemon publishes (struct sipalg_failover).
+    sipalg_failover read_failover() const;
+    void write_failover(const sipalg_failover &f) const;
     // One port slot (all zero = FREE if it cannot be read), and the public port of the binding
     // of a phone SIP socket (0: none); both in network order where the maps are.
     sipalg_slot read_slot(std::uint16_t port) const;
@@ -115,7 +125,7 @@ class InstanceMaps {
     UniqueFd config_;
     UniqueFd counters_;
     std::uint32_t counter_entries_ = 0;
-    UniqueFd ports_, binds_, pins_, state_, lanifs_, xports_, dialogs_, limits_;
+    UniqueFd ports_, binds_, pins_, state_, lanifs_, xports_, dialogs_, limits_, regs_, failover_;
 };
 
 // Runs the instance's pinned admin program (SIPALG_PIN_PROG_ADMIN in `dir`) with `req`;

@@ -101,6 +101,42 @@ TEST_F(Signalling, NothingGetsInBeforeTheRegistrarsMatching2xx) {
     EXPECT_EQ(counter(SIPALG_CTR_REG_ANSWER_MISMATCH), 3u);
 }
 
+// The WAN failover's "no answer" watch reads SIPALG_REG_ANSWERED: set by the 2xx to the latest
+// REGISTER, kept by its retransmissions, cleared by the next REGISTER until its own 2xx.
+TEST_F(Signalling, TheLatestRegisterIsMarkedAnsweredByItsOwn2xxOnly) {
+    const auto flags = [this] {
+        std::vector<std::uint8_t> all;
+        for_each_entry<sipalg_reg_key, sipalg_reg>(
+                skel_->maps.sipalg_regs, [&](const sipalg_reg_key &k, const sipalg_reg &r) {
+                    EXPECT_EQ(k.registrar_ip, be32(net::kRegistrar));
+                    all.push_back(r.flags);
+                });
+        return all;
+    };
+    ASSERT_EQ(send_register(), TC_ACT_REDIRECT);
+    EXPECT_EQ(flags(), std::vector<std::uint8_t>{0});
+    EXPECT_EQ(from_wan(net::kRegistrar, reg_answer("200 OK", 2)), TC_ACT_REDIRECT); // not its
+    EXPECT_EQ(flags(), std::vector<std::uint8_t>{0});
+    EXPECT_EQ(from_wan(net::kRegistrar, reg_answer("200 OK", 1)), TC_ACT_REDIRECT);
+    const std::uint8_t both = SIPALG_REG_CONFIRMED | SIPALG_REG_ANSWERED;
+    EXPECT_EQ(flags(), std::vector<std::uint8_t>{both});
+    ASSERT_EQ(send_register(), TC_ACT_REDIRECT); // a retransmission: same Call-ID and CSeq
+    EXPECT_EQ(flags(), std::vector<std::uint8_t>{both});
+
+    const auto refresh = [](int cseq) {
+        return build_udp_frame(
+                with_payload(phone_register(net::kPhone1, net::kPhone1Mac, 5060),
+                             replace_all(sip_register(net::kPhone1, 5060, net::kRegistrar),
+                                         "CSeq: 1 ", "CSeq: " + std::to_string(cseq) + " ")));
+    };
+    ASSERT_EQ(run_lan(refresh(2)).ret, TC_ACT_REDIRECT);
+    EXPECT_EQ(flags(), std::vector<std::uint8_t>{SIPALG_REG_CONFIRMED});            // still let in
+    EXPECT_EQ(from_wan(net::kRegistrar, reg_answer("200 OK", 1)), TC_ACT_REDIRECT); // the old
+    EXPECT_EQ(flags(), std::vector<std::uint8_t>{SIPALG_REG_CONFIRMED});
+    EXPECT_EQ(from_wan(net::kRegistrar, reg_answer("200 OK", 2)), TC_ACT_REDIRECT);
+    EXPECT_EQ(flags(), std::vector<std::uint8_t>{both});
+}
+
 TEST_F(Signalling, ARegistrationEndsWithItsUnRegisterAndItsBinding) {
     registered();
     EXPECT_EQ(from_wan(net::kRegistrar, reg_answer("200 OK", 1, kCallId, ";expires=0")),

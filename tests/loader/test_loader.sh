@@ -126,7 +126,7 @@ ok "load prints one line saying the ALG is disabled"
 
 for pin in sipalg_config sipalg_counters sipalg_slots sipalg_binds sipalg_pins sipalg_phones \
     sipalg_state sipalg_lanifs sipalg_ifaces sipalg_dialogs sipalg_limits sipalg_regs \
-    sipalg_rates prog_wan_xdp prog_wan_egress \
+    sipalg_rates sipalg_failover prog_wan_xdp prog_wan_egress \
     prog_wan_ingress prog_lan_ingress prog_admin; do
     [[ -e $PIN_A/$pin ]] || fail "missing pin $PIN_A/$pin"
 done
