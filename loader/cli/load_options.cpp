@@ -70,6 +70,17 @@ void add_load_options(CLI::App &load, AlgSettings &a) {
                     "pass untouched (bind_limit_phone; 0: no limit)")
             ->capture_default_str();
     load.add_option("--policy", a.policies, policy_option_help())->type_name("NAME=on|off");
+    load.add_option("--failover-server", a.failover_server,
+                    "the internal SIP server (IP[:PORT], port 5060 by default; on the LAN) the "
+                    "failover policy sends the phones' REGISTERs and new calls to while the WAN "
+                    "is down (link down, no route to the registrar, or --failover-after). The "
+                    "policy is off by default: --policy failover=on, or `sipalg policy "
+                    "failover on` at runtime; the daemon does the redirecting");
+    load.add_option("--failover-after", a.failover_after_s,
+                    "seconds the registrar may leave the phones' REGISTERs without a 2xx "
+                    "before the WAN counts as down for the failover policy (5-3600; 0: only "
+                    "link and routes count)")
+            ->capture_default_str();
     load.add_flag(
             "--no-lan-xdp", [&a](std::int64_t) { a.lan_xdp = false; },
             "Never attach the LAN port XDP program. By default it goes on every port of "

@@ -149,6 +149,8 @@ std::string render_human(const InstanceStatus &st) {
             s << "    policies: " << policies_text(st.limits->policy) << "\n";
         }
     }
+    if (st.failover)
+        s << "    failover: " << failover_text(*st.failover) << "\n";
     if (st.state) {
         s << "    state:    " << st.state->bindings << " bindings, " << st.state->pinholes
           << " pinholes, " << st.state->dialogs << " dialogs; ALG clock " << st.state->now_s
@@ -212,6 +214,10 @@ std::string render_human(const InstanceStatus &st) {
 //            (these null if unreadable)} | null
 //   bindings, pinholes, dialogs (numbers, null if unreadable), clock_s (the ALG clock),
 //   aging: {ticks, last_tick_s_ago (null: never)},
+//   failover: {policy (bool), server ("a.b.c.d:port"|null), after_s, wan ("up"|"down"|
+//              "unknown": no daemon watching), why ("up"|"link_down"|"no_route"|"no_answer"|
+//              "unknown"), peer (the registrar concerned|null), since (UTC ISO 8601|null),
+//              since_unix_ms, transitions, redirecting (bool), redirected_packets} | null,
 //   summary: {seen, forwarded, rewritten, passed_untouched, dropped, slow_path_needed},
 //   counters: {<name>: <sum over CPUs>, ...} in maps/sipalg_maps.h order,
 //   problems: [string, ...]
@@ -343,6 +349,30 @@ void render_json(JsonWriter &w, const InstanceStatus &st) {
         w.key("daemon_attached").null();
         w.key("daemon_heartbeat_ms_ago").null();
         w.key("aging").null();
+    }
+    if (st.failover) {
+        const FailoverView &f = *st.failover;
+        w.key("failover").begin_object();
+        w.field("policy", f.policy);
+        if (f.server.empty())
+            w.key("server").null();
+        else
+            w.field("server", f.server);
+        w.field("after_s", f.after_s);
+        w.field("wan", f.wan).field("why", f.why);
+        if (f.peer.empty())
+            w.key("peer").null();
+        else
+            w.field("peer", f.peer);
+        if (f.since_ms)
+            w.field("since", utc_text(f.since_ms)).field("since_unix_ms", f.since_ms);
+        else
+            w.key("since").null().key("since_unix_ms").null();
+        w.field("transitions", f.transitions);
+        w.field("redirecting", f.redirecting).field("redirected_packets", f.redirected);
+        w.end_object();
+    } else {
+        w.key("failover").null();
     }
     const CounterSummary sum = summarize(st.counters);
     w.key("summary").begin_object();

@@ -34,6 +34,8 @@ struct AlgSettings {
     unsigned invite_rate = 20;              // --invite-rate: per second per source (0: none)
     unsigned max_bindings_per_phone = 16;   // --max-bindings-per-phone (0: no limit)
     std::vector<std::string> policies;      // --policy NAME=on|off, in order
+    std::string failover_server;            // --failover-server IP[:PORT]; empty: none
+    unsigned failover_after_s = 30;         // --failover-after: no answer this long = WAN down
 };
 
 // "LO-HI" -> {LO, HI}; throws UserError unless 1 <= LO <= HI <= 65535.

@@ -2,6 +2,7 @@
 
 #include "attach/netif.hpp"
 #include "cli/error.hpp"
+#include "instance/failover_settings.hpp"
 
 namespace sipalg {
 
@@ -31,6 +32,8 @@ LoadPlan plan_load(const std::string &wan, const AlgSettings &settings, const Lo
     p.lan_xdp = settings.lan_xdp;
     p.cfg = make_config(settings, p.public_ip, p.wan_ifindex, p.lan_prefixes);
     p.limits = make_limits(settings);
+    apply_failover_settings(p.limits, settings.failover_server, settings.failover_after_s,
+                            p.lan_prefixes);
     return p;
 }
 

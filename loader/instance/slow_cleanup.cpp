@@ -1,6 +1,7 @@
 #include "instance/slow_cleanup.hpp"
 
 #include "attach/run_cmd.hpp"
+#include "slow/failover.hpp"
 
 #include <cctype>
 #include <sstream>
@@ -34,6 +35,9 @@ std::string remove_daemon_steering(const std::string &wan, std::uint32_t mark) {
     const std::string table = nft_table(wan);
     if (run_cmd({"nft", "delete", "table", "ip", table}) == 0)
         note("nft table " + table);
+    const std::string failover = slow::failover_table(wan);
+    if (run_cmd({"nft", "delete", "table", "ip", failover}) == 0)
+        note("nft table " + failover + " (the WAN failover redirect)");
     if (mark == 0)
         return removed;
     std::string tables;

@@ -34,6 +34,7 @@
 #include "slow/tcp_proxy.hpp"
 #include "state/unique_fd.hpp"
 #include "slow/wan_follow.hpp"
+#include "slow/wan_watch.hpp"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -141,6 +142,7 @@ class Daemon {
         admin_id_ = pinned_prog_id(pin_file(dir_, SIPALG_PIN_PROG_ADMIN));
         const std::optional<InstanceOwner> owner = read_owner(dir_);
         wan_.emplace(o.target.ifname, owner && (owner->flags & kOwnerFollowWanAddress));
+        watch_.emplace(o.target.ifname, maps_);
     }
 
     int run() {
@@ -178,6 +180,7 @@ class Daemon {
                 if (pinned_prog_id(pin_file(dir_, SIPALG_PIN_PROG_ADMIN)) != admin_id_) {
                     tcp_.close_all("the instance was unloaded");
                     steering_.abandon();
+                    watch_->abandon();
                     std::cerr << "sipalg daemon: " << o_.target.ifname
                               << ": the instance was unloaded; exiting\n";
                     return 0;
@@ -186,9 +189,11 @@ class Daemon {
                 beat(o_.mark);
                 last_beat = now;
                 tcp_.expire(now);
+                const bool enabled = maps_.read_config().enabled != 0;
+                watch_->tick(enabled, net_.public_ip);
                 // Disabled means plain NAT for everything: the proxy's connections go too, and
                 // so do the TCP bindings (a phone registers again once it is enabled).
-                if (!maps_.read_config().enabled) {
+                if (!enabled) {
                     if (tcp_.connections())
                         tcp_.close_all("the ALG was disabled");
                     tcp_bindings_.clear();
@@ -198,6 +203,7 @@ class Daemon {
             }
         }
         tcp_.close_all("the daemon is stopping");
+        watch_->stop();
         beat(0);
         steering_.remove();
         std::cerr << "sipalg daemon: " << o_.target.ifname << ": detached\n";
@@ -321,6 +327,7 @@ class Daemon {
     TcpBindings tcp_bindings_;
     TcpProxy tcp_;
     std::optional<WanFollower> wan_;
+    std::optional<WanWatch> watch_; // the WAN failover policy
 };
 
 } // namespace

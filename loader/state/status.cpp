@@ -127,6 +127,8 @@ InstanceStatus query_instance(const std::string &root, const std::string &ifname
         lan_ports = maps.read_lan_ports();
         if (st.state->last_tick_ns)
             st.last_tick_age_s = monotonic_s() - static_cast<double>(st.state->last_tick_ns) / 1e9;
+        st.failover = failover_view(*st.limits, maps.read_failover(),
+                                    static_cast<std::uint64_t>(monotonic_s() * 1e9));
         const DaemonView d = daemon_view(*st.state, monotonic_s());
         st.daemon_attached = d.attached;
         st.daemon_beat_age_s = d.beat_age_s;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "attach/hooks.hpp"
+#include "state/failover_view.hpp"
 #include "state/maps_io.hpp"
 
 #include <optional>
@@ -78,6 +79,7 @@ struct InstanceStatus {
     std::optional<double> daemon_beat_age_s; // empty: it never beat, or detached cleanly
     bool daemon_unclean = false;             // stopped without detaching (killed)
     std::optional<ReasmCounters> reasm;
+    std::optional<FailoverView> failover; // the WAN failover policy and the WAN's state
     // Human-readable descriptions of anything wrong, each with what to do. Empty == healthy.
     std::vector<std::string> problems;
 
