@@ -101,3 +101,31 @@ TEST(LoadPlan, RefusalsSayWhatToWrite) {
 }
 
 } // namespace
+
+namespace {
+
+// The WAN failover's server goes into the limits map, and only an address of the LAN side the
+// plan found (here also the second, routed LAN subnet) is taken.
+TEST(LoadPlan, FailoverServerOnTheLanGoesIntoTheLimits) {
+    AlgSettings s;
+    EXPECT_EQ(plan_load("wan0", s, router_facts()).limits.failover_ip, 0u);
+    EXPECT_EQ(plan_load("wan0", s, router_facts()).limits.failover_after_s, 30);
+    s.failover_server = "192.168.20.5:5080";
+    s.failover_after_s = 12;
+    const LoadPlan p = plan_load("wan0", s, router_facts());
+    EXPECT_EQ(p.limits.failover_ip, htonl(0xc0a81405u));
+    EXPECT_EQ(p.limits.failover_port, 5080);
+    EXPECT_EQ(p.limits.failover_after_s, 12);
+    EXPECT_EQ(p.limits.policy & SIPALG_POLICY_FAILOVER, 0u); // the policy stays off
+
+    s.failover_server = "203.0.113.10";
+    EXPECT_NE(refusal("wan0", s).find("--failover-server 203.0.113.10 is not in a LAN prefix "
+                                      "(192.168.10.0/24, 192.168.20.0/24)"),
+              std::string::npos)
+            << refusal("wan0", s);
+    s.failover_server = "192.168.10.5";
+    s.failover_after_s = 2;
+    EXPECT_NE(refusal("wan0", s).find("--failover-after"), std::string::npos);
+}
+
+} // namespace

@@ -188,6 +188,14 @@ must_fail "policy with an unknown name" "the policies are: local-media"
 sipalg_in "$NS_A" policy --wan veth0 local-media maybe
 must_fail "policy with a bad state" "needs on or off"
 
+[[ $(jq -c '.failover | [.policy, .server, .after_s, .wan, .redirecting]' <<<"$S") == '[false,null,30,"unknown",false]' ]] ||
+    fail "failover defaults not reported: $(jq -c .failover <<<"$S")"
+sipalg_in "$NS_A" status --wan veth0
+must_succeed "status in A"
+[[ $(cat "$TMP/out") == *"failover: policy off, server none"*"WAN state unknown"* ]] ||
+    fail "status text lacks the failover line"
+ok "status: the failover policy off, no server, WAN state unknown without a daemon"
+
 sleep 0.6
 S=$(status_json "$NS_A")
 [[ $(jq .aging.ticks <<<"$S") -ge 1 && $(jq .aging.last_tick_s_ago <<<"$S") -le 2 ]] ||
