@@ -154,8 +154,8 @@ void WanWatch::tick(bool alg_enabled, std::uint32_t public_ip) {
     const WanVerdict v = judge_wan(gather(l, on, public_ip, now_s), verdict_);
     if (v.down() != verdict_.down() || (v.down() && v.why != verdict_.why)) {
         const auto held = std::chrono::duration_cast<std::chrono::seconds>(now - changed_at_);
-        std::cerr << "sipalg daemon: " << wan_ << ": WAN " << wan_text(v) << " (was "
-                  << wan_text(verdict_) << " for " << held.count() << " s)";
+        std::cerr << "sipalg daemon: " << wan_ << ": WAN " << wan_text(v) << "; it was "
+                  << wan_text(verdict_) << " for " << held.count() << " s";
         if (!on)
             std::cerr << "; failover policy off: nothing is redirected";
         std::cerr << "\n";
