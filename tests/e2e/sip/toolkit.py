@@ -603,9 +603,12 @@ class Toolkit:
     def start_registrar(self, ns: Optional[str], ip: str | Sequence[str], workdir: str | os.PathLike,
                         hosted: bool = False, port: int = 5060, name: Optional[str] = None,
                         min_expires: int = 5, max_expires: int = 3600, natping_interval: int = 10,
-                        tcp: bool = True, timeout: float = 10) -> Registrar:
+                        tcp: bool = True, timeout: float = 10, force_rport: bool = False,
+                        domain_alias: Optional[str] = None) -> Registrar:
         """Start Kamailio (registrar.cfg, or hosted.cfg when hosted=True) listening on udp (+tcp)
         ip:port for each ip (v4 or v6).  Waits until its control socket answers.
+        force_rport: answer every request at its source address and port (RFC 3581 rport
+        forced on, as PBXes commonly do). domain_alias: another domain it takes as its own.
         Returns a Registrar (.location(user), .contacts(user), .dump(), .requests(), .stop())."""
         ips = [ip] if isinstance(ip, str) else list(ip)
         name = name or ("hosted" if hosted else "registrar") + f"-{ips[0].replace(':', '_')}"
@@ -621,6 +624,10 @@ class Toolkit:
                 "-m", "48", "-M", "8",
                 "-A", f'CTL_SOCK="unix:{ctl}"', "-A", f"MIN_EXPIRES={int(min_expires)}",
                 "-A", f"MAX_EXPIRES={int(max_expires)}", "-A", f"NATPING_INTERVAL={int(natping_interval)}"]
+        if force_rport:
+            argv += ["-A", "FORCE_RPORT"]
+        if domain_alias:
+            argv += ["-A", f'DOMAIN_ALIAS="{domain_alias}"']
         for a in ips:
             argv += ["-l", f"udp:{_hostport(a, port)}"]
             if tcp:

@@ -68,10 +68,14 @@ class Env:
         return self._registrars["hosted"]
 
     def lan_server(self):
-        """An internal SIP server on the LAN (N16's fallback target)."""
+        """An internal SIP server on the LAN (N16's fallback target). It answers requests at
+        their source (forced rport): during a failover it sees the phones through the router's
+        masquerade, several from one address. It takes the outside registrar's domain as its
+        own, as a survivable proxy configured for the provider's domain does."""
         if "lansrv" not in self._registrars:
             self._registrars["lansrv"] = self.tk.start_registrar(
-                A.NS_LANSRV, A.LANSRV_IP, self.workdir, name="lansrv")
+                A.NS_LANSRV, A.LANSRV_IP, self.workdir, name="lansrv", force_rport=True,
+                domain_alias=A.REGISTRAR_IP)
         return self._registrars["lansrv"]
 
     def _track(self, ua):

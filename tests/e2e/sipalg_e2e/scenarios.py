@@ -4,12 +4,14 @@ A scenario returns a short reason when it passes and raises Fail(reason) when it
 does not. Features that do not exist yet make their scenario FAIL, never skip.
 """
 
+import json
 import time
 
 from . import addresses as A
 from . import checks as C
 from .env import make_env  # noqa: F401  (the runner takes it from here)
 from .runner import Fail, scenario
+from .topo import PIN_ROOT
 
 REG = A.REGISTRAR_IP
 
@@ -326,19 +328,75 @@ def n15(env):
     return "media stayed on the LAN: " + audio
 
 
+def _failover(env):
+    """The failover object of `sipalg status -j`."""
+    return json.loads(env.topo.alg_status_json())["failover"]
+
+
+def _wait_failover(env, what, ok, timeout=5):
+    """Waits (bounded) until ok(status's failover object); Fail with the last one if not."""
+    end = time.monotonic() + timeout
+    while True:
+        f = _failover(env)
+        if ok(f):
+            return f
+        if time.monotonic() > end:
+            raise Fail("sipalg status never showed %s: %s" % (what, json.dumps(f)))
+        time.sleep(0.2)
+
+
 @scenario("N16", "WAN down: signalling rerouted to a configured internal SIP server", 60)
 def n16(env):
-    env.registrar()
+    """The WAN veth goes down. With the failover policy off (the default) a phone's REGISTER
+    simply fails and the internal server sees nothing; switched on at runtime, phones register
+    with the internal server through the addresses they always use and call each other; when
+    the WAN is back, their next REGISTERs go to the outside registrar again."""
+    registrar = env.registrar()
     lansrv = env.lan_server()
-    p1 = env.phone("phone1", expires=60, reregister_every=4, duration=20)
-    C.registered(p1, "phone1")
     env.topo.wan_link(False)
-    time.sleep(10)
-    seen = [r for r in lansrv.requests("REGISTER") if A.PHONE_IP["phone1"] in str(r.get("src"))]
-    if not seen:
+    p1 = env.phone("phone1", duration=6, wait_registered=3)
+    p1.stop()
+    if p1.registered or lansrv.requests("REGISTER"):
+        raise Fail("WAN down, failover policy off: phone1 %s, the internal server saw %d "
+                   "REGISTERs (nothing may be redirected)" % (
+                       "registered" if p1.registered else "did not register",
+                       len(lansrv.requests("REGISTER"))))
+    if env.mode != "sipalg":
         raise Fail("WAN down: phone1's REGISTERs got no answer, the internal SIP server at "
                    "%s saw none" % A.LANSRV_IP)
-    return "after WAN loss phone1's REGISTER reached the internal server"
+    _wait_failover(env, "the WAN down, not redirecting (policy off)",
+                   lambda f: f["wan"] == "down" and f["why"] == "link_down"
+                   and not f["policy"] and not f["redirecting"])
+
+    env.topo.sipalg("policy", "failover", "on", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
+    _wait_failover(env, "the redirect in force", lambda f: f["policy"] and f["redirecting"])
+    p2 = env.phone("phone2", reregister_every=2, duration=30)
+    C.registered(p2, "phone2 (WAN down, failover on)")
+    if not lansrv.location("1002"):
+        raise Fail("phone2 got a 200 but the internal server has no contact for 1002")
+    p3 = env.phone("phone3", duration=10, call_to=aor("1002"), calls=1, call_s=3,
+                   call_delay_s=0.5)
+    C.registered(p3, "phone3 (WAN down, failover on)")
+    time.sleep(5)
+    C.call_answered(p3, "phone3 to phone2 through the internal server")
+    audio = C.media_both_ways(p3, "out", "phone3", p2, "in", "phone2")
+    redirected = _failover(env)["redirected_packets"]
+
+    outside = len(registrar.requests("REGISTER"))
+    env.topo.wan_link(True)
+    _wait_failover(env, "the WAN up again, redirect removed",
+                   lambda f: f["wan"] == "up" and not f["redirecting"])
+    end = time.monotonic() + 8
+    while len(registrar.requests("REGISTER")) <= outside:
+        if time.monotonic() > end:
+            raise Fail("WAN back up: no new REGISTER reached the outside registrar in 8 s")
+        time.sleep(0.2)
+    if not registrar.location("1002"):
+        raise Fail("WAN back up: phone2's REGISTER reached the outside registrar, no contact "
+                   "stored for 1002")
+    return ("WAN down: policy off redirected nothing; on: phone2 and phone3 registered with the "
+            "internal server and called (%s; %d packets redirected); WAN up: REGISTERs reach "
+            "the outside registrar again" % (audio, redirected))
 
 
 @scenario("N17", "IPv6: no NAT, but media pinholes through the stateful firewall", 60)

@@ -7,8 +7,9 @@
                                                                            remote UA 198.51.100.20
 
 The router forwards with an ordinary nftables masquerade and a stateful
-forward firewall (established,related accepted; new from the WAN dropped),
-as a real CPE does. The Internet namespace has no route to the LAN, so the
+forward firewall (established,related accepted; new from the WAN dropped;
+flows the router itself DNATed accepted, as OpenWrt's fw4 accepts its port
+forwards: sipalg's WAN failover redirect is such a flow), as a real CPE does. The Internet namespace has no route to the LAN, so the
 only way in is through NAT state - exactly what a SIP ALG has to get right.
 
 Modes:
@@ -37,6 +38,10 @@ MODES = ("none", "linux", "sipalg", "sipalg-off", "direct")
 # SAE_PIN_ROOT overrides it (bench/signalling.py, next to SAE_PREFIX).
 PIN_ROOT = os.environ.get("SAE_PIN_ROOT", "/sys/fs/bpf/sipalg-e2e")
 
+# --failover-after of the harness's sipalg: a registrar silent this long means the WAN is down
+# (only with the failover policy on, which only N16 switches on).
+FAILOVER_AFTER_S = 10
+
 FIREWALL_NFT = """
 table inet sae_filter {
     chain forward {
@@ -44,6 +49,7 @@ table inet sae_filter {
         ct state established,related accept
         ct state invalid drop
         iifname "br-lan" oifname "wan0" accept
+        ct status dnat accept
     }
 }
 table ip sae_nat {
@@ -248,7 +254,10 @@ class Topology:
         if self.mode == "linux":
             self.nft(r, LINUX_HELPER_NFT)
         if self.mode in ("sipalg", "sipalg-off"):
-            self.sipalg("load", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
+            # The WAN failover's internal server is configured for every scenario; its policy
+            # stays off (the default) unless a scenario switches it on (N16).
+            self.sipalg("load", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT, "--failover-server",
+                        "%s:5060" % A.LANSRV_IP, "--failover-after", str(FAILOVER_AFTER_S))
             self.start_daemon()
         if self.mode == "sipalg":
             self.sipalg("enable", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
@@ -286,7 +295,13 @@ class Topology:
         return self.sipalg("status", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT, "-j").stdout
 
     def wan_link(self, up):
+        """Takes the WAN veth down or up. Down removes the routes through it; up puts the
+        default routes back, as the router's DHCP/PPP client would."""
         self.run(A.NS_ROUTER, ["ip", "link", "set", A.WAN_IF, "up" if up else "down"])
+        if up:
+            self.run(A.NS_ROUTER, ["ip", "route", "replace", "default", "via", A.INET_IP])
+            self.run(A.NS_ROUTER, ["ip", "-6", "route", "replace", "default", "via", A.INET_IP6],
+                     check=False)  # IPv6 DAD/NDP may need a moment; N16 needs IPv4 only
 
     def down(self):
         self.stop_daemon()  # gracefully first: it removes its nftables table on SIGTERM
