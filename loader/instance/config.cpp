@@ -1,6 +1,7 @@
 #include "instance/config.hpp"
 
 #include "cli/error.hpp"
+#include "instance/failover_settings.hpp"
 #include "instance/policy.hpp"
 
 #include <arpa/inet.h>
@@ -131,6 +132,7 @@ sipalg_limits make_limits(const AlgSettings &s) {
     l.register_rate = s.register_rate;
     l.invite_rate = s.invite_rate;
     l.bind_max_phone = s.max_bindings_per_phone;
+    apply_failover_settings(l, s.failover_server, s.failover_after_s);
     l.policy = apply_policy_assignments(default_policy_flags(), s.policies);
     check_policies(l);
     return l;

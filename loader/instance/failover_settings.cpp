@@ -28,8 +28,7 @@ FailoverServer parse_failover_server(const std::string &text) {
     return s;
 }
 
-void apply_failover_settings(sipalg_limits &l, const std::string &server, unsigned after_s,
-                             const std::vector<Prefix> &lan) {
+void apply_failover_settings(sipalg_limits &l, const std::string &server, unsigned after_s) {
     if (after_s != 0 && (after_s < kFailoverAfterMin || after_s > kFailoverAfterMax))
         throw UserError("--failover-after must be 0 (no answer never counts) or " +
                         std::to_string(kFailoverAfterMin) + "-" +
@@ -40,27 +39,24 @@ void apply_failover_settings(sipalg_limits &l, const std::string &server, unsign
     if (server.empty())
         return;
     const FailoverServer s = parse_failover_server(server);
-    const bool on_lan = std::any_of(lan.begin(), lan.end(), [&](const Prefix &p) {
-        return prefix_contains(p, Prefix{s.ip, 32});
-    });
-    if (!on_lan) {
-        std::string prefixes;
-        for (const Prefix &p : lan)
-            prefixes += (prefixes.empty() ? "" : ", ") + format_prefix(p);
-        throw UserError("--failover-server " + format_ipv4(s.ip) + " is not in a LAN prefix (" +
-                        prefixes +
-                        "): the internal SIP server must be reachable while the WAN is down");
-    }
     l.failover_ip = htonl(s.ip);
     l.failover_port = s.port;
 }
 
-std::optional<std::string> failover_refusal(const sipalg_limits &l, const std::string &wan) {
-    if (l.failover_ip && l.failover_port)
-        return std::nullopt;
-    return "the failover policy needs an internal SIP server and " + wan +
-           " has none; load with --failover-server IP[:PORT] (sipalg unload --wan " + wan +
-           " && sipalg load --wan " + wan + " --failover-server 192.168.1.5)";
+void require_failover_on_lan(const sipalg_limits &l, const std::vector<Prefix> &lan) {
+    if (!l.failover_ip)
+        return;
+    const std::uint32_t ip = ntohl(l.failover_ip);
+    if (std::any_of(lan.begin(), lan.end(), [&](const Prefix &p) {
+            return prefix_contains(p, Prefix{ip, 32});
+        }))
+        return;
+    std::string prefixes;
+    for (const Prefix &p : lan)
+        prefixes += (prefixes.empty() ? "" : ", ") + format_prefix(p);
+    throw UserError("--failover-server " + format_ipv4(ip) + " is not in a LAN prefix (" +
+                    prefixes +
+                    "): the internal SIP server must be reachable while the WAN is down");
 }
 
 } // namespace sipalg

@@ -8,7 +8,6 @@
 #include "sipalg_maps.h"
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,13 +25,12 @@ struct FailoverServer {
 // "IP" or "IP:PORT" (port 1-65535, default 5060). Throws UserError naming --failover-server.
 FailoverServer parse_failover_server(const std::string &text);
 
-// Writes the settings into `l` (server empty: none; after_s 0: no no-answer check). The server
-// must be in one of the LAN prefixes: it is the internal server, reached while the WAN is down.
-// Throws UserError naming the option.
-void apply_failover_settings(sipalg_limits &l, const std::string &server, unsigned after_s,
-                             const std::vector<Prefix> &lan);
+// Writes the settings into `l` (server empty: none; after_s 0: no no-answer check). Throws
+// UserError naming the option.
+void apply_failover_settings(sipalg_limits &l, const std::string &server, unsigned after_s);
 
-// Why the failover policy cannot be on with these limits (no server), or nothing.
-std::optional<std::string> failover_refusal(const sipalg_limits &l, const std::string &wan);
+// The server must be in one of the LAN prefixes: it is the internal server, reached while the
+// WAN is down. Throws UserError naming --failover-server and the prefixes otherwise.
+void require_failover_on_lan(const sipalg_limits &l, const std::vector<Prefix> &lan);
 
 } // namespace sipalg

@@ -32,8 +32,7 @@ LoadPlan plan_load(const std::string &wan, const AlgSettings &settings, const Lo
     p.lan_xdp = settings.lan_xdp;
     p.cfg = make_config(settings, p.public_ip, p.wan_ifindex, p.lan_prefixes);
     p.limits = make_limits(settings);
-    apply_failover_settings(p.limits, settings.failover_server, settings.failover_after_s,
-                            p.lan_prefixes);
+    require_failover_on_lan(p.limits, p.lan_prefixes);
     return p;
 }
 

@@ -10,6 +10,11 @@ const std::vector<PolicyInfo> &policy_table() {
              "a call between two phones of this LAN gets each phone's LAN address in the "
              "other's SDP, so media goes phone to phone (off: it hairpins through the router's "
              "public address, which also works)"},
+            {"failover", SIPALG_POLICY_FAILOVER, false, true,
+             "while the WAN is down (link down, no route to the registrar, or no answer for "
+             "--failover-after), the phones' REGISTERs and new calls go to the internal SIP "
+             "server of --failover-server, and to their registrar again once it is back; needs "
+             "the daemon (off: they simply fail while the WAN is down)"},
     };
     return table;
 }

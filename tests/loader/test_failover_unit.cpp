@@ -1,7 +1,9 @@
 // The WAN failover policy's pure parts: its settings (--failover-server, --failover-after, the
 // refusal to turn it on without a server), the WAN health decision, the registrar watch, the
 // nftables redirect it installs and how `status` shows it.
+#include "instance/config.hpp"
 #include "instance/failover_settings.hpp"
+#include "instance/policy.hpp"
 #include "slow/failover.hpp"
 #include "slow/wan_health.hpp"
 #include "state/failover_view.hpp"
@@ -39,37 +41,54 @@ TEST(FailoverSettings, ServerIsAnAddressWithAnOptionalPort) {
 
 TEST(FailoverSettings, AppliedToTheLimitsOnlyForAServerOnTheLan) {
     sipalg_limits l{};
-    apply_failover_settings(l, "192.168.10.5:5080", 12, kLan);
+    apply_failover_settings(l, "192.168.10.5:5080", 12);
     EXPECT_EQ(ntohl(l.failover_ip), *parse_ipv4("192.168.10.5"));
     EXPECT_EQ(l.failover_port, 5080);
     EXPECT_EQ(l.failover_after_s, 12);
-    EXPECT_FALSE(failover_refusal(l, "wan0"));
+    EXPECT_NO_THROW(require_failover_on_lan(l, kLan));
 
     sipalg_limits none{};
-    apply_failover_settings(none, "", 30, kLan);
+    apply_failover_settings(none, "", 30);
     EXPECT_EQ(none.failover_ip, 0u);
     EXPECT_EQ(none.failover_port, 0);
     EXPECT_EQ(none.failover_after_s, 30);
+    EXPECT_NO_THROW(require_failover_on_lan(none, kLan));
 
     sipalg_limits outside{};
-    EXPECT_THROW(apply_failover_settings(outside, "203.0.113.10", 30, kLan), UserError);
-    EXPECT_EQ(outside.failover_ip, 0u);
+    apply_failover_settings(outside, "203.0.113.10", 30);
+    EXPECT_THROW(require_failover_on_lan(outside, kLan), UserError);
 }
 
 TEST(FailoverSettings, AfterIsZeroOrFiveToAnHour) {
     sipalg_limits l{};
     for (unsigned ok : {0u, 5u, 30u, 3600u})
-        EXPECT_NO_THROW(apply_failover_settings(l, "", ok, kLan)) << ok;
+        EXPECT_NO_THROW(apply_failover_settings(l, "", ok)) << ok;
     for (unsigned bad : {1u, 4u, 3601u, 70000u})
-        EXPECT_THROW(apply_failover_settings(l, "", bad, kLan), UserError) << bad;
+        EXPECT_THROW(apply_failover_settings(l, "", bad), UserError) << bad;
 }
 
-TEST(FailoverSettings, ThePolicyNeedsAServer) {
-    const sipalg_limits l{};
-    const auto why = failover_refusal(l, "wan0");
-    ASSERT_TRUE(why);
-    EXPECT_NE(why->find("--failover-server"), std::string::npos) << *why;
-    EXPECT_NE(why->find("wan0"), std::string::npos) << *why;
+// The policy row: off by default, switchable at runtime; on only with a server (make_limits
+// refuses --policy failover=on without --failover-server, as `sipalg policy failover on` does).
+TEST(FailoverSettings, ThePolicyIsOffByDefaultAndNeedsAServer) {
+    const PolicyInfo &p = find_policy("failover");
+    EXPECT_EQ(p.bit, static_cast<std::uint32_t>(SIPALG_POLICY_FAILOVER));
+    EXPECT_FALSE(p.default_on);
+    EXPECT_TRUE(p.runtime);
+    EXPECT_EQ(default_policy_flags() & SIPALG_POLICY_FAILOVER, 0u);
+    AlgSettings s;
+    s.policies = {"failover=on"};
+    try {
+        make_limits(s);
+        FAIL() << "failover on without a server";
+    } catch (const UserError &e) {
+        EXPECT_NE(std::string(e.what()).find("--failover-server"), std::string::npos) << e.what();
+    }
+    s.failover_server = "192.168.10.5";
+    const sipalg_limits l = make_limits(s);
+    EXPECT_EQ(l.policy & SIPALG_POLICY_FAILOVER,
+              static_cast<std::uint32_t>(SIPALG_POLICY_FAILOVER));
+    EXPECT_EQ(l.failover_port, 5060);
+    EXPECT_EQ(l.failover_after_s, 30);
 }
 
 // ---- the WAN's health ----
@@ -209,7 +228,7 @@ TEST(FailoverRedirect, ProbeIsAnOptionsFromThePublicAddress) {
 
 sipalg_limits configured(bool on) {
     sipalg_limits l{};
-    apply_failover_settings(l, "192.168.10.5", 30, kLan);
+    apply_failover_settings(l, "192.168.10.5", 30);
     l.policy = on ? SIPALG_POLICY_FAILOVER : 0;
     return l;
 }

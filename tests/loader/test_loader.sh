@@ -162,7 +162,7 @@ LIMITS=$(timeout "$STEP_TIMEOUT" bpftool map dump pinned "$PIN_A/sipalg_limits" 
 ok "default dialog limits in the pinned limits map (bpftool) and in status -j"
 
 # ---- policies: listed, switched at runtime in the pinned limits map, refused when unknown ----
-[[ $(jq -c .config.policies <<<"$S") == '{"local-media":false}' ]] ||
+[[ $(jq -c .config.policies <<<"$S") == '{"local-media":false,"failover":false}' ]] ||
     fail "default policies not reported: $(jq -c .config.policies <<<"$S")"
 pinned_policy() {
     timeout "$STEP_TIMEOUT" bpftool map dump pinned "$PIN_A/sipalg_limits" -j |
@@ -175,8 +175,9 @@ must_succeed "policy local-media on"
 [[ $(pinned_policy) == 1 ]] || fail "policy local-media on did not reach the pinned limits map"
 sipalg_in "$NS_A" policy -j
 must_succeed "policy -j (the one instance)"
-[[ $(jq -c .policies <<<"$OUT") == '{"local-media":true}' &&
-    $(jq -c .defaults <<<"$OUT") == '{"local-media":false}' ]] || fail "policy -j says $OUT"
+[[ $(jq -c .policies <<<"$OUT") == '{"local-media":true,"failover":false}' &&
+    $(jq -c .defaults <<<"$OUT") == '{"local-media":false,"failover":false}' ]] ||
+    fail "policy -j says $OUT"
 sipalg_in "$NS_A" status --wan veth0
 [[ $OUT == *"policies: local-media on"* ]] || fail "status does not show the policy switched on"
 sipalg_in "$NS_A" policy --wan veth0 local-media off
@@ -184,7 +185,7 @@ must_succeed "policy local-media off"
 [[ $(pinned_policy) == 0 ]] || fail "policy local-media off did not reach the pinned limits map"
 ok "policy local-media on/off at runtime: pinned limits map, policy -j and status agree"
 sipalg_in "$NS_A" policy --wan veth0 no-such-policy on
-must_fail "policy with an unknown name" "the policies are: local-media"
+must_fail "policy with an unknown name" "the policies are: local-media, failover"
 sipalg_in "$NS_A" policy --wan veth0 local-media maybe
 must_fail "policy with a bad state" "needs on or off"
 
@@ -195,6 +196,10 @@ must_succeed "status in A"
 [[ $(cat "$TMP/out") == *"failover: policy off, server none"*"WAN state unknown"* ]] ||
     fail "status text lacks the failover line"
 ok "status: the failover policy off, no server, WAN state unknown without a daemon"
+sipalg_in "$NS_A" policy --wan veth0 failover on
+must_fail "policy failover on without a server" "--failover-server"
+[[ $(pinned_policy) == 0 ]] || fail "a refused policy failover on changed the pinned map"
+ok "policy failover on is refused while no internal server is configured, nothing changes"
 
 sleep 0.6
 S=$(status_json "$NS_A")

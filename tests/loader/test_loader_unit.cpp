@@ -180,7 +180,7 @@ TEST(StatusRender, DialogLimitsAndCountNextToThePinholes) {
     EXPECT_NE(j.find("\"max_pinholes\":65536,\"dialog_idle_s\":300,\"max_dialogs_per_phone\":64,"
                      "\"max_dialogs\":16384,\"any_peer\":false,\"register_rate\":0,"
                      "\"invite_rate\":0,\"max_bindings_per_phone\":0,\"trusted_peers\":[],"
-                     "\"policies\":{\"local-media\":false}}"),
+                     "\"policies\":{\"local-media\":false,\"failover\":false}}"),
               std::string::npos)
             << j;
     EXPECT_NE(j.find("\"bindings\":3,\"pinholes\":8,\"dialogs\":2,\"clock_s\":0"),
