@@ -11,7 +11,7 @@ from . import addresses as A
 from . import checks as C
 from .env import make_env  # noqa: F401  (the runner takes it from here)
 from .runner import Fail, scenario
-from .topo import PIN_ROOT
+from .topo import FAILOVER_AFTER_S, PIN_ROOT
 
 REG = A.REGISTRAR_IP
 
@@ -328,6 +328,17 @@ def n15(env):
     return "media stayed on the LAN: " + audio
 
 
+# The registrar stops answering (N16): its host drops what comes to its SIP port.
+SILENT_REGISTRAR_NFT = """
+table ip sae_silent {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        ip daddr %s udp dport 5060 drop
+    }
+}
+""" % A.REGISTRAR_IP
+
+
 def _failover(env):
     """The failover object of `sipalg status -j`."""
     return json.loads(env.topo.alg_status_json())["failover"]
@@ -350,7 +361,9 @@ def n16(env):
     """The WAN veth goes down. With the failover policy off (the default) a phone's REGISTER
     simply fails and the internal server sees nothing; switched on at runtime, phones register
     with the internal server through the addresses they always use and call each other; when
-    the WAN is back, their next REGISTERs go to the outside registrar again."""
+    the WAN is back, their next REGISTERs go to the outside registrar again. Then the registrar
+    goes silent with the link up: after --failover-after the same redirect, until the registrar
+    answers the daemon's probe."""
     registrar = env.registrar()
     lansrv = env.lan_server()
     env.topo.wan_link(False)
@@ -370,7 +383,7 @@ def n16(env):
 
     env.topo.sipalg("policy", "failover", "on", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
     _wait_failover(env, "the redirect in force", lambda f: f["policy"] and f["redirecting"])
-    p2 = env.phone("phone2", reregister_every=2, duration=30)
+    p2 = env.phone("phone2", reregister_every=2, duration=50)
     C.registered(p2, "phone2 (WAN down, failover on)")
     if not lansrv.location("1002"):
         raise Fail("phone2 got a 200 but the internal server has no contact for 1002")
@@ -394,9 +407,27 @@ def n16(env):
     if not registrar.location("1002"):
         raise Fail("WAN back up: phone2's REGISTER reached the outside registrar, no contact "
                    "stored for 1002")
+
+    # The link stays up, the registrar goes silent: after --failover-after the WAN counts as
+    # down; the registrar's answer to the daemon's probe brings it back.
+    env.topo.nft(A.NS_INET, SILENT_REGISTRAR_NFT)
+    _wait_failover(env, "no answer from the registrar, redirecting",
+                   lambda f: f["why"] == "no_answer" and f["peer"] == A.REGISTRAR_IP
+                   and f["redirecting"], timeout=FAILOVER_AFTER_S + 8)
+    inside = len(lansrv.requests("REGISTER"))
+    end = time.monotonic() + 5
+    while len(lansrv.requests("REGISTER")) <= inside:
+        if time.monotonic() > end:
+            raise Fail("registrar silent, redirect in force: phone2's REGISTERs did not reach "
+                       "the internal server in 5 s")
+        time.sleep(0.2)
+    env.topo.run(A.NS_INET, ["nft", "delete", "table", "ip", "sae_silent"])
+    _wait_failover(env, "the WAN up again once the registrar answers the probe",
+                   lambda f: f["wan"] == "up" and not f["redirecting"], timeout=8)
     return ("WAN down: policy off redirected nothing; on: phone2 and phone3 registered with the "
             "internal server and called (%s; %d packets redirected); WAN up: REGISTERs reach "
-            "the outside registrar again" % (audio, redirected))
+            "the outside registrar again; registrar silent for %d s: redirected until it "
+            "answered the probe" % (audio, redirected, FAILOVER_AFTER_S))
 
 
 @scenario("N17", "IPv6: no NAT, but media pinholes through the stateful firewall", 60)
