@@ -40,6 +40,12 @@ struct WanVerdict {
 // The WAN's state now, from the signals and the previous verdict.
 WanVerdict judge_wan(const WanSignals &s, const WanVerdict &prev);
 
+// The redirect is in force exactly while the policy is on (with a server), the ALG enabled
+// (disabled means plain NAT for everything) and the WAN down.
+inline bool redirect_wanted(bool policy_on, bool alg_enabled, const WanVerdict &v) {
+    return policy_on && alg_enabled && v.down();
+}
+
 // "up", "down (link down)", "down (no route to 203.0.113.10)", ...: for logs and status.
 std::string wan_text(const WanVerdict &v);
 // The JSON word of a reason: "up", "link_down", "no_route", "no_answer".

@@ -172,7 +172,7 @@ void WanWatch::tick(bool alg_enabled, std::uint32_t public_ip) {
             last_probe_ = {}; // probe at once
         verdict_ = v;
     }
-    set_redirect(on && alg_enabled && verdict_.down(), l);
+    set_redirect(redirect_wanted(on, alg_enabled, verdict_), l);
     publish();
 }
 

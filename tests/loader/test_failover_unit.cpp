@@ -124,6 +124,14 @@ TEST(WanHealth, NoAnswerEndsOnlyWithTheProbesAnswer) {
     EXPECT_EQ(judge_wan(down, silent).why, SIPALG_WAN_LINK_DOWN);
 }
 
+TEST(WanHealth, RedirectOnlyWithThePolicyOnTheAlgEnabledAndTheWanDown) {
+    const WanVerdict down{SIPALG_WAN_LINK_DOWN, 0}, up{};
+    EXPECT_TRUE(redirect_wanted(true, true, down));
+    EXPECT_FALSE(redirect_wanted(false, true, down)); // policy off: REGISTERs simply fail
+    EXPECT_FALSE(redirect_wanted(true, false, down)); // disabled: plain NAT
+    EXPECT_FALSE(redirect_wanted(true, true, up));
+}
+
 TEST(WanHealth, Words) {
     EXPECT_EQ(wan_text({}), "up");
     EXPECT_EQ(wan_text({SIPALG_WAN_LINK_DOWN, 0}), "down (link down)");
