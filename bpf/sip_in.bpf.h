@@ -6,6 +6,10 @@
  *     mapping is a bijection on host:port, the top Via comes back byte for byte as the phone
  *     sent it. received= / maddr= naming the public IP -> the phone's IP. The public IP with a
  *     port that is no binding's is left alone. A Call-ID "x@<public IP>" -> "x@<phone IP>".
+ *   - local media (policy local-media, off by default): an SDP whose media ports are all
+ *     pinholes of one LAN phone (a call between two phones of this LAN through an outside
+ *     server) gets that phone's address and ports instead of the public ones, so the two phones
+ *     send their media to each other on the LAN. Nothing else in an inbound SDP is rewritten.
  *   - the peer's SDP is not rewritten; it goes to the message's dialog (dialog.bpf.h): an
  *     answer scopes the pinholes the phone's offer opened, an offer is remembered so that the
  *     phone's answer opens its pinholes already scoped.
@@ -27,6 +31,47 @@
 #include "sip_msg.bpf.h"
 #include "sip_rw_ctx.bpf.h"
 
+/* Local media: the pinhole slot behind public port `port` if a phone of this LAN opened it. */
+static __always_inline const struct sipalg_slot *sipalg_in_local_pin(__u32 port) {
+    const struct sipalg_slot *s = port ? sipalg_port_slot(port) : NULL;
+
+    return s && s->state == SIPALG_SLOT_PINHOLE && s->owner ? s : NULL;
+}
+
+/* Local media, first pass: every media and RTCP port of the SDP (only those sent to the public
+ * address survive the scanner's settling) must be a pinhole of one and the same LAN phone; then
+ * rw->local_ip is that phone, else 0 and the SDP is left as it is. */
+static long sipalg_in_local_cb(__u32 i, void *vctx) {
+    struct sipalg_rw_ctx *c = vctx;
+    const struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
+    const struct sipalg_slot *s;
+
+    if ((o->kind != SIPALG_OCC_SDP_MEDIA_PORT && o->kind != SIPALG_OCC_SDP_RTCP_PORT) || !o->port)
+        return 0;
+    s = sipalg_in_local_pin(o->port);
+    if (s && (!c->rw->local_ip || c->rw->local_ip == s->priv_ip)) {
+        c->rw->local_ip = s->priv_ip;
+        return 0;
+    }
+    c->rw->local_ip = 0;
+    return 1;
+}
+
+/* Local media, second pass: the SDP's public address -> that phone, each port -> its socket's. */
+static __always_inline void sipalg_in_local_set(struct sipalg_rw_ctx *c, struct sipalg_occ *o) {
+    const struct sipalg_slot *s;
+
+    if (o->kind == SIPALG_OCC_SDP_CONN || o->kind == SIPALG_OCC_SDP_RTCP_ADDR) {
+        sipalg_rw_set(c->rw, o, bpf_ntohl(c->rw->local_ip), 0);
+        return;
+    }
+    if (o->kind != SIPALG_OCC_SDP_MEDIA_PORT && o->kind != SIPALG_OCC_SDP_RTCP_PORT)
+        return;
+    s = sipalg_in_local_pin(o->port);
+    if (s)
+        sipalg_rw_set(c->rw, o, o->ip, bpf_ntohs(s->priv_port));
+}
+
 static long sipalg_in_occ_cb(__u32 i, void *vctx) {
     struct sipalg_rw_ctx *c = vctx;
     struct sipalg_occ *o = &c->rw->w.sc.occ[SIPALG_SLOT(i, SIPALG_MAX_OCC)];
@@ -34,6 +79,11 @@ static long sipalg_in_occ_cb(__u32 i, void *vctx) {
     __u32 eff = o->port ? o->port : SIPALG_SIP_DEFAULT_PORT, priv_port;
     const struct sipalg_slot *s;
 
+    if (o->flags & SIPALG_OF_BODY) {
+        if (c->rw->local_ip)
+            sipalg_in_local_set(c, o);
+        return 0;
+    }
     if (o->kind == SIPALG_OCC_SIP_ADDR || o->kind == SIPALG_OCC_CALLID_HOST) {
         sipalg_rw_set(c->rw, o, bpf_ntohl(m->priv_ip), 0);
         return 0;
@@ -87,6 +137,11 @@ static __always_inline void sipalg_in_decide(struct sipalg_rw_ctx *c) {
         rw->stop_why = why;
         return;
     }
+    rw->local_ip = 0;
+    if (sipalg_local_media_on())
+        bpf_loop(sc->n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_in_local_cb, c, 0);
+    if (rw->local_ip)
+        sipalg_count(SIPALG_CTR_MEDIA_LOCAL);
     bpf_loop(sc->n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_in_occ_cb, c, 0);
     if (sipalg_is_reg_ok(&rw->dm) && sipalg_reg_answered(c->st, owner, s, c->m->peer_ip, &rw->dm) &&
         rw->dm.expires >= 0)

@@ -92,8 +92,11 @@ static __always_inline int sipalg_sip_rewrite_body(struct __sk_buff *skb,
             sipalg_match_lan(mt, cfg);
         else
             sipalg_match_add(mt, bpf_ntohl(m->public_ip), 32);
-        v = sipalg_scan(rw->w.msg, len, mt, m->dir == SIPALG_DIR_OUT ? 0 : SIPALG_SCAN_NO_SDP_EDITS,
-                        &rw->w.sc);
+        /* inbound SDP is only read, unless local media may rewrite its public address */
+        v = sipalg_scan(
+                rw->w.msg, len, mt,
+                m->dir == SIPALG_DIR_OUT || sipalg_local_media_on() ? 0 : SIPALG_SCAN_NO_SDP_EDITS,
+                &rw->w.sc);
     }
     if (v != SIPALG_OK) {
         sipalg_count_reason(rw->w.sc.reason);

@@ -55,6 +55,17 @@ static __always_inline int sipalg_failover_active(void) {
     return f && f->active;
 }
 
+/* Is an optional behaviour (SIPALG_POLICY_*) switched on? */
+static __always_inline int sipalg_policy_on(__u32 bit) {
+    const struct sipalg_limits *lim = sipalg_lim();
+
+    return lim && (lim->policy & bit);
+}
+
+static __always_inline int sipalg_local_media_on(void) {
+    return sipalg_policy_on(SIPALG_POLICY_LOCAL_MEDIA);
+}
+
 static __always_inline struct sipalg_state *sipalg_st(void) {
     __u32 key = SIPALG_STATE_KEY;
 

@@ -645,7 +645,9 @@ struct sipalg_admin {
     X(MEDIA_HAIRPIN, "media_hairpin",                                                              \
       "RTP/RTCP packets from a LAN pinhole to another's public port, NATed back into the LAN")     \
     X(FAILOVER_PASSED, "failover_passed",                                                          \
-      "phones' SIP left to the stack while the WAN failover redirect is active")
+      "phones' SIP left to the stack while the WAN failover redirect is active")                   \
+    X(MEDIA_LOCAL, "media_local",                                                                  \
+      "SDPs to a phone given another LAN phone's own address and ports (policy local-media)")
 
 /* clang-format off */ /* it cannot tell that the X-macro expands to enumerators */
 enum sipalg_counter {

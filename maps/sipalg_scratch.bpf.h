@@ -29,6 +29,8 @@ struct sipalg_sip_scratch {
     __u32 stop_why;                /* and the counter that says which */
     __u16 rtp[SIPALG_MAX_MEDIA];   /* public port of each media line's RTP pinhole (0: none) */
     __u16 rtcp[SIPALG_MAX_MEDIA];  /* and of its RTCP pinhole */
+    __be32 local_ip;               /* local media (inbound): the LAN phone whose pinholes every
+                                    * media port of the SDP is (0: none, or not just one) */
     __u64 sum;                     /* accumulator of sipalg_buf_sum() */
     struct sipalg_match mt;        /* this message's match set */
     struct sipalg_dialog_key dkey; /* the message's dialog */

@@ -310,50 +310,63 @@ def n14(env):
     return "REGISTER, calls both ways, REFER, NOTIFY: no private address left the WAN"
 
 
-@scenario("N15", "two LAN phones calling via an outside server keep media on the LAN", 60)
-def n15(env):
-    env.registrar()
-    env.start_capture()
-    p2 = env.phone("phone2")
-    C.registered(p2, "phone2")
-    p1 = env.phone("phone1", call_to=aor("1002"), calls=1, call_s=4, call_delay_s=1)
-    C.registered(p1, "phone1")
+def _policy(env, name, on):
+    env.topo.sipalg("policy", name, "on" if on else "off", "--wan", A.WAN_IF, "--pin-root",
+                    PIN_ROOT)
+
+
+def _counter(env, name):
+    return json.loads(env.topo.alg_status_json())["counters"].get(name, 0)
+
+
+def _lan_call(env, caller, callee_ua, n, what):
+    """caller (a phone name) calls 1002 (callee_ua, phone2): answered, audio both ways, the
+    n-th call phone2 took; nothing of it on the WAN. Returns (caller's UA, audio summary)."""
+    ua = env.phone(caller, call_to=aor("1002"), calls=1, call_s=4, call_delay_s=1)
+    C.registered(ua, caller)
     time.sleep(7)
-    C.call_answered(p1, "phone1 to phone2")
-    audio = C.media_both_ways(p1, "out", "phone1", p2, "in", "phone2")
+    C.call_answered(ua, "%s to phone2 (%s)" % (caller, what))
+    callee_ua.wait_media(n, timeout=15, kind="in")
+    audio = C.media_both_ways(ua, "out", caller, callee_ua, "in", "phone2")
     hairpin = env.wan_rtp_packets()
     if hairpin:
-        raise Fail("media went out and back through the WAN: %d RTP packets seen on the "
-                   "Internet side (%s)" % (hairpin, audio))
-    return "media stayed on the LAN: " + audio
+        raise Fail("%s: media went out and back through the WAN: %d RTP packets seen on the "
+                   "Internet side (%s)" % (what, hairpin, audio))
+    return ua, audio
 
 
-# The registrar stops answering (N16): its host drops what comes to its SIP port.
-SILENT_REGISTRAR_NFT = """
-table ip sae_silent {
-    chain input {
-        type filter hook input priority filter; policy accept;
-        ip daddr %s udp dport 5060 drop
-    }
-}
-""" % A.REGISTRAR_IP
-
-
-def _failover(env):
-    """The failover object of `sipalg status -j`."""
-    return json.loads(env.topo.alg_status_json())["failover"]
-
-
-def _wait_failover(env, what, ok, timeout=5):
-    """Waits (bounded) until ok(status's failover object); Fail with the last one if not."""
-    end = time.monotonic() + timeout
-    while True:
-        f = _failover(env)
-        if ok(f):
-            return f
-        if time.monotonic() > end:
-            raise Fail("sipalg status never showed %s: %s" % (what, json.dumps(f)))
-        time.sleep(0.2)
+@scenario("N15", "two LAN phones calling via an outside server keep media on the LAN", 60)
+def n15(env):
+    """sipalg: with the local-media policy on, each phone gets the other's LAN socket in its
+    SDP and sends its media there; then with it off (the default) the media of the next call
+    hairpins through the router's public address. Other modes: the media must not cross the
+    WAN, however it gets there."""
+    env.registrar()
+    env.start_capture()
+    alg = env.mode == "sipalg"
+    if alg:
+        _policy(env, "local-media", True)
+    p2 = env.phone("phone2", duration=45)
+    C.registered(p2, "phone2")
+    p1, audio = _lan_call(env, "phone1", p2, 1, "local-media on" if alg else env.mode)
+    if not alg:
+        return "media stayed on the LAN: " + audio
+    to1 = C.media(p1, "out").get("to") or ""
+    if not to1.startswith(A.PHONE_IP["phone2"] + ":"):
+        raise Fail("local-media on: phone1 sent its media to %s, not to phone2's LAN socket"
+                   % to1)
+    if _counter(env, "media_local") < 2 or _counter(env, "media_hairpin"):
+        raise Fail("local-media on: media_local %d (2 SDPs expected), media_hairpin %d" %
+                   (_counter(env, "media_local"), _counter(env, "media_hairpin")))
+    _policy(env, "local-media", False)
+    p3, audio_off = _lan_call(env, "phone3", p2, 2, "local-media off")
+    to3 = C.media(p3, "out").get("to") or ""
+    if not to3.startswith(A.ROUTER_WAN_IP + ":") or not _counter(env, "media_hairpin"):
+        raise Fail("local-media off: phone3 sent its media to %s, media_hairpin %d (the "
+                   "router's public address and hairpinning expected)" %
+                   (to3, _counter(env, "media_hairpin")))
+    return ("local-media on: phone1 -> phone2's LAN socket %s (%s); off: phone3 -> %s, "
+            "hairpinned (%s)" % (to1, audio, to3, audio_off))
 
 
 @scenario("N16", "WAN down: signalling rerouted to a configured internal SIP server", 60)
