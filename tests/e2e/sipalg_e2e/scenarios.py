@@ -369,6 +369,34 @@ def n15(env):
             "hairpinned (%s)" % (to1, audio, to3, audio_off))
 
 
+# The registrar stops answering (N16): its host drops what comes to its SIP port.
+SILENT_REGISTRAR_NFT = """
+table ip sae_silent {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        ip daddr %s udp dport 5060 drop
+    }
+}
+""" % A.REGISTRAR_IP
+
+
+def _failover(env):
+    """The failover object of `sipalg status -j`."""
+    return json.loads(env.topo.alg_status_json())["failover"]
+
+
+def _wait_failover(env, what, ok, timeout=5):
+    """Waits (bounded) until ok(status's failover object); Fail with the last one if not."""
+    end = time.monotonic() + timeout
+    while True:
+        f = _failover(env)
+        if ok(f):
+            return f
+        if time.monotonic() > end:
+            raise Fail("sipalg status never showed %s: %s" % (what, json.dumps(f)))
+        time.sleep(0.2)
+
+
 @scenario("N16", "WAN down: signalling rerouted to a configured internal SIP server", 60)
 def n16(env):
     """The WAN veth goes down. With the failover policy off (the default) a phone's REGISTER
