@@ -138,7 +138,8 @@ static __always_inline void sipalg_in_decide(struct sipalg_rw_ctx *c) {
         return;
     }
     rw->local_ip = 0;
-    if (sipalg_local_media_on())
+    /* the scan recorded SDP occurrences exactly when local media was on (sip_rewrite.bpf.h) */
+    if (!(sc->opts & SIPALG_SCAN_NO_SDP_EDITS))
         bpf_loop(sc->n_occ & (2 * SIPALG_MAX_OCC - 1), sipalg_in_local_cb, c, 0);
     if (rw->local_ip)
         sipalg_count(SIPALG_CTR_MEDIA_LOCAL);

@@ -315,8 +315,8 @@ def _policy(env, name, on):
                     PIN_ROOT)
 
 
-def _counter(env, name):
-    return json.loads(env.topo.alg_status_json())["counters"].get(name, 0)
+def _counters(env):
+    return json.loads(env.topo.alg_status_json())["counters"]
 
 
 def _lan_call(env, caller, callee_ua, n, what):
@@ -355,16 +355,17 @@ def n15(env):
     if not to1.startswith(A.PHONE_IP["phone2"] + ":"):
         raise Fail("local-media on: phone1 sent its media to %s, not to phone2's LAN socket"
                    % to1)
-    if _counter(env, "media_local") < 2 or _counter(env, "media_hairpin"):
+    ctr = _counters(env)
+    if ctr["media_local"] < 2 or ctr["media_hairpin"]:
         raise Fail("local-media on: media_local %d (2 SDPs expected), media_hairpin %d" %
-                   (_counter(env, "media_local"), _counter(env, "media_hairpin")))
+                   (ctr["media_local"], ctr["media_hairpin"]))
     _policy(env, "local-media", False)
     p3, audio_off = _lan_call(env, "phone3", p2, 2, "local-media off")
     to3 = C.media(p3, "out").get("to") or ""
-    if not to3.startswith(A.ROUTER_WAN_IP + ":") or not _counter(env, "media_hairpin"):
+    hairpinned = _counters(env)["media_hairpin"]
+    if not to3.startswith(A.ROUTER_WAN_IP + ":") or not hairpinned:
         raise Fail("local-media off: phone3 sent its media to %s, media_hairpin %d (the "
-                   "router's public address and hairpinning expected)" %
-                   (to3, _counter(env, "media_hairpin")))
+                   "router's public address and hairpinning expected)" % (to3, hairpinned))
     return ("local-media on: phone1 -> phone2's LAN socket %s (%s); off: phone3 -> %s, "
             "hairpinned (%s)" % (to1, audio, to3, audio_off))
 
@@ -422,7 +423,7 @@ def n16(env):
                    lambda f: f["wan"] == "down" and f["why"] == "link_down"
                    and not f["policy"] and not f["redirecting"])
 
-    env.topo.sipalg("policy", "failover", "on", "--wan", A.WAN_IF, "--pin-root", PIN_ROOT)
+    _policy(env, "failover", True)
     _wait_failover(env, "the redirect in force", lambda f: f["policy"] and f["redirecting"])
     p2 = env.phone("phone2", reregister_every=2, duration=50)
     C.registered(p2, "phone2 (WAN down, failover on)")
